@@ -1,0 +1,3 @@
+from envprobe.cli import main
+
+raise SystemExit(main())

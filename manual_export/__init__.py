@@ -1,0 +1,1 @@
+"""NeMo-free exporter: a Conformer-CTC `.nemo` archive to a validated ONNX model."""
