@@ -68,10 +68,14 @@ class FeatureConfig:
 
     def __post_init__(self) -> None:
         if self.nemo_version not in NEMO_VERSIONS:
-            raise ValueError(f"nemo_version must be one of {NEMO_VERSIONS}, got {self.nemo_version!r}")
+            raise ValueError(
+                f"nemo_version must be one of {NEMO_VERSIONS}, got {self.nemo_version!r}"
+            )
         if self.log_zero_guard_type not in ("add", "clamp"):
-            raise ValueError(f"log_zero_guard_type must be 'add' or 'clamp', got {self.log_zero_guard_type!r}")
-        if self.normalize not in _NO_NORMALIZE + ("per_feature", "all_features"):
+            raise ValueError(
+                f"log_zero_guard_type must be 'add' or 'clamp', got {self.log_zero_guard_type!r}"
+            )
+        if self.normalize not in (*_NO_NORMALIZE, "per_feature", "all_features"):
             raise ValueError(f"unsupported normalize: {self.normalize!r}")
         if self.window not in _WINDOWS and self.window != "none":
             raise ValueError(f"unsupported window: {self.window!r}")
@@ -158,7 +162,9 @@ def slaney_mel_filterbank(
         raise ValueError(f"unsupported mel norm: {norm!r}")
     fmax = sample_rate / 2 if fmax is None else fmax
     fft_hz = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
-    edges_hz = _mel_to_hz(np.linspace(_hz_to_mel(np.array([fmin]))[0], _hz_to_mel(np.array([fmax]))[0], n_mels + 2))
+    edges_hz = _mel_to_hz(
+        np.linspace(_hz_to_mel(np.array([fmin]))[0], _hz_to_mel(np.array([fmax]))[0], n_mels + 2)
+    )
     widths = np.diff(edges_hz)
     offsets = edges_hz[:, None] - fft_hz[None, :]
     rising = -offsets[:-2] / widths[:-1, None]
@@ -182,10 +188,14 @@ def feature_lengths(num_samples: np.ndarray, config: FeatureConfig) -> np.ndarra
     return frames + 1 if config.nemo_version == "<=2.4" else frames
 
 
-def check_inputs(waveforms: np.ndarray, lengths: np.ndarray, seq_len: np.ndarray, config: FeatureConfig) -> None:
+def check_inputs(
+    waveforms: np.ndarray, lengths: np.ndarray, seq_len: np.ndarray, config: FeatureConfig
+) -> None:
     """Refuse inputs NeMo itself cannot featurise (it would raise or return NaN)."""
     if waveforms.ndim != 2 or lengths.shape != (waveforms.shape[0],):
-        raise ValueError(f"expected waveforms [B, N] and lengths [B], got {waveforms.shape} and {lengths.shape}")
+        raise ValueError(
+            f"expected waveforms [B, N] and lengths [B], got {waveforms.shape} and {lengths.shape}"
+        )
     if np.any(lengths > waveforms.shape[1]) or np.any(lengths < 0):
         raise ValueError("every length must lie within the waveform row")
     half = config.fft_size // 2
@@ -193,13 +203,16 @@ def check_inputs(waveforms: np.ndarray, lengths: np.ndarray, seq_len: np.ndarray
         raise AudioError(f"audio too short: reflect padding needs more than {half} samples")
     if config.normalize not in _NO_NORMALIZE and np.any(seq_len < 2):
         raise AudioError(
-            f"audio too short: normalisation needs at least 2 frames ({2 * config.hop_length} samples)"
+            "audio too short: normalisation needs at least 2 frames"
+            f" ({2 * config.hop_length} samples)"
         )
 
 
 def _window_for_fft(window: np.ndarray | None, config: FeatureConfig) -> np.ndarray:
     """The analysis window zero-padded, centred, to ``n_fft`` (what ``torch.stft`` does)."""
-    win = symmetric_window(config.window, config.win_length) if window is None else np.asarray(window)
+    win = (
+        symmetric_window(config.window, config.win_length) if window is None else np.asarray(window)
+    )
     if win.shape != (config.win_length,):
         raise ValueError(f"window has shape {win.shape}, expected ({config.win_length},)")
     left = (config.fft_size - config.win_length) // 2
@@ -210,7 +223,12 @@ def filterbank(fb: np.ndarray | None, config: FeatureConfig) -> np.ndarray:
     """The checkpoint's ``fb`` as [F, bins] float64, or a Slaney one built from the config."""
     if fb is None:
         fb = slaney_mel_filterbank(
-            config.sample_rate, config.fft_size, config.features, config.lowfreq, config.highfreq, config.mel_norm
+            config.sample_rate,
+            config.fft_size,
+            config.features,
+            config.lowfreq,
+            config.highfreq,
+            config.mel_norm,
         )
     fb = np.asarray(fb)
     fb = fb.reshape(-1, fb.shape[-1])
@@ -238,7 +256,7 @@ def compute_features(
     window: np.ndarray | None = None,
     fb: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Log-mel features [B, F, T] float32 and valid lengths [B] int64, NeMo's eval-mode math in NumPy.
+    """Log-mel features [B, F, T] float32 and valid lengths [B] int64: NeMo's eval-mode math.
 
     ``window`` and ``fb`` should be the checkpoint's own buffers; without them
     they are rebuilt from the config. Computed in float64, so the result is the
@@ -257,15 +275,23 @@ def compute_features(
             x = np.where(beyond_length, 0.0, x)
 
     half = config.fft_size // 2
-    x = np.pad(x, ((0, 0), (half, half)), mode="reflect" if config.nemo_version == "<=2.4" else "constant")
-    frames = np.lib.stride_tricks.sliding_window_view(x, config.fft_size, axis=1)[:, :: config.hop_length]
+    x = np.pad(
+        x, ((0, 0), (half, half)), mode="reflect" if config.nemo_version == "<=2.4" else "constant"
+    )
+    frames = np.lib.stride_tricks.sliding_window_view(x, config.fft_size, axis=1)[
+        :, :: config.hop_length
+    ]
     spectrum = np.fft.rfft(frames * _window_for_fft(window, config), axis=-1)
     power = np.abs(spectrum) ** config.mag_power
     mel = np.matmul(filterbank(fb, config), power.transpose(0, 2, 1))
 
     if config.log:
         guard = log_guard(config)
-        mel = np.log(mel + guard) if config.log_zero_guard_type == "add" else np.log(np.maximum(mel, guard))
+        mel = (
+            np.log(mel + guard)
+            if config.log_zero_guard_type == "add"
+            else np.log(np.maximum(mel, guard))
+        )
 
     valid = np.arange(mel.shape[-1])[None, :] < seq_len[:, None]
     if config.normalize not in _NO_NORMALIZE:
@@ -274,7 +300,9 @@ def compute_features(
     return mel.astype(np.float32), seq_len
 
 
-def _normalize(mel: np.ndarray, valid: np.ndarray, seq_len: np.ndarray, *, per_feature: bool) -> np.ndarray:
+def _normalize(
+    mel: np.ndarray, valid: np.ndarray, seq_len: np.ndarray, *, per_feature: bool
+) -> np.ndarray:
     """Mean and unbiased std over the valid frames only, std + 1e-5, applied to every frame."""
     mask = valid[:, None, :]
     axes = (2,) if per_feature else (1, 2)

@@ -32,14 +32,16 @@ def torch_features(
     window: torch.Tensor | None = None,
     fb: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log-mel features [B, F, T] float32 and valid lengths [B] int64, as NeMo computes them in eval mode."""
+    """Log-mel features [B, F, T] float32 and valid lengths [B] int64, as NeMo computes them."""
     x = waveforms.detach().to(torch.float32)
     lengths = lengths.to(torch.int64)
     seq_len = torch.from_numpy(feature_lengths(lengths.numpy(), config))
     check_inputs(x.numpy(), lengths.numpy(), seq_len.numpy(), config)
     if window is None:
         window = torch.from_numpy(symmetric_window(config.window, config.win_length))
-    fb_matrix = torch.from_numpy(filterbank(None if fb is None else fb.detach().numpy(), config)).to(torch.float32)
+    fb_matrix = torch.from_numpy(
+        filterbank(None if fb is None else fb.detach().numpy(), config)
+    ).to(torch.float32)
 
     if config.preemph:
         x = torch.cat((x[:, :1], x[:, 1:] - config.preemph * x[:, :-1]), dim=1)
@@ -61,7 +63,11 @@ def torch_features(
 
     if config.log:
         guard = log_guard(config)
-        mel = torch.log(mel + guard) if config.log_zero_guard_type == "add" else torch.log(mel.clamp(min=guard))
+        mel = (
+            torch.log(mel + guard)
+            if config.log_zero_guard_type == "add"
+            else torch.log(mel.clamp(min=guard))
+        )
     if config.normalize in ("per_feature", "all_features"):
         mel = _normalize(mel, seq_len, per_feature=config.normalize == "per_feature")
     invalid = torch.arange(mel.shape[-1])[None, :] >= seq_len[:, None]

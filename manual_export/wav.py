@@ -41,13 +41,22 @@ def read_wav(path: str | os.PathLike[str], sample_rate: int = 16000) -> np.ndarr
     code, channels, rate, block_align, bits = _parse_format(path, chunks[b"fmt "])
     if (code, bits) not in _SUPPORTED:
         kind = {_PCM: "PCM", _IEEE_FLOAT: "float"}.get(code, f"format code {code:#x}")
-        raise AudioError(f"{path}: unsupported sample format {kind} {bits}-bit (need PCM 16/24/32-bit or float32)")
+        raise AudioError(
+            f"{path}: unsupported sample format {kind} {bits}-bit"
+            " (need PCM 16/24/32-bit or float32)"
+        )
     if channels != 1:
-        raise AudioError(f"{path}: {channels} channels; the model needs mono audio (mix down to 1 channel first)")
+        raise AudioError(
+            f"{path}: {channels} channels; the model needs mono audio (mix down to 1 channel first)"
+        )
     if rate != sample_rate:
-        raise AudioError(f"{path}: sample rate {rate} Hz; the model needs {sample_rate} Hz (resample first)")
+        raise AudioError(
+            f"{path}: sample rate {rate} Hz; the model needs {sample_rate} Hz (resample first)"
+        )
     if block_align != bits // 8:
-        raise AudioError(f"{path}: corrupt WAV header: block align {block_align} for mono {bits}-bit audio")
+        raise AudioError(
+            f"{path}: corrupt WAV header: block align {block_align} for mono {bits}-bit audio"
+        )
     return _decode(path, chunks[b"data"], code, bits)
 
 
@@ -70,7 +79,8 @@ def _chunks(path: str | os.PathLike[str], data: bytes) -> dict[bytes, bytes]:
         start = offset + 8
         if start + size > len(data):
             raise AudioError(
-                f"{path}: truncated WAV file: chunk {chunk_id!r} declares {size} bytes, {len(data) - start} present"
+                f"{path}: truncated WAV file: chunk {chunk_id!r} declares {size} bytes,"
+                f" {len(data) - start} present"
             )
         chunks.setdefault(chunk_id, data[start : start + size])
         offset = start + size + (size & 1)
@@ -91,7 +101,10 @@ def _parse_format(path: str | os.PathLike[str], fmt: bytes) -> tuple[int, int, i
 def _decode(path: str | os.PathLike[str], raw: bytes, code: int, bits: int) -> np.ndarray:
     width = bits // 8
     if len(raw) % width:
-        raise AudioError(f"{path}: corrupt WAV data: {len(raw)} bytes is not a whole number of {bits}-bit samples")
+        raise AudioError(
+            f"{path}: corrupt WAV data: {len(raw)} bytes"
+            f" is not a whole number of {bits}-bit samples"
+        )
     if not raw:
         raise AudioError(f"{path}: WAV file contains no samples")
     if code == _IEEE_FLOAT:

@@ -50,7 +50,7 @@ def _reference_fb() -> np.ndarray:
 
 
 def _reference_features(row: np.ndarray, length: int, version: str, fb: np.ndarray) -> np.ndarray:
-    """NeMo's eval-mode front end for one padded batch row, step by step as NEMO_CONFORMER.md §3 states."""
+    """NeMo's eval-mode front end for one padded batch row, step by step (NEMO_CONFORMER.md §3)."""
     x = row.astype(np.float64)
     y = x.copy()
     for n in range(1, len(x)):
@@ -146,7 +146,9 @@ def test_padded_batch_rows_match_reference(version: str, reference_fb: np.ndarra
     for i, n in enumerate(lengths):
         expected = _reference_features(batch[i], n, version, reference_fb)
         np.testing.assert_allclose(feats[i], expected, atol=2e-4)
-    assert seq_len.tolist() == feature_lengths(lengths, FeatureConfig(nemo_version=version)).tolist()
+    assert (
+        seq_len.tolist() == feature_lengths(lengths, FeatureConfig(nemo_version=version)).tolist()
+    )
 
 
 def test_version_2_5_is_padding_invariant() -> None:
@@ -168,7 +170,9 @@ def test_checkpoint_buffers_are_used(reference_fb: np.ndarray) -> None:
     fb = (reference_fb * rng.uniform(0.5, 1.5, reference_fb.shape)).astype(np.float32)
     signal = _signal(3000)
     config = FeatureConfig()
-    mine, _ = compute_features(signal[None], np.array([3000]), config, window=symmetric_window("hann", 400), fb=fb[None])
+    mine, _ = compute_features(
+        signal[None], np.array([3000]), config, window=symmetric_window("hann", 400), fb=fb[None]
+    )
     np.testing.assert_allclose(mine[0], _reference_features(signal, 3000, "<=2.4", fb), atol=2e-4)
     rebuilt, _ = compute_features(signal[None], np.array([3000]), config)
     assert np.abs(mine - rebuilt).max() > 1e-2
@@ -180,7 +184,9 @@ def test_checkpoint_buffers_are_used(reference_fb: np.ndarray) -> None:
 )
 def test_frame_counts(n: int, expected_24: int, expected_25: int) -> None:
     assert feature_lengths(np.array([n]), FeatureConfig()).tolist() == [expected_24]
-    assert feature_lengths(np.array([n]), FeatureConfig(nemo_version=">=2.5")).tolist() == [expected_25]
+    assert feature_lengths(np.array([n]), FeatureConfig(nemo_version=">=2.5")).tolist() == [
+        expected_25
+    ]
 
 
 def test_too_short_audio_is_refused() -> None:
@@ -192,12 +198,27 @@ def test_too_short_audio_is_refused() -> None:
 
 def test_config_from_exporter_json() -> None:
     config = FeatureConfig.from_dict(
-        {"sample_rate": 16000, "window_size": 0.025, "window_stride": 0.01, "n_fft": 512, "features_size": 80,
-         "preemph": 0.97, "dither": 1e-5, "normalize": "per_feature", "log_zero_guard_value": 2**-24,
-         "subsampling_factor": 4, "model_type": "nemo-conformer-ctc"},
+        {
+            "sample_rate": 16000,
+            "window_size": 0.025,
+            "window_stride": 0.01,
+            "n_fft": 512,
+            "features_size": 80,
+            "preemph": 0.97,
+            "dither": 1e-5,
+            "normalize": "per_feature",
+            "log_zero_guard_value": 2**-24,
+            "subsampling_factor": 4,
+            "model_type": "nemo-conformer-ctc",
+        },
         nemo_version=">=2.5",
     )
-    assert (config.win_length, config.hop_length, config.fft_size, config.features) == (400, 160, 512, 80)
+    assert (config.win_length, config.hop_length, config.fft_size, config.features) == (
+        400,
+        160,
+        512,
+        80,
+    )
     assert config.nemo_version == ">=2.5"
     with pytest.raises(ValueError, match="frame_splicing"):
         FeatureConfig.from_dict({"frame_splicing": 3})

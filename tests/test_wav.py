@@ -21,15 +21,21 @@ def _riff(chunks: list[tuple[bytes, bytes]]) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
-def _fmt(code: int, bits: int, channels: int = 1, rate: int = 16000, extensible_code: int | None = None) -> bytes:
+def _fmt(
+    code: int, bits: int, channels: int = 1, rate: int = 16000, extensible_code: int | None = None
+) -> bytes:
     block = channels * bits // 8
     header = struct.pack("<HHIIHH", code, channels, rate, rate * block, block, bits)
     if extensible_code is None:
         return header
-    return header + struct.pack("<HHI", 22, bits, 4) + struct.pack("<H", extensible_code) + _GUID_TAIL
+    return (
+        header + struct.pack("<HHI", 22, bits, 4) + struct.pack("<H", extensible_code) + _GUID_TAIL
+    )
 
 
-def _write_with_wave(path: Path, integers: np.ndarray, width: int, channels: int = 1, rate: int = 16000) -> None:
+def _write_with_wave(
+    path: Path, integers: np.ndarray, width: int, channels: int = 1, rate: int = 16000
+) -> None:
     if width == 3:
         raw = b"".join(int(v).to_bytes(3, "little", signed=True) for v in integers)
     else:
@@ -41,11 +47,14 @@ def _write_with_wave(path: Path, integers: np.ndarray, width: int, channels: int
         handle.writeframes(raw)
 
 
-@pytest.mark.parametrize(("width", "values"), [
-    (2, [0, 1, -1, 32767, -32768, 12345]),
-    (3, [0, 1, -1, 2**23 - 1, -(2**23), -1234567]),
-    (4, [0, 1, -1, 2**31 - 1, -(2**31), 123456789]),
-])
+@pytest.mark.parametrize(
+    ("width", "values"),
+    [
+        (2, [0, 1, -1, 32767, -32768, 12345]),
+        (3, [0, 1, -1, 2**23 - 1, -(2**23), -1234567]),
+        (4, [0, 1, -1, 2**31 - 1, -(2**31), 123456789]),
+    ],
+)
 def test_pcm_round_trips(tmp_path: Path, width: int, values: list[int]) -> None:
     path = tmp_path / "pcm.wav"
     integers = np.array(values, dtype=np.int64)
@@ -69,11 +78,15 @@ def test_extensible_header_and_odd_chunks(tmp_path: Path, code: int, bits: int, 
     """WAVE_FORMAT_EXTENSIBLE and an odd-sized chunk (with its pad byte) before the data."""
     values = np.array([0, 1000, -1000], dtype=dtype)
     path = tmp_path / "ext.wav"
-    path.write_bytes(_riff([
-        (b"fmt ", _fmt(0xFFFE, bits, extensible_code=code)),
-        (b"LIST", b"INFOabc"),
-        (b"data", values.tobytes()),
-    ]))
+    path.write_bytes(
+        _riff(
+            [
+                (b"fmt ", _fmt(0xFFFE, bits, extensible_code=code)),
+                (b"LIST", b"INFOabc"),
+                (b"data", values.tobytes()),
+            ]
+        )
+    )
     expected = values / 32768.0 if code == 1 else values
     np.testing.assert_array_equal(read_wav(path), expected.astype(np.float32))
 
@@ -103,29 +116,38 @@ def test_other_rate_refused(tmp_path: Path) -> None:
     _refused(path, "sample rate 44100 Hz; the model needs 16000 Hz")
 
 
-@pytest.mark.parametrize(("code", "bits", "match"), [
-    (1, 8, "PCM 8-bit"),
-    (3, 64, "float 64-bit"),
-    (6, 8, "format code 0x6"),
-])
+@pytest.mark.parametrize(
+    ("code", "bits", "match"),
+    [
+        (1, 8, "PCM 8-bit"),
+        (3, 64, "float 64-bit"),
+        (6, 8, "format code 0x6"),
+    ],
+)
 def test_unsupported_formats_refused(tmp_path: Path, code: int, bits: int, match: str) -> None:
     path = tmp_path / "odd.wav"
     path.write_bytes(_riff([(b"fmt ", _fmt(code, bits)), (b"data", b"\x00" * 16)]))
     _refused(path, match)
 
 
-@pytest.mark.parametrize(("content", "match"), [
-    (b"", "not a WAV file"),
-    (b"ID3\x04 this is an mp3", "not a WAV file"),
-    (_riff([(b"data", b"\x00\x00")]), "no 'fmt ' chunk"),
-    (_riff([(b"fmt ", _fmt(1, 16))]), "no 'data' chunk"),
-    (_riff([(b"fmt ", _fmt(1, 16)), (b"data", b"\x00" * 6)])[:-3], "truncated WAV file"),
-    (_riff([(b"fmt ", _fmt(1, 16)), (b"data", b"\x00" * 5)]), "not a whole number"),
-    (_riff([(b"fmt ", _fmt(1, 16)), (b"data", b"")]), "contains no samples"),
-    (_riff([(b"fmt ", _fmt(1, 16)[:10]), (b"data", b"\x00\x00")]), "'fmt ' chunk of 10 bytes"),
-    (_riff([(b"fmt ", _fmt(3, 32)), (b"data", np.array([0, np.nan], "<f4").tobytes())]), "NaN or infinity"),
-    (_riff([(b"fmt ", _fmt(0xFFFE, 16)), (b"data", b"\x00\x00")]), "WAVE_FORMAT_EXTENSIBLE"),
-])
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"", "not a WAV file"),
+        (b"ID3\x04 this is an mp3", "not a WAV file"),
+        (_riff([(b"data", b"\x00\x00")]), "no 'fmt ' chunk"),
+        (_riff([(b"fmt ", _fmt(1, 16))]), "no 'data' chunk"),
+        (_riff([(b"fmt ", _fmt(1, 16)), (b"data", b"\x00" * 6)])[:-3], "truncated WAV file"),
+        (_riff([(b"fmt ", _fmt(1, 16)), (b"data", b"\x00" * 5)]), "not a whole number"),
+        (_riff([(b"fmt ", _fmt(1, 16)), (b"data", b"")]), "contains no samples"),
+        (_riff([(b"fmt ", _fmt(1, 16)[:10]), (b"data", b"\x00\x00")]), "'fmt ' chunk of 10 bytes"),
+        (
+            _riff([(b"fmt ", _fmt(3, 32)), (b"data", np.array([0, np.nan], "<f4").tobytes())]),
+            "NaN or infinity",
+        ),
+        (_riff([(b"fmt ", _fmt(0xFFFE, 16)), (b"data", b"\x00\x00")]), "WAVE_FORMAT_EXTENSIBLE"),
+    ],
+)
 def test_corrupt_files_refused(tmp_path: Path, content: bytes, match: str) -> None:
     path = tmp_path / "bad.wav"
     path.write_bytes(content)
