@@ -1,0 +1,372 @@
+"""Turn one failed probe into rules the next round must obey.
+
+Each failure kind has its own teacher. They never guess: a rule is only
+written when the failure's evidence (the child's structured outcome, the
+installer's parsed log, a static scan of wheels, or a confirming probe)
+supports it, and the rule says which of those it rests on. A failure that
+teaches nothing new makes the solver stop with `undecided`, not loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from envprobe.boundary import Search, bisect_with_probes, gallop_static
+from envprobe.outcome import Failure, FailureKind, ProbeOutcome
+from envprobe.rules import Boundary, ImportCheck, Rule, specifier_for
+from envprobe.scanner import StaticScanner
+
+__all__ = ["Lesson", "Teacher"]
+
+_NOTHING = "<0.dev0"  # admits no release: "no version of this project will do"
+_DEPENDS = re.compile(
+    r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?(?: |==)(?P<version>[0-9][^\s,;]*)"
+    r" depends on (?P<req>[^;]+?)(?:\s*$|,| and )"
+)
+_MAX_OWNER_CANDIDATES = 12
+
+
+@dataclass
+class Lesson:
+    """What one failure taught: rules, boundaries, and projects to start resolving."""
+
+    rules: list[Rule] = field(default_factory=list)
+    boundaries: list[Boundary] = field(default_factory=list)
+    universe: set[NormalizedName] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    probes: list[ProbeOutcome] = field(default_factory=list)
+
+
+Reprobe = Callable[[dict[str, Version]], "ProbeOutcome | None"]
+
+
+class Teacher:
+    """Learns from failures; owns no state beyond the tools it is given."""
+
+    def __init__(
+        self,
+        scanner: StaticScanner,
+        releases: Callable[[str], list[Version]],
+        reprobe: Reprobe,
+        confirm: bool = True,
+    ) -> None:
+        self._scanner = scanner
+        self._releases = releases
+        self._reprobe = reprobe
+        self._confirm = confirm
+
+    def learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> Lesson:
+        failure = outcome.failure
+        lesson = Lesson()
+        if failure is None:
+            return lesson
+        teach = {
+            FailureKind.MISSING_SYMBOL: self._missing_symbol,
+            FailureKind.MISSING_MODULE: self._missing_module,
+            FailureKind.DEPENDENCY_CHECK: self._dependency_check,
+            FailureKind.DECLARED_CONFLICT: self._declared_conflict,
+            FailureKind.NO_DISTRIBUTION: self._no_distribution,
+            FailureKind.BUILD_FAILED: self._build_failed,
+        }.get(failure.kind, self._blame)
+        teach(failure, outcome, pins, lesson)
+        return lesson
+
+    # missing symbol -------------------------------------------------------
+
+    def _missing_symbol(self, failure: Failure, outcome: ProbeOutcome,
+                        pins: dict[NormalizedName, Version], lesson: Lesson) -> None:
+        module, symbol = failure.module or "", failure.name or ""
+        owner = canonicalize_name(failure.package or module.split(".")[0])
+        failing = _installed_version(owner, failure.version, outcome, pins)
+        if not (module and symbol and failing):
+            lesson.notes.append(f"cannot tell which release lacks {symbol!r}: {failure.message}")
+            return
+        releases = self._releases(owner)
+        search = gallop_static(
+            releases, failing, lambda v: self._scanner.provides(owner, v, module, symbol)
+        )
+        method = "static"
+        if not search.found:
+            search, method = self._bisect_by_probe(owner, failing, releases, pins, failure,
+                                                   lesson), "probe"
+        boundary = _boundary(owner, symbol, module, search, method)
+        if search.found and method == "static":
+            boundary = self._confirm_boundary(boundary, search, owner, failing, pins, outcome,
+                                              lesson)
+        lesson.boundaries.append(boundary)
+        allowed = search.allowed(releases) if search.found else []
+        requires = f"{owner}{specifier_for(allowed, releases)}" if allowed else f"{owner}{_NOTHING}"
+        where = _where(failure)
+        provides = _provides_words(owner, symbol, module, search)
+        importer = canonicalize_name(failure.importer_package) if failure.importer_package else None
+        because = f"{importer or 'the probe'} {failure.importer_version or ''} imports {symbol} " \
+            f"from {module}{where}; {provides}".replace("  ", " ")
+        lesson.rules.append(Rule(
+            requires=requires,
+            because=because,
+            kind="missing_symbol",
+            package=importer,
+            when_imports=ImportCheck(module, symbol) if importer else None,
+            evidence=_ids(outcome, *lesson.probes),
+            scanned=tuple(self._scanner.scanned),
+        ))
+        lesson.universe.add(owner)
+        if importer:
+            lesson.universe.add(importer)
+
+    def _bisect_by_probe(self, owner: NormalizedName, failing: Version, releases: list[Version],
+                         pins: dict[NormalizedName, Version], failure: Failure,
+                         lesson: Lesson) -> Search:
+        def predicate(version: Version) -> bool | None:
+            result = self._reprobe({**pins, owner: version})
+            if result is None:
+                return None
+            lesson.probes.append(result)
+            if result:
+                return True
+            again = result.failure
+            if again and again.kind is failure.kind and again.name == failure.name:
+                return False
+            if again and again.kind in (FailureKind.MISSING_SYMBOL, FailureKind.MISSING_MODULE,
+                                        FailureKind.PROBE_ERROR, FailureKind.DEPENDENCY_CHECK):
+                return True  # the import got past the name it lacked before
+            return None
+
+        return bisect_with_probes(releases, failing, predicate)
+
+    def _confirm_boundary(self, boundary: Boundary, search: Search, owner: NormalizedName,
+                          failing: Version, pins: dict[NormalizedName, Version],
+                          outcome: ProbeOutcome, lesson: Lesson) -> Boundary:
+        """One real probe on the failing side of a statically found boundary.
+
+        Needless when the failing probe itself sits at the edge: it is the proof.
+        """
+        failure = outcome.failure
+        edge = search.first_without if search.direction == "removed" else search.last_without
+        confirmed: tuple[int, ...] = ()
+        if edge == failing:
+            confirmed = _ids(outcome)
+        elif self._confirm and edge is not None:
+            result = self._reprobe({**pins, owner: edge})
+            if result is not None:
+                lesson.probes.append(result)
+                again = result.failure
+                if again and again.kind is failure.kind and again.name == failure.name:
+                    confirmed = (result.probe_id,) if result.probe_id is not None else ()
+                else:
+                    lesson.notes.append(
+                        f"static boundary at {owner} {edge} NOT confirmed by probe: "
+                        f"{again.summary() if again else 'it passed'}"
+                    )
+        if not confirmed:
+            return boundary
+        return dataclasses.replace(boundary, confirmed_by=confirmed, method="static+probe")
+
+    # missing module -------------------------------------------------------
+
+    def _missing_module(self, failure: Failure, outcome: ProbeOutcome,
+                        pins: dict[NormalizedName, Version], lesson: Lesson) -> None:
+        module = failure.name or ""
+        if not module:
+            lesson.notes.append(f"no module name in: {failure.message}")
+            return
+        for owner in self._owner_candidates(module, failure, outcome):
+            failing = _installed_version(owner, None, outcome, pins)
+            if failing is None:
+                continue
+            releases = self._releases(owner)
+            search = gallop_static(
+                releases, failing, lambda v, o=owner: self._scanner.has_module(o, v, module)
+            )
+            if not search.found or search.direction != "removed":
+                continue
+            boundary = _boundary(owner, module, module, search, "static")
+            lesson.boundaries.append(boundary)
+            importer = canonicalize_name(failure.importer_package) \
+                if failure.importer_package else None
+            requires = f"{owner}{specifier_for(search.allowed(releases), releases)}"
+            lesson.rules.append(Rule(
+                requires=requires,
+                because=f"{importer or 'the probe'} imports module {module}{_where(failure)}; "
+                        f"{owner} shipped it up to {search.last_with} and not from "
+                        f"{search.first_without}",
+                kind="missing_module",
+                package=importer,
+                when_imports=ImportCheck(module, "") if importer else None,
+                evidence=_ids(outcome),
+                scanned=tuple(self._scanner.scanned),
+            ))
+            lesson.universe.add(owner)
+            if importer:
+                lesson.universe.add(importer)
+            return
+        lesson.notes.append(f"no installed distribution ever shipped module {module!r}")
+
+    def _owner_candidates(self, module: str, failure: Failure,
+                          outcome: ProbeOutcome) -> list[NormalizedName]:
+        """Distributions that may once have shipped `module`, likeliest first."""
+        top = module.split(".")[0]
+        ranked: list[NormalizedName] = []
+        if failure.package:
+            ranked.append(canonicalize_name(failure.package))
+        installed = [canonicalize_name(n) for n in outcome.installed]
+        key = canonicalize_name(top)
+        ranked += sorted(
+            (n for n in installed if n not in ranked),
+            key=lambda n: -difflib.SequenceMatcher(None, key, n).ratio(),
+        )
+        return ranked[:_MAX_OWNER_CANDIDATES]
+
+    # import-time dependency checks ------------------------------------------
+
+    def _dependency_check(self, failure: Failure, outcome: ProbeOutcome,
+                          pins: dict[NormalizedName, Version], lesson: Lesson) -> None:
+        checker = failure.package or failure.importer_package
+        version = failure.version or failure.importer_version
+        for text in failure.requirements:
+            requirement = _requirement(text)
+            if requirement is None:
+                continue
+            lesson.rules.append(Rule(
+                requires=str(requirement),
+                because=f"{checker or 'a package'} {version or ''} checks at import time: "
+                        f"{failure.message}".replace("  ", " "),
+                kind="dependency_check",
+                package=canonicalize_name(checker) if checker else None,
+                versions=f"=={version}" if checker and version else "",
+                evidence=_ids(outcome),
+            ))
+            lesson.universe.add(canonicalize_name(requirement.name))
+            if checker:
+                lesson.universe.add(canonicalize_name(checker))
+
+    # installer failures ----------------------------------------------------------
+
+    def _declared_conflict(self, failure: Failure, outcome: ProbeOutcome,
+                           pins: dict[NormalizedName, Version], lesson: Lesson) -> None:
+        for line in failure.requirements:
+            for match in _DEPENDS.finditer(line):
+                requirement = _requirement(match["req"].strip().strip("."))
+                if requirement is None:
+                    continue
+                parent = canonicalize_name(match["name"])
+                lesson.universe |= {parent, canonicalize_name(requirement.name)}
+                lesson.rules.append(Rule(
+                    requires=str(requirement),
+                    because=f"the installer reports: {line.strip()}",
+                    kind="declared",
+                    package=parent,
+                    versions=f"=={match['version']}",
+                    evidence=_ids(outcome),
+                ))
+
+    def _no_distribution(self, failure: Failure, outcome: ProbeOutcome,
+                         pins: dict[NormalizedName, Version], lesson: Lesson) -> None:
+        requirement = _requirement(failure.name or "")
+        if requirement is None:
+            lesson.notes.append(f"cannot tell what has no distribution: {failure.message}")
+            return
+        name = canonicalize_name(requirement.name)
+        if name in pins:
+            lesson.rules.append(Rule(
+                requires=f"{name}!={pins[name]}",
+                because=f"no installable file of {name} {pins[name]} for this interpreter",
+                kind="no_distribution",
+                evidence=_ids(outcome),
+            ))
+        lesson.universe.add(name)
+
+    def _build_failed(self, failure: Failure, outcome: ProbeOutcome,
+                      pins: dict[NormalizedName, Version], lesson: Lesson) -> None:
+        built, missing = failure.package, failure.name
+        if not (built and missing):
+            lesson.notes.append(f"a build failed without naming its cause: {failure.message}")
+            return
+        needed = canonicalize_name(missing.split(".")[0])
+        lesson.rules.append(Rule(
+            requires=str(needed),
+            because=f"building {built} {failure.version or ''} imports {missing}, which its "
+                    f"build requirements do not declare: pre-install it and build without "
+                    f"isolation".replace("  ", " "),
+            kind="build",
+            package=canonicalize_name(built),
+            evidence=_ids(outcome),
+            install_option="build_without_isolation",
+        ))
+
+    # anything else ---------------------------------------------------------------
+
+    def _blame(self, failure: Failure, outcome: ProbeOutcome,
+               pins: dict[NormalizedName, Version], lesson: Lesson) -> None:
+        """Exclude the release whose own code raised: a heuristic, and labelled so."""
+        frame = next((f for f in reversed(failure.frames) if f.package and f.version), None)
+        if frame is None:
+            lesson.notes.append(f"nothing to learn from {failure.kind.value}: {failure.message}")
+            return
+        name = canonicalize_name(frame.package)
+        lesson.rules.append(Rule(
+            requires=f"{name}!={frame.version}",
+            because=f"heuristic: {failure.kind.value} raised in {name} {frame.version} "
+                    f"({frame.file}:{frame.line}): {failure.message}",
+            kind="blamed",
+            evidence=_ids(outcome),
+        ))
+        lesson.universe.add(name)
+
+
+def _installed_version(name: NormalizedName, stated: str | None, outcome: ProbeOutcome,
+                       pins: dict[NormalizedName, Version]) -> Version | None:
+    candidates = [stated, {canonicalize_name(k): v for k, v in outcome.installed.items()}.get(name)]
+    for text in candidates:
+        if text:
+            try:
+                return Version(text)
+            except InvalidVersion:
+                continue
+    return pins.get(name)
+
+
+def _requirement(text: str) -> Requirement | None:
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
+def _ids(*outcomes: ProbeOutcome) -> tuple[int, ...]:
+    return tuple(o.probe_id for o in outcomes if o.probe_id is not None)
+
+
+def _where(failure: Failure) -> str:
+    return f" in {failure.importer}" if failure.importer else ""
+
+
+def _boundary(owner: NormalizedName, symbol: str, module: str, search: Search,
+              method: str) -> Boundary:
+    def text(version: Version | None) -> str | None:
+        return str(version) if version is not None else None
+
+    return Boundary(
+        package=owner, symbol=symbol, module=module,
+        last_with=text(search.last_with), first_without=text(search.first_without),
+        direction=search.direction or "unknown",
+        last_without=text(search.last_without), first_with=text(search.first_with),
+        method=method,
+        checked=tuple((str(v), has) for v, has in sorted(search.checked.items())),
+    )
+
+
+def _provides_words(owner: str, symbol: str, module: str, search: Search) -> str:
+    if search.direction == "removed":
+        return f"{owner} provides it up to {search.last_with} and not from {search.first_without}"
+    if search.direction == "added":
+        return f"{owner} provides it from {search.first_with} on, not up to {search.last_without}"
+    return f"no release of {owner} that was checked provides {symbol} in {module}"

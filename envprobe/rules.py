@@ -1,0 +1,133 @@
+"""Learned rules and boundaries: the hidden constraints package metadata omits.
+
+A rule reads "`package` at `versions` requires `requires`, because ...". It is
+what a failed probe teaches the solver, and it carries its evidence (probe
+ids, wheel files scanned) so every line of a report can be traced back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+__all__ = ["Boundary", "ImportCheck", "Rule", "specifier_for"]
+
+
+@dataclass(frozen=True)
+class ImportCheck:
+    """A rule applies only to releases whose code imports `symbol` from `module`.
+
+    The check is static (a scan of each release's wheel), done lazily for the
+    releases the solver actually considers.
+    """
+
+    module: str
+    symbol: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`package` at `versions` requires `requires`; `package=None` means always."""
+
+    requires: str
+    because: str
+    kind: str
+    package: NormalizedName | None = None
+    versions: str = ""
+    when_imports: ImportCheck | None = None
+    evidence: tuple[int, ...] = ()
+    scanned: tuple[str, ...] = ()
+    install_option: str | None = None  # "pre_install" or "no_build_isolation" for build rules
+
+    @property
+    def requirement(self) -> Requirement:
+        return Requirement(self.requires)
+
+    @property
+    def target(self) -> NormalizedName:
+        """The project this rule constrains."""
+        return canonicalize_name(self.requirement.name)
+
+    def covers(self, version: Version) -> bool:
+        """Whether the rule's version condition holds (the import check aside)."""
+        return SpecifierSet(self.versions).contains(version, prereleases=True)
+
+    def describe(self) -> str:
+        who = "every set" if self.package is None else f"{self.package} {self.versions or '(any)'}"
+        return f"{who} requires {self.requires}: {self.because}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "versions": self.versions or "*",
+            "requires": self.requires,
+            "because": self.because,
+            "kind": self.kind,
+            "when_imports": (
+                {"module": self.when_imports.module, "symbol": self.when_imports.symbol}
+                if self.when_imports
+                else None
+            ),
+            "evidence": {"probes": list(self.evidence), "wheels": list(self.scanned)},
+            "install_option": self.install_option,
+        }
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """Where a symbol or module appears in or vanishes from a package's releases."""
+
+    package: NormalizedName
+    symbol: str
+    module: str
+    last_with: str | None
+    first_without: str | None
+    direction: str = "removed"  # "removed": present up to last_with; "added": from first_with on
+    last_without: str | None = None
+    first_with: str | None = None
+    method: str = "static"  # "static", "probe" (bisection with real installs) or both
+    confirmed_by: tuple[int, ...] = ()
+    checked: tuple[tuple[str, bool | None], ...] = ()  # release -> has it (None: unreadable)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "symbol": self.symbol,
+            "module": self.module,
+            "last_with": self.last_with,
+            "first_without": self.first_without,
+            "direction": self.direction,
+            "last_without": self.last_without,
+            "first_with": self.first_with,
+            "method": self.method,
+            "confirmed_by": list(self.confirmed_by),
+            "checked": {version: has for version, has in self.checked},
+        }
+
+
+def specifier_for(allowed: list[Version], universe: list[Version]) -> SpecifierSet:
+    """The smallest specifier that admits exactly `allowed` among `universe`.
+
+    A contiguous run becomes `>=low,<next`; holes inside it become `!=v`.
+    Bounds are left open where `allowed` reaches the end of the universe, so a
+    rule does not forbid releases nobody has looked at yet.
+    """
+    if not allowed:
+        raise ValueError("no version is allowed")
+    ordered = sorted(universe)
+    low, high = min(allowed), max(allowed)
+    parts = []
+    below = [v for v in ordered if v < low]
+    if below:
+        parts.append(f">={low}")
+    above = [v for v in ordered if v > high]
+    if above:
+        parts.append(f"<{above[0]}")
+    allowed_set = set(allowed)
+    parts += [f"!={v}" for v in ordered if low < v < high and v not in allowed_set]
+    return SpecifierSet(",".join(parts))
