@@ -1,0 +1,202 @@
+"""Read a `.nemo` archive into memory, refusing anything unsafe or broken.
+
+Nothing is extracted to disk: members are read through `extractfile`, so a
+hostile name can never be written anywhere. The weights are unpickled with
+`weights_only=True`, which refuses pickles that would run code.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import re
+import tarfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import torch
+import yaml
+
+from manual_export.errors import (
+    ArchiveError,
+    ConfigError,
+    LinkMemberError,
+    MissingMemberError,
+    NotAStateDictError,
+    NotATarError,
+    OversizeMemberError,
+    TruncatedArchiveError,
+    UnsafeCheckpointError,
+    UnsafeMemberError,
+)
+
+__all__ = ["DEFAULT_MAX_MEMBER_BYTES", "NemoArchive", "read_archive"]
+
+CONFIG_MEMBER = "model_config.yaml"
+WEIGHTS_MEMBER = "model_weights.ckpt"
+# Large enough for a 1B-parameter fp32 checkpoint; a bigger member is more likely a bomb.
+DEFAULT_MAX_MEMBER_BYTES = 4 * 1024**3
+_TAR_END_MARKER = 1024
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+@dataclass(frozen=True)
+class NemoArchive:
+    """The parts of a `.nemo` the exporter needs, held in memory."""
+
+    path: Path
+    config: dict[str, Any]
+    state_dict: dict[str, torch.Tensor]
+    members: dict[str, bytes]
+
+    def artifact(self, ref: str) -> bytes:
+        """Bytes of an artifact named in the config: `nemo:<uuid>_name` or a stale path.
+
+        NeMo resolves both forms by basename inside the archive, so we do too.
+        """
+        basename = PurePosixPath(ref.removeprefix("nemo:").replace("\\", "/")).name
+        for name, data in self.members.items():
+            if PurePosixPath(name).name == basename:
+                return data
+        raise MissingMemberError(f"{self.path.name}: artifact {ref!r} is not in the archive")
+
+
+def read_archive(
+    path: str | Path, *, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+) -> NemoArchive:
+    """Open a plain or compressed `.nemo` tar and load its config and weights."""
+    path = Path(path)
+    members = _read_members(path, max_member_bytes)
+    for required in (CONFIG_MEMBER, WEIGHTS_MEMBER):
+        if required not in members:
+            raise MissingMemberError(f"{path.name}: no {required} in the archive")
+    config = _parse_config(members.pop(CONFIG_MEMBER), path)
+    state_dict = _load_state_dict(members.pop(WEIGHTS_MEMBER), path)
+    return NemoArchive(path=path, config=config, state_dict=state_dict, members=members)
+
+
+def _read_members(path: Path, max_member_bytes: int) -> dict[str, bytes]:
+    try:
+        tar = _open_tar(path)
+    except FileNotFoundError:
+        raise ArchiveError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ArchiveError(f"{path}: is a directory, not a .nemo file") from None
+    except (tarfile.ReadError, EOFError, OSError) as exc:
+        raise NotATarError(f"{path.name}: not a tar archive ({_first_line(exc)})") from None
+    members: dict[str, bytes] = {}
+    with tar:
+        try:
+            while (info := tar.next()) is not None:
+                name = _safe_name(info, path)
+                if info.isdir() or not name:
+                    continue
+                if name in members:
+                    raise UnsafeMemberError(f"{path.name}: member {info.name!r} appears twice")
+                if info.size > max_member_bytes:
+                    raise OversizeMemberError(
+                        f"{path.name}: member {info.name!r} is {info.size} bytes, "
+                        f"over the {max_member_bytes}-byte cap"
+                    )
+                members[name] = _read_member(tar, info, path)
+            _check_end_marker(tar, path)
+        except (tarfile.ReadError, EOFError, OSError) as exc:
+            raise TruncatedArchiveError(
+                f"{path.name}: archive is truncated or corrupt ({_first_line(exc)})"
+            ) from None
+    return members
+
+
+def _open_tar(path: Path) -> tarfile.TarFile:
+    """`r:*` detects plain, gzip (pre-1.7 NeMo), bz2 and xz tars; the caller closes it."""
+    return tarfile.open(path, "r:*")
+
+
+def _safe_name(info: tarfile.TarInfo, path: Path) -> str:
+    """The member's name without `./`, after refusing names and types that could escape."""
+    raw = info.name
+    if raw.startswith(("/", "\\")) or _WINDOWS_DRIVE.match(raw):
+        raise UnsafeMemberError(f"{path.name}: member {raw!r} has an absolute name")
+    parts = [part for part in re.split(r"[/\\]", raw) if part not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeMemberError(f"{path.name}: member {raw!r} points outside the archive")
+    if info.issym() or info.islnk():
+        raise LinkMemberError(f"{path.name}: member {raw!r} is a link to {info.linkname!r}")
+    if not (info.isreg() or info.isdir()):
+        raise LinkMemberError(f"{path.name}: member {raw!r} is a device or fifo, not a file")
+    return "/".join(parts)
+
+
+def _read_member(tar: tarfile.TarFile, info: tarfile.TarInfo, path: Path) -> bytes:
+    stream = tar.extractfile(info)
+    data = stream.read() if stream is not None else b""
+    if len(data) != info.size:
+        raise TruncatedArchiveError(f"{path.name}: member {info.name!r} is cut short")
+    return data
+
+
+def _check_end_marker(tar: tarfile.TarFile, path: Path) -> None:
+    """Catch a tar cut inside a header, which `tarfile` reads as a clean end.
+
+    Every complete tar ends with two zero blocks right after the last member.
+    """
+    tar.fileobj.seek(tar.offset)
+    tail = tar.fileobj.read(_TAR_END_MARKER)
+    if len(tail) < _TAR_END_MARKER or tail.strip(b"\0"):
+        raise TruncatedArchiveError(
+            f"{path.name}: archive is truncated or corrupt after byte {tar.offset}"
+        )
+
+
+def _parse_config(data: bytes, path: Path) -> dict[str, Any]:
+    try:
+        config = yaml.safe_load(data.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path.name}: {CONFIG_MEMBER} is not valid YAML ({_first_line(exc)})")
+    if isinstance(config, Mapping) and "encoder" not in config and "model" in config:
+        config = config["model"]  # training configs nest the model under `model:`
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{path.name}: {CONFIG_MEMBER} is not a mapping")
+    return dict(config)
+
+
+def _load_state_dict(data: bytes, path: Path) -> dict[str, torch.Tensor]:
+    try:
+        loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise UnsafeCheckpointError(
+            f"{path.name}: {WEIGHTS_MEMBER} needs code to unpickle and was refused "
+            f"({_refusal_reason(exc)})"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError) as exc:
+        # What torch raises for a damaged zip or a legacy pickle that ends early.
+        raise NotAStateDictError(
+            f"{path.name}: {WEIGHTS_MEMBER} is not a readable PyTorch checkpoint "
+            f"({_first_line(exc)})"
+        ) from None
+    if not isinstance(loaded, Mapping):
+        raise NotAStateDictError(
+            f"{path.name}: {WEIGHTS_MEMBER} holds a {type(loaded).__name__}, not a state_dict"
+        )
+    for key, value in loaded.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise NotAStateDictError(
+                f"{path.name}: {WEIGHTS_MEMBER} entry {key!r} is a {type(value).__name__}, "
+                "not a tensor; expected a plain state_dict"
+            )
+    return dict(loaded)
+
+
+def _refusal_reason(exc: Exception) -> str:
+    """The one informative line of torch's long weights_only refusal message."""
+    for line in str(exc).splitlines():
+        if "Unsupported" in line or "WeightsUnpickler error" in line:
+            return line.strip()
+    return _first_line(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

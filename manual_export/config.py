@@ -1,0 +1,298 @@
+"""Typed view of `model_config.yaml`: only what the rebuilt model implements.
+
+Every option that would change the network's math is checked here, so an
+unsupported model fails up front with the option's name and value instead of
+exporting a graph that loads and computes something else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from manual_export.errors import ConfigError, UnsupportedOptionError
+
+__all__ = [
+    "DecoderConfig",
+    "EncoderConfig",
+    "ModelConfig",
+    "PreprocessorConfig",
+    "parse_config",
+    "resolve_vocabulary",
+]
+
+MODEL_KINDS = {"EncDecCTCModelBPE": "bpe", "EncDecCTCModel": "char"}
+SUBSAMPLINGS = ("striding", "dw_striding")
+
+
+@dataclass(frozen=True)
+class PreprocessorConfig:
+    """NeMo's `AudioToMelSpectrogramPreprocessor` settings, with its class defaults filled in."""
+
+    sample_rate: int = 16000
+    window_size: float = 0.02
+    window_stride: float = 0.01
+    window: str = "hann"
+    normalize: str = "per_feature"
+    n_fft: int | None = None
+    preemph: float | None = 0.97
+    features: int = 64
+    lowfreq: float = 0.0
+    highfreq: float | None = None
+    log: bool = True
+    log_zero_guard_type: str = "add"
+    log_zero_guard_value: float = 2.0**-24
+    dither: float = 1e-5
+    pad_to: int = 16
+    pad_value: float = 0.0
+    frame_splicing: int = 1
+    exact_pad: bool = False
+    mag_power: float = 2.0
+    mel_norm: str | None = "slaney"
+
+    @property
+    def win_length(self) -> int:
+        return int(self.window_size * self.sample_rate)
+
+    @property
+    def hop_length(self) -> int:
+        return int(self.window_stride * self.sample_rate)
+
+    @property
+    def fft_size(self) -> int:
+        """NeMo's n_fft default: the next power of two above the window."""
+        return self.n_fft or 2 ** int(np.ceil(np.log2(self.win_length)))
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """The Conformer encoder's shape; only non-causal rel-pos models pass `parse_config`."""
+
+    feat_in: int
+    n_layers: int
+    d_model: int
+    n_heads: int
+    ff_expansion_factor: int
+    subsampling: str
+    subsampling_factor: int
+    conv_channels: int
+    conv_kernel_size: int
+    xscaling: bool
+
+    @property
+    def d_ff(self) -> int:
+        return self.d_model * self.ff_expansion_factor
+
+    @property
+    def subsampling_steps(self) -> int:
+        return self.subsampling_factor.bit_length() - 1
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """`ConvASRDecoder`: `num_classes` excludes the blank, which is appended last."""
+
+    feat_in: int
+    num_classes: int
+    vocabulary: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What the exporter needs to know about one `.nemo` model."""
+
+    model_class: str
+    kind: str
+    preprocessor: PreprocessorConfig
+    encoder: EncoderConfig
+    decoder: DecoderConfig
+    tokenizer: Mapping[str, Any]
+
+    def feature_settings(self) -> dict[str, Any]:
+        """The front end's settings as plain JSON values, for `config.json`."""
+        settings = asdict(self.preprocessor)
+        settings.update(
+            n_fft=self.preprocessor.fft_size,
+            win_length=self.preprocessor.win_length,
+            hop_length=self.preprocessor.hop_length,
+        )
+        return settings
+
+
+def parse_config(raw: Mapping[str, Any]) -> ModelConfig:
+    """Build a `ModelConfig` from the archive's YAML, refusing what we cannot rebuild."""
+    for section in ("preprocessor", "encoder", "decoder"):
+        if not isinstance(raw.get(section), Mapping):
+            raise ConfigError(f"model_config.yaml has no {section!r} section")
+    model_class = _model_class(raw)
+    encoder = _encoder(raw["encoder"])
+    decoder = _decoder(raw["decoder"], raw, encoder)
+    preprocessor = _preprocessor(raw["preprocessor"], encoder)
+    tokenizer = raw.get("tokenizer") or {}
+    if not isinstance(tokenizer, Mapping):
+        raise ConfigError("model_config.yaml: 'tokenizer' is not a mapping")
+    return ModelConfig(
+        model_class=model_class,
+        kind=MODEL_KINDS[model_class],
+        preprocessor=preprocessor,
+        encoder=encoder,
+        decoder=decoder,
+        tokenizer=dict(tokenizer),
+    )
+
+
+def resolve_vocabulary(
+    config: ModelConfig, read_artifact: Callable[[str], bytes]
+) -> tuple[str, ...]:
+    """Pieces in id order: the YAML's list, else the SentencePiece `.vocab` artifact.
+
+    NeMo writes the tokenizer's pieces into `decoder.vocabulary` when it builds a
+    BPE model, so the artifact is only needed for configs saved without them.
+    """
+    vocabulary = config.decoder.vocabulary
+    if not vocabulary and config.kind == "bpe":
+        ref = config.tokenizer.get("spe_tokenizer_vocab")
+        if not ref:
+            raise ConfigError(
+                "decoder.vocabulary is empty and tokenizer.spe_tokenizer_vocab is not set"
+            )
+        lines = read_artifact(str(ref)).decode("utf-8").splitlines()
+        vocabulary = tuple(line.split("\t")[0] for line in lines if line)
+    if len(vocabulary) != config.decoder.num_classes:
+        raise ConfigError(
+            f"vocabulary has {len(vocabulary)} entries but decoder.num_classes is "
+            f"{config.decoder.num_classes}"
+        )
+    return vocabulary
+
+
+def _model_class(raw: Mapping[str, Any]) -> str:
+    target = raw.get("target")
+    if target is None:
+        # Configs saved without `target` are identified by their tokenizer section.
+        return "EncDecCTCModelBPE" if raw.get("tokenizer") else "EncDecCTCModel"
+    name = str(target).rsplit(".", 1)[-1]
+    if name not in MODEL_KINDS:
+        raise UnsupportedOptionError("target", target, ", ".join(MODEL_KINDS))
+    return name
+
+
+def _encoder(raw: Mapping[str, Any]) -> EncoderConfig:
+    _require_target(raw, "encoder", "ConformerEncoder")
+    _require(raw, "encoder.self_attention_model", "rel_pos", "rel_pos")
+    _require(raw, "encoder.untie_biases", True, "true")
+    _require(raw, "encoder.causal_downsampling", False, "false")
+    _require(raw, "encoder.conv_norm_type", "batch_norm", "batch_norm")
+    _require(raw, "encoder.use_bias", True, "true")
+    _require(raw, "encoder.global_tokens", 0, "0")
+    for option in ("reduction", "reduction_position"):
+        _require(raw, f"encoder.{option}", None, "null")
+    context = raw.get("att_context_size")
+    if context is not None and list(context) != [-1, -1]:
+        raise UnsupportedOptionError("encoder.att_context_size", context, "[-1, -1] or null")
+
+    subsampling = raw.get("subsampling", "striding")
+    if subsampling not in SUBSAMPLINGS:
+        raise UnsupportedOptionError("encoder.subsampling", subsampling, ", ".join(SUBSAMPLINGS))
+    factor = _int(raw, "encoder.subsampling_factor", 4)
+    if factor < 2 or factor & (factor - 1):
+        raise UnsupportedOptionError("encoder.subsampling_factor", factor, "a power of two >= 2")
+
+    d_model = _int(raw, "encoder.d_model")
+    n_heads = _int(raw, "encoder.n_heads", 4)
+    if d_model % n_heads:
+        raise ConfigError(f"encoder.d_model={d_model} is not divisible by n_heads={n_heads}")
+    kernel = _int(raw, "encoder.conv_kernel_size", 31)
+    if kernel % 2 == 0:
+        raise UnsupportedOptionError("encoder.conv_kernel_size", kernel, "an odd size")
+    conv_context = raw.get("conv_context_size")
+    symmetric = [(kernel - 1) // 2] * 2
+    if conv_context not in (None, "symmetric") and list(conv_context) != symmetric:
+        raise UnsupportedOptionError("encoder.conv_context_size", conv_context, f"{symmetric}")
+    feat_out = _int(raw, "encoder.feat_out", -1)
+    if feat_out > 0 and feat_out != d_model:
+        raise UnsupportedOptionError("encoder.feat_out", feat_out, f"-1 or d_model ({d_model})")
+    conv_channels = _int(raw, "encoder.subsampling_conv_channels", -1)
+
+    return EncoderConfig(
+        feat_in=_int(raw, "encoder.feat_in"),
+        n_layers=_int(raw, "encoder.n_layers"),
+        d_model=d_model,
+        n_heads=n_heads,
+        ff_expansion_factor=_int(raw, "encoder.ff_expansion_factor", 4),
+        subsampling=subsampling,
+        subsampling_factor=factor,
+        conv_channels=d_model if conv_channels == -1 else conv_channels,
+        conv_kernel_size=kernel,
+        xscaling=bool(raw.get("xscaling", True)),
+    )
+
+
+def _decoder(
+    raw: Mapping[str, Any], model: Mapping[str, Any], encoder: EncoderConfig
+) -> DecoderConfig:
+    _require_target(raw, "decoder", "ConvASRDecoder")
+    _require(raw, "decoder.add_blank", True, "true")
+    vocabulary = raw.get("vocabulary") or model.get("labels") or []
+    if not isinstance(vocabulary, (list, tuple)) or not all(isinstance(p, str) for p in vocabulary):
+        raise ConfigError("decoder.vocabulary is not a list of strings")
+    num_classes = _int(raw, "decoder.num_classes", -1)
+    if num_classes <= 0:
+        num_classes = len(vocabulary)  # NeMo fills the placeholder from the vocabulary too
+    feat_in = raw.get("feat_in")
+    feat_in = encoder.d_model if feat_in in (None, -1) else _int(raw, "decoder.feat_in")
+    if feat_in != encoder.d_model:
+        raise ConfigError(
+            f"decoder.feat_in={feat_in} differs from encoder.d_model={encoder.d_model}"
+        )
+    return DecoderConfig(feat_in=feat_in, num_classes=num_classes, vocabulary=tuple(vocabulary))
+
+
+def _preprocessor(raw: Mapping[str, Any], encoder: EncoderConfig) -> PreprocessorConfig:
+    _require_target(raw, "preprocessor", "AudioToMelSpectrogramPreprocessor")
+    known = PreprocessorConfig.__dataclass_fields__
+    values = {key: value for key, value in raw.items() if key in known}
+    guard = values.get("log_zero_guard_value")
+    if isinstance(guard, str):
+        values["log_zero_guard_value"] = _named_guard(guard)
+    config = PreprocessorConfig(**values)
+    if config.features != encoder.feat_in:
+        raise ConfigError(
+            f"preprocessor.features={config.features} differs from encoder.feat_in={encoder.feat_in}"
+        )
+    if config.frame_splicing != 1:
+        raise UnsupportedOptionError("preprocessor.frame_splicing", config.frame_splicing, "1")
+    return config
+
+
+def _named_guard(name: str) -> float:
+    """NeMo accepts 'tiny' and 'eps' for the float32 limits."""
+    limits = {"tiny": float(np.finfo(np.float32).tiny), "eps": float(np.finfo(np.float32).eps)}
+    if name not in limits:
+        raise UnsupportedOptionError(
+            "preprocessor.log_zero_guard_value", name, "a number, tiny, eps"
+        )
+    return limits[name]
+
+
+def _require_target(raw: Mapping[str, Any], section: str, class_name: str) -> None:
+    target = raw.get("_target_")
+    if target is not None and str(target).rsplit(".", 1)[-1] != class_name:
+        raise UnsupportedOptionError(f"{section}._target_", target, class_name)
+
+
+def _require(raw: Mapping[str, Any], option: str, expected: object, supported: str) -> None:
+    key = option.rsplit(".", 1)[-1]
+    if key in raw and raw[key] != expected:
+        raise UnsupportedOptionError(option, raw[key], supported)
+
+
+def _int(raw: Mapping[str, Any], option: str, default: int | None = None) -> int:
+    key = option.rsplit(".", 1)[-1]
+    value = raw.get(key, default)
+    if value is None or isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{option} must be an integer, got {value!r}")
+    return value
