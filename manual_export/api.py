@@ -123,6 +123,9 @@ def export_nemo(
             min_agreement=INT8_MIN_AGREEMENT,
         )
         summary["int8"] = int8_report.to_dict()
+    else:
+        # A quantized file left by an earlier run would not match this export.
+        (out_dir / INT8_NAME).unlink(missing_ok=True)
 
     passed = fp32.passed and (int8_report is None or int8_report.passed)
     summary["passed"] = passed

@@ -84,8 +84,8 @@ def _read_members(path: Path, max_member_bytes: int) -> dict[str, bytes]:
         raise ArchiveError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ArchiveError(f"{path}: is a directory, not a .nemo file") from None
-    except (tarfile.ReadError, EOFError, OSError) as exc:
-        raise NotATarError(f"{path.name}: not a tar archive ({_first_line(exc)})") from None
+    except (tarfile.ReadError, EOFError, OSError):
+        raise NotATarError(f"{path.name}: not a tar archive (plain, gzip, bz2 or xz)") from None
     members: dict[str, bytes] = {}
     with tar:
         try:

@@ -124,6 +124,16 @@ class ModelConfig:
 
 def parse_config(raw: Mapping[str, Any]) -> ModelConfig:
     """Build a `ModelConfig` from the archive's YAML, refusing what we cannot rebuild."""
+    try:
+        return _parse(raw)
+    except (TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        # A value of the wrong type somewhere deep in the YAML.
+        raise ConfigError(f"model_config.yaml is malformed: {exc}") from None
+
+
+def _parse(raw: Mapping[str, Any]) -> ModelConfig:
     for section in ("preprocessor", "encoder", "decoder"):
         if not isinstance(raw.get(section), Mapping):
             raise ConfigError(f"model_config.yaml has no {section!r} section")

@@ -8,6 +8,7 @@ output that both runtimes ignore, so the folder is a drop-in for either.
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -143,6 +144,14 @@ def quantize_int8(onnx_path: Path, int8_path: Path) -> None:
     """Dynamic int8 weight quantization, as sherpa-onnx ships its `model.int8.onnx`."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(onnx_path), str(int8_path), weight_type=QuantType.QUInt8)
+    # The quantizer logs advice and per-tensor notes on the root logger; they would
+    # land in the user's terminal as warnings about a step that worked.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(onnx_path), str(int8_path), weight_type=QuantType.QUInt8)
+    finally:
+        root.setLevel(level)
     metadata = {entry.key: entry.value for entry in onnx.load(str(onnx_path)).metadata_props}
     write_metadata(int8_path, metadata)
