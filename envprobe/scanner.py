@@ -67,7 +67,9 @@ class StaticScanner:
     def imports(self, name: str, version: Version, module: str, symbol: str) -> bool | None:
         """Whether this release's code imports `symbol` from `module` (or `module` itself).
 
-        An empty `symbol` asks about importing the module at all.
+        An empty `symbol` asks about importing the module at all. Imports
+        under `if TYPE_CHECKING:` or guarded by a `try` do not count: they
+        cannot be what made a probe fail.
         """
 
         def compute() -> bool | None:
@@ -76,6 +78,8 @@ class StaticScanner:
                 return None
             top = module.split(".")[0]
             for site in wheels.import_sites(wheel, top):
+                if site.typing_only or site.optional:
+                    continue  # never runs, or survives the name's absence
                 if not symbol:
                     if site.module == module or site.module.startswith(module + "."):
                         return True
