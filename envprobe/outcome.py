@@ -111,6 +111,8 @@ class ProbeOutcome:
     probe_id: int | None = None
     started_at: str = ""
     log_excerpt: str = ""
+    requirements: list[str] = field(default_factory=list)  # as installed, ranges included
+    command: str = ""  # the install command line, as evidence
 
     def __bool__(self) -> bool:
         return self.status is Status.OK
@@ -130,6 +132,8 @@ class ProbeOutcome:
             "probe_id": self.probe_id,
             "started_at": self.started_at,
             "log_excerpt": self.log_excerpt,
+            "requirements": list(self.requirements),
+            "command": self.command,
         }
 
     @classmethod
@@ -149,4 +153,6 @@ class ProbeOutcome:
             probe_id=data.get("probe_id"),
             started_at=data.get("started_at", ""),
             log_excerpt=data.get("log_excerpt", ""),
+            requirements=list(data.get("requirements") or []),
+            command=data.get("command", ""),
         )
