@@ -155,8 +155,6 @@ def _parse_config(data: bytes, path: Path) -> dict[str, Any]:
         config = yaml.safe_load(data.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path.name}: {CONFIG_MEMBER} is not valid YAML ({_first_line(exc)})")
-    if isinstance(config, Mapping) and "encoder" not in config and "model" in config:
-        config = config["model"]  # training configs nest the model under `model:`
     if not isinstance(config, Mapping):
         raise ConfigError(f"{path.name}: {CONFIG_MEMBER} is not a mapping")
     return dict(config)
@@ -166,9 +164,13 @@ def _load_state_dict(data: bytes, path: Path) -> dict[str, torch.Tensor]:
     try:
         loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise UnsafeCheckpointError(
-            f"{path.name}: {WEIGHTS_MEMBER} needs code to unpickle and was refused "
-            f"({_refusal_reason(exc)})"
+        reason = _weights_only_reason(exc)
+        if "GLOBAL" in reason.upper():
+            raise UnsafeCheckpointError(
+                f"{path.name}: {WEIGHTS_MEMBER} needs code to unpickle and was refused ({reason})"
+            ) from None
+        raise NotAStateDictError(
+            f"{path.name}: {WEIGHTS_MEMBER} is not a readable PyTorch checkpoint ({reason})"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError) as exc:
         # What torch raises for a damaged zip or a legacy pickle that ends early.
@@ -183,17 +185,18 @@ def _load_state_dict(data: bytes, path: Path) -> dict[str, torch.Tensor]:
     for key, value in loaded.items():
         if not isinstance(key, str) or not isinstance(value, torch.Tensor):
             raise NotAStateDictError(
-                f"{path.name}: {WEIGHTS_MEMBER} entry {key!r} is a {type(value).__name__}, "
+                f"{path.name}: {WEIGHTS_MEMBER} entry {key!r} is of type {type(value).__name__}, "
                 "not a tensor; expected a plain state_dict"
             )
     return dict(loaded)
 
 
-def _refusal_reason(exc: Exception) -> str:
-    """The one informative line of torch's long weights_only refusal message."""
-    for line in str(exc).splitlines():
-        if "Unsupported" in line or "WeightsUnpickler error" in line:
-            return line.strip()
+def _weights_only_reason(exc: Exception) -> str:
+    """The informative line of torch's long refusal message (which global, which opcode)."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    for line in lines:
+        if "GLOBAL" in line or line.startswith("Unsupported"):
+            return line
     return _first_line(exc)
 
 

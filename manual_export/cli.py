@@ -20,6 +20,9 @@ from rich.table import Table
 
 from manual_export.errors import ExportError
 
+# The same default as the validator's, without importing torch to build --help.
+FP32_TOLERANCE = 1e-4
+
 __all__ = ["register"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -50,6 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also validate an input past 5000 encoder frames (needs GBs for large models)",
     )
+    export.add_argument(
+        "--tolerance",
+        type=float,
+        default=FP32_TOLERANCE,
+        metavar="X",
+        help=f"largest accepted |log-prob difference| ONNX vs PyTorch (default {FP32_TOLERANCE:g})",
+    )
     export.set_defaults(func=run_export)
 
     transcribe = subparsers.add_parser(
@@ -77,6 +87,7 @@ def run_export(args: argparse.Namespace) -> int:
                 progress=progress,
                 max_member_bytes=args.max_member_mb * _MB,
                 long_input=args.check_long,
+                tolerance=args.tolerance,
             )
     except (ExportError, OSError) as exc:
         fields = {"onnx": None, "max_abs_diff": None, "frames_checked": 0}

@@ -134,6 +134,8 @@ def parse_config(raw: Mapping[str, Any]) -> ModelConfig:
 
 
 def _parse(raw: Mapping[str, Any]) -> ModelConfig:
+    if "encoder" not in raw and isinstance(raw.get("model"), Mapping):
+        raw = raw["model"]  # training configs nest the model under `model:`
     for section in ("preprocessor", "encoder", "decoder"):
         if not isinstance(raw.get(section), Mapping):
             raise ConfigError(f"model_config.yaml has no {section!r} section")
