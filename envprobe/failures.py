@@ -160,11 +160,13 @@ def _conflict(log: str, installer: str) -> Failure | None:
         requirements = _parse_all(
             m.group(1) for line in log.splitlines() if (m := _PIP_CAUSE.match(line))
         )
-    names = {canonicalize_name(Requirement(r).name) for r in requirements}
+    names = [canonicalize_name(Requirement(r).name) for r in requirements]
+    # The project the conflict is about is the one required more than once.
+    contested = {name for name in names if names.count(name) > 1} or set(names)
     return Failure(
         FailureKind.DECLARED_CONFLICT,
         _first_error(log),
-        name=names.pop() if len(names) == 1 else None,
+        name=contested.pop() if len(contested) == 1 else None,
         requirements=requirements,
         log_excerpt=excerpt(log),
     )
