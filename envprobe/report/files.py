@@ -1,0 +1,69 @@
+"""Put renderings on disk: a report section with its matrix picture, a constraints file.
+
+Every write goes to a temporary file beside the target and is renamed over
+it, so an interrupted run never leaves a half-written REPORT.md behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from envprobe.report.constraints import render_constraints
+from envprobe.report.markdown import render_markdown
+from envprobe.report.matrix import build_matrix, matrix_svg
+from envprobe.report.sections import replace_section
+
+if TYPE_CHECKING:
+    from envprobe.solver import SolveResult
+
+__all__ = ["matrix_path", "write_atomically", "write_constraints", "write_report"]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one rename, keeping its permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        # newline="" writes the text's own line endings, so CRLF documents stay CRLF
+        with open(temporary, "x", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        if path.exists():
+            shutil.copymode(path, temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def matrix_path(report: Path, scenario: str) -> Path:
+    """`report-<scenario>-matrix.svg` beside the report, named safely for any scenario."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", scenario).strip("-") or "scenario"
+    return report.with_name(f"{report.stem.lower()}-{slug}-matrix.svg")
+
+
+def write_report(result: SolveResult, report: Path) -> list[Path]:
+    """Update the scenario's section of `report` (and its SVG matrix); return the paths written."""
+    written = []
+    image = None
+    matrix = build_matrix(result)
+    if matrix is not None:
+        picture = matrix_path(report, result.scenario)
+        write_atomically(picture, matrix_svg(matrix))
+        written.append(picture)
+        image = picture.name
+    document = ""
+    if report.exists():
+        with open(report, encoding="utf-8", newline="") as handle:
+            document = handle.read()
+    body = render_markdown(result, matrix_image=image)
+    write_atomically(report, replace_section(document, result.scenario, body))
+    return [report, *written]
+
+
+def write_constraints(result: SolveResult, path: Path) -> Path:
+    write_atomically(path, render_constraints(result))
+    return path
