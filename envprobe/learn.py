@@ -62,10 +62,12 @@ class Teacher:
         self._releases = releases
         self._reprobe = reprobe
         self._confirm = confirm
+        self._scans_before = 0
 
     def learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> Lesson:
         failure = outcome.failure
         lesson = Lesson()
+        self._scans_before = len(self._scanner.scanned)
         if failure is None:
             return lesson
         teach = {
@@ -116,7 +118,7 @@ class Teacher:
             package=importer,
             when_imports=ImportCheck(module, symbol) if importer else None,
             evidence=_ids(outcome, *lesson.probes),
-            scanned=tuple(self._scanner.scanned),
+            scanned=tuple(self._scanner.scanned[self._scans_before:]),
         ))
         lesson.universe.add(owner)
         if importer:
@@ -202,7 +204,7 @@ class Teacher:
                 package=importer,
                 when_imports=ImportCheck(module, "") if importer else None,
                 evidence=_ids(outcome),
-                scanned=tuple(self._scanner.scanned),
+                scanned=tuple(self._scanner.scanned[self._scans_before:]),
             ))
             lesson.universe.add(owner)
             if importer:
