@@ -534,8 +534,12 @@ class PackageIndex:
             sources.answered.append(location)
             for link in links:
                 dist = _dist_file(project, link)
-                if dist is not None:
-                    by_filename.setdefault(dist.filename, dist)
+                if dist is None:
+                    continue
+                known = by_filename.get(dist.filename)
+                # The same file on local disk and on a server: the local copy is free to read.
+                if known is None or (_local_path(known.url) is None and _local_path(dist.url)):
+                    by_filename[dist.filename] = dist
         if by_filename:
             return sorted(by_filename.values(), key=lambda dist: (dist.version, dist.filename))
         if sources.unreachable and not sources.answered:
@@ -561,7 +565,10 @@ class PackageIndex:
         return self._page(index_url.rstrip("/") + f"/{project}/", accept=_ACCEPT_SIMPLE)
 
     def _page(self, url: str, *, accept: str) -> list[_Link]:
-        """Links of a page, from the disk cache while it is fresh."""
+        """Links of a page, from the disk cache while it is fresh (local pages: never cached)."""
+        if _local_path(url) is not None:
+            body, _type, final_url = self._get(url, accept=accept)
+            return _links_from_html(body.decode("utf-8", "replace"), final_url)
         cache_file = self._cache / "index" / _PAGE_FORMAT / f"{_key(url)}.json"
         if not self._refresh:
             cached = _read_json(cache_file)
