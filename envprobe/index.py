@@ -344,10 +344,8 @@ def _parse_metadata(
             requirements, complete = [], False
     requires_python = None
     if raw.get("requires_python") and "requires-python" not in dynamic:
-        try:
+        with contextlib.suppress(InvalidSpecifier):
             requires_python = SpecifierSet(raw["requires_python"])
-        except InvalidSpecifier:
-            complete = False
     return ReleaseMetadata(
         name=canonicalize_name(raw.get("name", project)),
         version=version,

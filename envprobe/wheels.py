@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 # Bump when scanning rules change: cached answers of older rules are then ignored.
-_SCAN_FORMAT = "v1"
+_SCAN_FORMAT = "v2"
 _EXTENSION_SUFFIXES = (".so", ".pyd")
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _TRY_NODES = tuple(
@@ -336,6 +336,14 @@ def _is_sys_modules_entry(target: ast.expr) -> bool:
     )
 
 
+def _is_namespace_call(node: ast.expr) -> bool:
+    """`globals()` or `vars()`: a way to bind names no static reading can list."""
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        and node.func.id in ("globals", "vars")
+    )
+
+
 def _root_name(node: ast.expr) -> str | None:
     """`T` for `T`, `T[k]`, `T.a[k]`...; None when the chain starts elsewhere."""
     while isinstance(node, (ast.Subscript, ast.Attribute)):
@@ -388,6 +396,8 @@ def _note_statement(statement: ast.stmt, facts: _ModuleFacts, where: str) -> Non
     elif isinstance(statement, ast.Assign):
         for target in statement.targets:
             _note_assignment(target, statement.value, facts)
+            if isinstance(target, ast.Subscript) and _is_namespace_call(target.value):
+                facts.unresolved.append(f"{where} assigns names through {target.value.func.id}()")
     elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
         _note_assignment(statement.target, statement.value, facts)
     elif isinstance(statement, ast.AugAssign):
@@ -405,6 +415,9 @@ def _note_statement(statement: ast.stmt, facts: _ModuleFacts, where: str) -> Non
         for alias in statement.names:
             if alias.name == "*":
                 facts.star_imports.append((statement.level, statement.module))
+            elif (alias.asname or alias.name) == "__getattr__":
+                facts.names.add("__getattr__")
+                facts.unresolved.append(f"{where} takes its __getattr__ from another module")
             else:
                 facts.names.add(alias.asname or alias.name)
     elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
@@ -467,10 +480,7 @@ def _note_call(call: ast.Call, facts: _ModuleFacts, where: str) -> None:
     elif isinstance(owner, ast.Name) and method == "update":
         names = _table_names(argument) if isinstance(argument, ast.Dict) else None
         facts.update_table(owner.id, names)
-    if (
-        method == "update" and isinstance(owner, ast.Call)
-        and isinstance(owner.func, ast.Name) and owner.func.id in ("globals", "vars")
-    ):
+    if method == "update" and _is_namespace_call(owner):
         facts.unresolved.append(f"{where} adds names through {owner.func.id}().update()")
 
 

@@ -206,8 +206,11 @@ def test_unreadable_getattr_or_foreign_table_is_inconclusive(tmp_path: Path):
         "fed/__init__.py": "import sys\nfrom elsewhere import build_table, LazyModule\n"
         "table = build_table(__file__)\n"
         "sys.modules[__name__] = LazyModule(__name__, table, extra_objects={'V': 1})\n",
+        "borrowed/__init__.py": "from ._lazy import __getattr__\n",
+        "generated/__init__.py": "for _n in ('A', 'B'):\n    globals()[_n] = _n\n",
+        "updated/__init__.py": "globals().update({'C': 1})\n",
     })
-    for module in ("dynamic", "fed"):
+    for module in ("dynamic", "fed", "borrowed", "generated", "updated"):
         scan = module_namespace(wheel, module)
         assert not scan.complete
         assert provides_symbol(wheel, module, "Anything") is None
