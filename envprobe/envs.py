@@ -26,15 +26,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import canonicalize_name
 
 from envprobe import processes
 from envprobe.errors import EnvironmentSetupError, UsageError
@@ -51,7 +44,7 @@ __all__ = [
     "install",
     "installed_distributions",
     "interpreter",
-    "pip_sees_project",
+    "pip_project_check",
     "resolve_installer",
     "run_directory",
     "sweep_stale_runs",
@@ -382,33 +375,19 @@ def installed_distributions(env: Environment, requested: set[str] = frozenset())
     return dict(sorted(installed.items()))
 
 
-def pip_sees_project(env: Environment, name: str, options: InstallOptions, log_dir: Path) -> bool:
-    """Whether pip's sources hold any file of project `name`, usable here or not.
+def pip_project_check(env: Environment, name: str, options: InstallOptions,
+                      log_dir: Path) -> processes.Completed:
+    """pip's debug log of looking for project `name`: every file it found or skipped.
 
     pip answers "from versions: none" both for an unknown project and for one
-    whose files all target another Python or platform; its debug log lists the
-    files it skipped, which tells the two apart.
+    whose files all target another Python or platform (and, without retries,
+    for an index it could not reach); only its debug log tells them apart.
     """
     argv = [env.python, "-m", "pip", "download", "--no-deps", "-vv", "--disable-pip-version-check",
             "--no-input", "--only-binary", ":all:", "--dest", str(log_dir / "download-check"),
             *options.index_args(), name]
-    done = processes.run(argv, log_path=log_dir / "project-check.log", cwd=log_dir,
+    return processes.run(argv, log_path=log_dir / "project-check.log", cwd=log_dir,
                          env=clean_environ())
-    wanted = canonicalize_name(name)
-    for url in re.findall(r"(?:https?|file)://\S+", done.output):
-        filename = unquote(urlsplit(url.rstrip(")")).path.rsplit("/", 1)[-1])
-        if _project_of_file(filename) == wanted:
-            return True
-    return False
-
-
-def _project_of_file(filename: str) -> str | None:
-    try:
-        if filename.endswith(".whl"):
-            return canonicalize_name(parse_wheel_filename(filename)[0])
-        return canonicalize_name(parse_sdist_filename(filename)[0])
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return None
 
 
 def _last_line(text: str) -> str:

@@ -12,9 +12,16 @@ import re
 import signal
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
 from envprobe.outcome import Failure, FailureKind, Frame
 from envprobe.pins import normalize_requirement
@@ -25,6 +32,7 @@ __all__ = [
     "from_child",
     "from_install_log",
     "index_unreachable",
+    "lists_files_of",
     "no_versions_at_all",
     "timed_out",
 ]
@@ -118,6 +126,23 @@ def no_versions_at_all(failure: Failure, log: str, installer: str) -> bool | Non
     for requirement, versions in _PIP_NO_VERSION.findall(log):
         if _project(requirement) == failure.name and versions.strip() == "none":
             return None if "Ignored the following" not in log else False
+    return False
+
+
+def lists_files_of(log: str, name: str) -> bool:
+    """Whether a (debug) installer log names any distribution file of project `name`."""
+    wanted = canonicalize_name(name)
+    for url in re.findall(r"(?:https?|file)://[^\s)]+", log):
+        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        try:
+            if filename.endswith(".whl"):
+                project = parse_wheel_filename(filename)[0]
+            else:
+                project = parse_sdist_filename(filename)[0]
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            continue
+        if canonicalize_name(project) == wanted:
+            return True
     return False
 
 

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from envprobe import envs, failures, processes
@@ -76,7 +76,7 @@ def run_probe(
         platform=interp.platform,
         installer=installer,
         code=request.code,
-        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         requirements=list(request.requirements),
     )
     with envs.run_directory() as run_dir:
@@ -132,7 +132,10 @@ def _fail_install(outcome: ProbeOutcome, done: processes.Completed, env: envs.En
     if failure.kind is FailureKind.NO_DISTRIBUTION and failure.name in requested:
         unknown = failures.no_versions_at_all(failure, done.output, env.installer)
         if unknown is None:
-            unknown = not envs.pip_sees_project(env, failure.name, request.options, run_dir)
+            check = envs.pip_project_check(env, failure.name, request.options, run_dir)
+            if reason := failures.index_unreachable(check.output):
+                raise IndexUnreachable(f"the package index could not be reached ({reason})")
+            unknown = not failures.lists_files_of(check.output, failure.name)
         if unknown:
             raise UnknownPackage(
                 f"no package named {failure.name!r} on the package index or find-links folders"

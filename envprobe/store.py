@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from envprobe.outcome import FailureKind, ProbeOutcome
 from envprobe.paths import default_store_path
@@ -79,7 +79,7 @@ class Store:
     def default(cls) -> Store:
         return cls(default_store_path())
 
-    def __enter__(self) -> Store:  # noqa: PYI034 - typing.Self needs Python 3.11
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
@@ -127,7 +127,7 @@ class Store:
     def record(self, request: ProbeRequest, outcome: ProbeOutcome) -> int:
         """Store `outcome` of `request`; returns the new probe id."""
         key, parts = probe_key(request, outcome.python, outcome.platform)
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         stored = outcome.to_dict() | {"cached": False, "probe_id": None}
         with self.transaction():
             cursor = self._db.execute(
