@@ -13,12 +13,14 @@ import dataclasses
 import difflib
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from envprobe.errors import EnvprobeError
 from envprobe.boundary import Search, bisect_with_probes, gallop_static
 from envprobe.outcome import Failure, FailureKind, ProbeOutcome
 from envprobe.rules import Boundary, ImportCheck, Rule, specifier_for
@@ -32,6 +34,7 @@ _DEPENDS = re.compile(
     r" depends on (?P<req>[^;]+?)(?:\s*$|,| and )"
 )
 _MAX_OWNER_CANDIDATES = 12
+_SIMILAR = 0.6
 
 
 @dataclass
@@ -56,11 +59,13 @@ class Teacher:
         scanner: StaticScanner,
         releases: Callable[[str], list[Version]],
         reprobe: Reprobe,
+        declared: Callable[[str, Version], list[Requirement]],
         confirm: bool = True,
     ) -> None:
         self._scanner = scanner
         self._releases = releases
         self._reprobe = reprobe
+        self._declared = declared
         self._confirm = confirm
         self._scans_before = 0
 
@@ -103,14 +108,28 @@ class Teacher:
         if search.found and method == "static":
             boundary = self._confirm_boundary(boundary, search, owner, failing, pins, outcome,
                                               lesson)
+        self._symbol_rule(failure, outcome, owner, symbol, module, releases, search, boundary,
+                          lesson)
+        for sibling in self._siblings(failure, module, symbol):
+            # Python names only the first missing name of a `from m import a, b`; the
+            # others would each cost a full install to discover one by one.
+            found = gallop_static(
+                releases, failing, lambda v, n=sibling: self._scanner.provides(owner, v, module, n)
+            )
+            if found.found:
+                self._symbol_rule(failure, outcome, owner, sibling, module, releases, found,
+                                  _boundary(owner, sibling, module, found, "static"), lesson)
+
+    def _symbol_rule(self, failure: Failure, outcome: ProbeOutcome, owner: NormalizedName,
+                     symbol: str, module: str, releases: list[Version], search: Search,
+                     boundary: Boundary, lesson: Lesson) -> None:
         lesson.boundaries.append(boundary)
         allowed = search.allowed(releases) if search.found else []
         requires = f"{owner}{specifier_for(allowed, releases)}" if allowed else f"{owner}{_NOTHING}"
-        where = _where(failure)
         provides = _provides_words(owner, symbol, module, search)
         importer = canonicalize_name(failure.importer_package) if failure.importer_package else None
         because = f"{importer or 'the probe'} {failure.importer_version or ''} imports {symbol} " \
-            f"from {module}{where}; {provides}".replace("  ", " ")
+            f"from {module}{_where(failure)}; {provides}".replace("  ", " ")
         lesson.rules.append(Rule(
             requires=requires,
             because=because,
@@ -123,6 +142,19 @@ class Teacher:
         lesson.universe.add(owner)
         if importer:
             lesson.universe.add(importer)
+
+    def _siblings(self, failure: Failure, module: str, symbol: str) -> list[str]:
+        """Other names the failing `from module import ...` statement asks for."""
+        if not (failure.importer and failure.importer_package and failure.importer_version):
+            return []
+        file, _, line = failure.importer.rpartition(":")
+        if not line.isdigit():
+            return []
+        names = self._scanner.names_at(
+            canonicalize_name(failure.importer_package), Version(failure.importer_version),
+            module, file, int(line),
+        )
+        return [n for n in names if n != symbol]
 
     def _bisect_by_probe(self, owner: NormalizedName, failing: Version, releases: list[Version],
                          pins: dict[NormalizedName, Version], failure: Failure,
@@ -215,24 +247,48 @@ class Teacher:
     def _owner_candidates(self, module: str, failure: Failure,
                           outcome: ProbeOutcome) -> list[NormalizedName]:
         """Distributions that may once have shipped `module`, likeliest first."""
-        top = module.split(".")[0]
         ranked: list[NormalizedName] = []
         if failure.package:
             ranked.append(canonicalize_name(failure.package))
-        installed = [canonicalize_name(n) for n in outcome.installed]
-        key = canonicalize_name(top)
-        ranked += sorted(
-            (n for n in installed if n not in ranked),
-            key=lambda n: -difflib.SequenceMatcher(None, key, n).ratio(),
-        )
+        installed = {canonicalize_name(n): v for n, v in outcome.installed.items()}
+        dependents = self._dependents(installed)
+        key = canonicalize_name(module.split(".")[0])
+
+        def likelihood(name: NormalizedName) -> tuple[bool, int, float]:
+            # A similar name first (scikit-learn ships sklearn); then the distributions
+            # most of the environment leans on, where undeclared imports usually land.
+            similarity = difflib.SequenceMatcher(None, key, name).ratio()
+            return similarity < _SIMILAR, -dependents.get(name, 0), -similarity
+
+        ranked += sorted((n for n in installed if n not in ranked), key=likelihood)
         return ranked[:_MAX_OWNER_CANDIDATES]
+
+    def _dependents(self, installed: dict[NormalizedName, str]) -> dict[NormalizedName, int]:
+        """How many installed distributions declare each one (metadata only, in parallel)."""
+
+        def requires(item: tuple[NormalizedName, str]) -> set[NormalizedName]:
+            try:
+                return {canonicalize_name(r.name)
+                        for r in self._declared(item[0], Version(item[1]))}
+            except (EnvprobeError, InvalidVersion, OSError):
+                return set()
+
+        counts: dict[NormalizedName, int] = {}
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for names in pool.map(requires, installed.items()):
+                for name in names:
+                    counts[name] = counts.get(name, 0) + 1
+        return counts
 
     # import-time dependency checks ------------------------------------------
 
     def _dependency_check(self, failure: Failure, outcome: ProbeOutcome,
                           pins: dict[NormalizedName, Version], lesson: Lesson) -> None:
-        checker = failure.package or failure.importer_package
-        version = failure.version or failure.importer_version
+        # The raising frame's distribution did the check; `package` is the one it rejected.
+        checker = failure.importer_package or (failure.frames[-1].package if failure.frames
+                                               else None)
+        version = failure.importer_version or (failure.frames[-1].version if failure.frames
+                                               else None)
         for text in failure.requirements:
             requirement = _requirement(text)
             if requirement is None:

@@ -56,10 +56,10 @@ class Need:
     extras: frozenset[str] = field(default_factory=frozenset)
 
     def describe(self) -> str:
-        spec = str(self.specifier) or "(any version)"
+        spec = str(self.specifier) or " (any version)"
         if self.rule is not None:
-            return f"{self.rule.package or 'the probe'} {self.rule.versions or ''} needs " \
-                f"{self.name}{spec} (learned: {self.rule.because})".replace("  ", " ")
+            who = f"{self.parent.name} {self.parent.version}" if self.parent else "the probe"
+            return f"{who} needs {self.name}{spec} (learned: {self.rule.because})"
         if self.parent is not None:
             return f"{self.parent.name} {self.parent.version} declares {self.name}{spec}"
         if self.origin == "pin":

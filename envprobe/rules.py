@@ -58,7 +58,13 @@ class Rule:
         return SpecifierSet(self.versions).contains(version, prereleases=True)
 
     def describe(self) -> str:
-        who = "every set" if self.package is None else f"{self.package} {self.versions or '(any)'}"
+        if self.package is None:
+            who = "every set"
+        elif self.when_imports is not None:
+            symbol = self.when_imports.symbol or self.when_imports.module
+            who = f"{self.package} {self.versions} (releases that import {symbol})".replace("  ", " ")
+        else:
+            who = f"{self.package} {self.versions or '(any release)'}"
         return f"{who} requires {self.requires}: {self.because}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,6 +82,23 @@ class Rule:
             "evidence": {"probes": list(self.evidence), "wheels": list(self.scanned)},
             "install_option": self.install_option,
         }
+
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Rule:
+        check = data.get("when_imports")
+        evidence = data.get("evidence") or {}
+        return cls(
+            requires=data["requires"],
+            because=data["because"],
+            kind=data["kind"],
+            package=data.get("package"),
+            versions="" if data.get("versions") in (None, "*") else data["versions"],
+            when_imports=ImportCheck(check["module"], check["symbol"]) if check else None,
+            evidence=tuple(evidence.get("probes", ())),
+            scanned=tuple(evidence.get("wheels", ())),
+            install_option=data.get("install_option"),
+        )
 
 
 @dataclass(frozen=True)
@@ -108,6 +131,23 @@ class Boundary:
             "confirmed_by": list(self.confirmed_by),
             "checked": {version: has for version, has in self.checked},
         }
+
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Boundary:
+        return cls(
+            package=data["package"],
+            symbol=data["symbol"],
+            module=data["module"],
+            last_with=data.get("last_with"),
+            first_without=data.get("first_without"),
+            direction=data.get("direction", "removed"),
+            last_without=data.get("last_without"),
+            first_with=data.get("first_with"),
+            method=data.get("method", "static"),
+            confirmed_by=tuple(data.get("confirmed_by", ())),
+            checked=tuple((data.get("checked") or {}).items()),
+        )
 
 
 def specifier_for(allowed: list[Version], universe: list[Version]) -> SpecifierSet:

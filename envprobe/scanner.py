@@ -27,11 +27,12 @@ class StaticScanner:
         self._tags = frozenset(tags) if tags is not None else None
         self._answers: dict[tuple, bool | None] = {}
         self.scanned: list[str] = []
+        self.max_wheel_bytes = 256 << 20
 
     def _wheel(self, name: str, version: Version) -> Path | None:
         dist_file = self._index.best_wheel(name, version, self._tags)
-        if dist_file is None:
-            return None
+        if dist_file is None or (dist_file.size or 0) > self.max_wheel_bytes:
+            return None  # a multi-GB wheel is dearer than the probe it would save
         path = self._index.download(dist_file)
         if dist_file.filename not in self.scanned:
             self.scanned.append(dist_file.filename)
@@ -90,6 +91,17 @@ class StaticScanner:
             return False
 
         return self._memo(("imports", name, version, module, symbol), compute)
+
+    def names_at(self, name: str, version: Version, module: str, file: str,
+                 line: int) -> tuple[str, ...]:
+        """Names one import statement (at `file`:`line` of this release) takes from `module`."""
+        wheel = self._wheel(name, version)
+        if wheel is None:
+            return ()
+        sites = wheels.import_sites(wheel, module.split(".")[0])
+        return tuple(n for site in sites
+                     if site.file == file and site.line == line and site.module == module
+                     for n in site.names)
 
     @property
     def count(self) -> int:

@@ -19,7 +19,7 @@ from packaging.version import Version
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
-from envprobe.envs import InstallOptions
+from envprobe.envs import InstallOptions, resolve_installer
 from envprobe.interpreter import Interpreter, describe
 from envprobe.learn import Teacher
 from envprobe.outcome import ProbeOutcome
@@ -102,6 +102,32 @@ class SolveResult:
         }
 
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SolveResult:
+        """Rebuild a stored result, so `envprobe report` renders without probing."""
+        return cls(
+            scenario=data["scenario"],
+            status=data["status"],
+            reason=data["reason"],
+            pins=dict(data.get("pins") or {}),
+            installed=dict(data.get("installed") or {}),
+            installer=data.get("installer", ""),
+            python=data.get("python", ""),
+            platform=data.get("platform", ""),
+            rules=[Rule.from_dict(r) for r in data.get("rules", [])],
+            boundaries=[Boundary.from_dict(b) for b in data.get("boundaries", [])],
+            attempts=[
+                Attempt(a["purpose"], dict(a["pins"]), ProbeOutcome.from_dict(a["outcome"]))
+                for a in data.get("attempts", [])
+            ],
+            chain=list(data.get("chain", [])),
+            notes=list(data.get("notes", [])),
+            scans=int(data.get("static_scans", 0)),
+            seconds=float(data.get("seconds", 0.0)),
+            fallback=data.get("fallback"),
+        )
+
+
 class _Reporter(BaseReporter):
     """Forwards resolvelib's pinning decisions to the progress display."""
 
@@ -140,7 +166,8 @@ class Solver:
         self.max_installs = max_installs or scenario.budget.max_installs
         self.interpreter: Interpreter = describe(scenario.python)
         self.scanner = StaticScanner(index, self.interpreter.tags)
-        self.teacher = Teacher(self.scanner, self.releases, self._reprobe, confirm_boundaries)
+        self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
+                               confirm_boundaries)
         self.universe: set[NormalizedName] = {t.name for t in scenario.targets} | set(scenario.pins)
         self.rules: list[Rule] = []
         self.boundaries: list[Boundary] = []
@@ -181,6 +208,9 @@ class Solver:
         """Installable releases of `name` on the probe's interpreter, ascending."""
         provider = self._provider()
         return [v for v in sorted(self.index.versions(name)) if provider.installable(name, v)]
+
+    def _declared(self, name: str, version: Version) -> list:
+        return self.index.dependencies(name, version, (), self.interpreter.environment)
 
     # steps -------------------------------------------------------------------------
 
@@ -299,7 +329,8 @@ class Solver:
             reason=reason,
             pins=pins,
             installed=dict(passed.installed) if passed is not None else {},
-            installer=passed.installer if passed is not None else self.options.installer,
+            installer=passed.installer if passed is not None
+            else resolve_installer(self.options.installer),
             python=str(self.interpreter.version),
             platform=self.interpreter.platform,
             rules=list(self.rules),

@@ -47,6 +47,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX probes_by_key ON probes (key, id);
     """,
+    """
+    CREATE TABLE solves (
+        id INTEGER PRIMARY KEY,
+        scenario TEXT NOT NULL,
+        status TEXT NOT NULL,
+        result TEXT NOT NULL,         -- JSON of SolveResult.to_dict()
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX solves_by_scenario ON solves (scenario, id);
+    """,
 ]
 
 
@@ -153,6 +163,22 @@ class Store:
     def probes(self) -> list[ProbeOutcome]:
         """Every stored probe, oldest first."""
         return [_outcome(row) for row in self._db.execute("SELECT * FROM probes ORDER BY id")]
+
+    def save_solve(self, scenario: str, result: dict[str, Any]) -> int:
+        """Keep a solve's result, so `envprobe report` can render it without probing."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.transaction():
+            cursor = self._db.execute(
+                "INSERT INTO solves (scenario, status, result, recorded_at) VALUES (?, ?, ?, ?)",
+                (scenario, result["status"], json.dumps(result), now),
+            )
+        return int(cursor.lastrowid)
+
+    def last_solve(self, scenario: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT result FROM solves WHERE scenario = ? ORDER BY id DESC LIMIT 1", (scenario,)
+        ).fetchone()
+        return json.loads(row["result"]) if row else None
 
 
 class _Transaction:

@@ -1,0 +1,105 @@
+"""The other traps of the real case, each in miniature, solved from evidence.
+
+- a module that vanished from a later release of a distribution the importer
+  does not declare (`fabric` imports `legacy_res`, which only `oldtools` < 2
+  shipped);
+- a package that checks its own dependency ranges at import time and raises;
+- a `from m import a, b` where both names vanished at different releases:
+  Python names only the first, the static scan learns both at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from envprobe.scenario import load_scenario
+from envprobe.workflow import solve_scenario
+from wheelfactory import build_wheel, serve_index, write_simple_index
+
+CHECK = '''\
+from importlib.metadata import version
+found = version("helperlib")
+if not found.startswith("1."):
+    raise ImportError(
+        f"helperlib>=1.0,<2 is required for a normal functioning of this module, "
+        f"but found helperlib=={found}."
+    )
+'''
+
+
+@pytest.fixture(scope="module")
+def traps_index(tmp_path_factory: pytest.TempPathFactory):
+    dists = tmp_path_factory.mktemp("trap-dists")
+    build_wheel(dists, "oldtools", "1.0",
+                {"oldtools/__init__.py": "", "legacy_res/__init__.py": "OK = True\n"})
+    build_wheel(dists, "oldtools", "2.0", {"oldtools/__init__.py": ""})
+    build_wheel(dists, "fabric", "1.0", {"fabric/__init__.py": "import legacy_res\n"})
+    build_wheel(dists, "app", "1.0", {"app/__init__.py": "import fabric\n"},
+                requires=["fabric", "oldtools"])
+    for version in ("1.0", "2.0"):
+        build_wheel(dists, "helperlib", version, {"helperlib/__init__.py": ""})
+    build_wheel(dists, "checker", "1.0", {"checker/__init__.py": CHECK}, requires=["helperlib"])
+    hub = {"1.0": "class Alpha: pass\nclass Beta: pass\n",
+           "2.0": "class Beta: pass\n",
+           "3.0": "class Gamma: pass\n"}
+    for version, text in hub.items():
+        build_wheel(dists, "minihub", version, {"minihub/__init__.py": text})
+    build_wheel(dists, "user", "1.0", {"user/__init__.py": "from minihub import Beta, Alpha\n"},
+                requires=["minihub"])
+    root = tmp_path_factory.mktemp("trap-index")
+    write_simple_index(dists, root)
+    with serve_index(root) as url:
+        yield url
+
+
+def scenario(tmp_path: Path, packages: str, probe: str) -> Path:
+    path = tmp_path / "trap.toml"
+    path.write_text(f'[scenario]\nname = "trap"\nprobe = ["{probe}"]\n'
+                    f"[packages]\n{packages}\n[budget]\nmax_installs = 4\n")
+    return path
+
+
+@pytest.mark.slow
+def test_vanished_module_of_an_undeclared_distribution(tmp_path, traps_index):
+    result = solve_scenario(load_scenario(scenario(tmp_path, 'app = "*"', "import app")),
+                            index_url=traps_index)
+
+    assert result.status == "solved", result.reason
+    assert result.installed["oldtools"] == "1.0"
+    first = result.attempts[0].outcome.failure
+    assert (first.kind.value, first.name) == ("missing_module", "legacy_res")
+    [rule] = result.rules
+    assert (rule.package, rule.requires, rule.kind) == ("fabric", "oldtools<2.0", "missing_module")
+    [boundary] = result.boundaries
+    assert (boundary.package, boundary.last_with, boundary.first_without) == (
+        "oldtools", "1.0", "2.0")
+
+
+@pytest.mark.slow
+def test_import_time_dependency_check_becomes_a_rule(tmp_path, traps_index):
+    result = solve_scenario(load_scenario(scenario(tmp_path, 'checker = "*"', "import checker")),
+                            index_url=traps_index)
+
+    assert result.status == "solved", result.reason
+    assert result.installed["helperlib"] == "1.0"
+    [rule] = result.rules
+    assert rule.kind == "dependency_check"
+    assert (rule.package, rule.versions) == ("checker", "==1.0")
+    assert rule.requirement.specifier.contains("1.0")
+    assert not rule.requirement.specifier.contains("2.0")
+
+
+@pytest.mark.slow
+def test_both_vanished_names_of_one_import_are_learned_from_one_failure(tmp_path, traps_index):
+    result = solve_scenario(load_scenario(scenario(tmp_path, 'user = "*"\nminihub = "*"',
+                                                   "import user")),
+                            index_url=traps_index)
+
+    assert result.status == "solved", result.reason
+    assert result.installed["minihub"] == "1.0"
+    symbols = {b.symbol: (b.last_with, b.first_without) for b in result.boundaries}
+    assert symbols == {"Beta": ("2.0", "3.0"), "Alpha": ("1.0", "2.0")}
+    proposals = [a for a in result.attempts if a.purpose == "proposal"]
+    assert len(proposals) == 2, "one failure taught both boundaries"
