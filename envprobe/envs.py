@@ -260,6 +260,10 @@ def _install_command(env: Environment, requirements: Sequence[str], options: Ins
     binary = [] if options.allow_sdist else ["--only-binary", ":all:"]
     if env.installer == "uv":
         argv = [find_uv() or "uv", "pip", "install", "--python", env.python]
+        if options.extra_index_urls and not options.no_index:
+            # The sources have pip's meaning: every index is searched for every
+            # project. uv's default stops at the first index that knows a name.
+            argv += ["--index-strategy", "unsafe-best-match"]
         for name in options.no_build_isolation:
             argv += ["--no-build-isolation-package", name]
     else:
@@ -269,6 +273,8 @@ def _install_command(env: Environment, requirements: Sequence[str], options: Ins
             argv.append("--no-build-isolation")
     if target is not None:
         argv += ["--target", str(target)]
+        if env.installer == "uv":
+            argv.append("--compile-bytecode")  # pip compiles by default; the layer keeps it
     return argv + binary + options.index_args() + list(requirements)
 
 
@@ -305,15 +311,17 @@ def layer_key(interp: Interpreter, options: InstallOptions) -> str:
 
 def attach_base_layer(env: Environment, options: InstallOptions,
                       log_dir: Path) -> processes.Completed | None:
-    """Make `options.base` importable in `env` from a shared layer; build the layer once.
+    """Make `options.base` installed in `env` from a shared layer; build the layer once.
 
     Returns the build's result when this call built it (a failed build is an
     install failure of the probe), None when the layer was already there.
-    Only pip sees packages on a `.pth` path as installed; uv would install
-    them again, so with uv the base is left to the main install, which links
-    it from uv's own cache.
+    pip counts packages on a `.pth` path as installed, so a `.pth` line is
+    enough. uv only looks in site-packages, so for uv the layer's files are
+    hard-linked there: no copy, and the bytecode compiled into the layer
+    comes along (uv compiles none at install, and torch then takes seconds
+    to import).
     """
-    if not options.base or env.installer == "uv":
+    if not options.base:
         return None
     layers = cache_dir() / "layers"
     layers.mkdir(parents=True, exist_ok=True)
@@ -326,8 +334,28 @@ def attach_base_layer(env: Environment, options: InstallOptions,
             built = _build_layer(env, options, final, log_dir)
             if not built.ok:
                 return built
-    (env.site_packages / _BASE_PTH).write_text(f"{final / 'site'}\n")
+    if env.installer == "uv":
+        _link_tree(final / "site", env.site_packages)
+    else:
+        (env.site_packages / _BASE_PTH).write_text(f"{final / 'site'}\n")
     return built
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link every file of `source` into `target` (copy across file systems)."""
+    for folder, subfolders, files in os.walk(source):
+        relative = Path(folder).relative_to(source)
+        if relative == Path("."):
+            subfolders[:] = [d for d in subfolders if d != "bin"]  # console scripts of --target
+        (target / relative).mkdir(exist_ok=True)
+        for name in files:
+            destination = target / relative / name
+            if destination.exists():
+                continue
+            try:
+                os.link(Path(folder) / name, destination)
+            except OSError:
+                shutil.copy2(Path(folder) / name, destination)
 
 
 def _build_layer(env: Environment, options: InstallOptions, final: Path,

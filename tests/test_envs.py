@@ -114,13 +114,18 @@ def test_base_layer_is_built_once_and_pip_does_not_reinstall_it(probe_dists):
 
 
 @needs_uv
-def test_uv_installs_the_base_requirements_itself(probe_dists):
-    """uv does not count packages on a .pth path as installed, so no layer is made for it."""
+def test_uv_finds_the_base_layer_linked_into_site_packages(probe_dists):
+    """uv ignores .pth paths, so the layer's files are hard-linked in instead of reinstalled."""
     options = find_links_options(probe_dists, installer="uv", base=("heavy==1.0",))
-    outcome = run_probe(ProbeRequest(("light==1.0",), IMPORTABLE, options=options))
+    layer = cache_dir() / "layers" / envs.layer_key(envs.interpreter(sys.executable), options)
+    same_file_as_layer = (
+        IMPORTABLE
+        + f"import os\nassert os.path.samefile(heavy.__file__, {str(layer / 'site')!r}"
+        + " + '/heavy/__init__.py')\n"
+    )
+    outcome = run_probe(ProbeRequest(("light==1.0",), same_file_as_layer, options=options))
     assert outcome, outcome.failure
     assert outcome.installed == {"heavy": "1.0", "light": "1.0"}
-    assert not (cache_dir() / "layers").exists()
 
 
 def test_a_base_layer_that_cannot_be_built_fails_the_probe(probe_dists):
