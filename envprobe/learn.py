@@ -20,8 +20,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from envprobe.errors import EnvprobeError
 from envprobe.boundary import Search, bisect_with_probes, gallop_static
+from envprobe.errors import EnvprobeError
 from envprobe.outcome import Failure, FailureKind, ProbeOutcome
 from envprobe.rules import Boundary, ImportCheck, Rule, specifier_for
 from envprobe.scanner import StaticScanner

@@ -195,7 +195,7 @@ def load_scenario(path: str | Path) -> Scenario:
     pins = _pins(table("pins"))
     overlap = {t.name for t in targets} & set(pins)
     if overlap:
-        raise ScenarioError(f"{path}: [pins] {sorted(overlap)[0]}: also in [packages]; pick one")
+        raise ScenarioError(f"{path}: [pins] {min(overlap)}: also in [packages]; pick one")
 
     budget_table = table("budget")
     budget_table.unknown_keys({"max_installs", "max_minutes"})

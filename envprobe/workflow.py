@@ -14,7 +14,7 @@ from envprobe.fallback import run_fallback
 from envprobe.index import PackageIndex
 from envprobe.pipconfig import IndexConfig
 from envprobe.scenario import Scenario
-from envprobe.solver import SolveResult, Solver
+from envprobe.solver import Solver, SolveResult
 from envprobe.store import Store
 
 __all__ = ["solve_scenario"]

@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from wheelfactory import build_wheel, serve_index, write_simple_index
 
 _LAZY_INIT = '''\

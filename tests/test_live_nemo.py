@@ -33,7 +33,7 @@ def test_nemo_asr_scenario_reaches_a_verdict_with_evidence(tmp_path: Path):
         [sys.executable, "-m", "envprobe", "solve", str(ROOT / "constraints" / "nemo-asr.toml"),
          "--json", "--report", str(tmp_path / "REPORT.md"),
          "--constraints-out", str(tmp_path / "nemo-asr.txt")],
-        capture_output=True, text=True, timeout=3 * 3600,
+        capture_output=True, text=True, timeout=3 * 3600, check=False,
     )
     assert answer.returncode in (0, 1), answer.stderr[-2000:]
     result = json.loads(answer.stdout)

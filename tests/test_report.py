@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import tomllib
 from packaging.requirements import Requirement
 from rich.console import Console
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from wheelfactory import build_wheel, serve_index, write_simple_index
 
 from envprobe.scenario import load_scenario
 from envprobe.workflow import solve_scenario
-from wheelfactory import build_wheel, serve_index, write_simple_index
 
 CHECK = '''\
 from importlib.metadata import version

@@ -163,7 +163,7 @@ def write_simple_index(dist_dir: Path, root: Path, *, metadata_files: bool = Tru
 class _IndexHandler(http.server.SimpleHTTPRequestHandler):
     """Serves index.json to clients that ask for PEP 691 JSON, HTML otherwise."""
 
-    def send_head(self):  # noqa: ANN201 - signature of the base class
+    def send_head(self):
         accept = self.headers.get("Accept", "")
         wants_json = "application/vnd.pypi.simple.v1+json" in accept
         folder = Path(self.translate_path(self.path))
@@ -176,7 +176,7 @@ class _IndexHandler(http.server.SimpleHTTPRequestHandler):
             return io.BytesIO(body)
         return super().send_head()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Keep test output quiet."""
 
 
@@ -184,7 +184,7 @@ class _IndexHandler(http.server.SimpleHTTPRequestHandler):
 def serve_index(root: Path) -> Iterator[str]:
     """Serve `root` on 127.0.0.1 (a free port); yields the simple index URL."""
 
-    def handler(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def handler(*args, **kwargs):
         return _IndexHandler(*args, directory=str(root), **kwargs)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
