@@ -19,6 +19,8 @@ from pathlib import Path
 
 __all__ = ["Completed", "run"]
 
+MAX_OUTPUT_BYTES = 4 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Completed:
@@ -63,14 +65,20 @@ def run(
         # been reused: killing the group reaches only what the command started.
         _kill_group(process.pid)
         process.wait()
-    output = log_path.read_text(encoding="utf-8", errors="replace")
     return Completed(
         argv=tuple(argv),
         returncode=process.returncode,
-        output=output,
+        output=_tail(log_path),
         seconds=time.perf_counter() - started,
         timed_out=timed_out,
     )
+
+
+def _tail(path: Path) -> str:
+    """The end of a log: what the parsers need, bounded whatever a package printed."""
+    with open(path, "rb") as log:
+        log.seek(max(0, path.stat().st_size - MAX_OUTPUT_BYTES))
+        return log.read().decode("utf-8", errors="replace")
 
 
 def _wait_unreaped(process: subprocess.Popen, timeout: float | None) -> bool:
