@@ -209,7 +209,8 @@ def render_outcome(outcome: ProbeOutcome) -> Panel:
         ):
             if value:
                 evidence.add_row(Text(label, style="dim"), Text(value))
-        parts.append(evidence)
+        if evidence.row_count:
+            parts.append(evidence)
         if failure.log_excerpt:
             tail = "\n".join(failure.log_excerpt.splitlines()[-12:])
             parts.append(Panel(Text(tail, style="dim"), title="evidence", title_align="left"))
@@ -224,7 +225,8 @@ def render_outcome(outcome: ProbeOutcome) -> Panel:
     source = "from the store" if outcome.cached else outcome.installer
     parts.append(Text(f"{where} · Python {outcome.python} · {source} · {seconds}", style="dim"))
     verdict = ("OK", "green") if outcome else ("FAILED", "red")
-    pins = " ".join(f"{n}=={v}" for n, v in outcome.pins.items()) or "no pins"
+    asked = outcome.requirements or [f"{n}=={v}" for n, v in outcome.pins.items()]
+    pins = " ".join(asked) or "no requirements"
     return Panel(Group(*parts), title=f"[bold {verdict[1]}]{verdict[0]}[/] {pins}",
                  title_align="left", border_style=verdict[1])
 
