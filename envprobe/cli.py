@@ -22,7 +22,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from envprobe import __version__
+from envprobe import __version__, solve_cli
 from envprobe.envs import INSTALLERS, InstallOptions
 from envprobe.errors import EnvprobeError, UsageError
 from envprobe.outcome import ProbeOutcome
@@ -30,6 +30,7 @@ from envprobe.paths import default_store_path
 from envprobe.pins import parse_requirements
 from envprobe.probe import ProbeRequest, import_code, run_probe
 from envprobe.store import Store
+from manual_export import cli as export_cli
 
 __all__ = ["build_parser", "main", "probe_command", "render_outcome"]
 
@@ -55,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     _add_probe(subparsers)
+    solve_cli.register(subparsers)
+    export_cli.register(subparsers)
     return parser
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from envprobe import processes
@@ -256,7 +257,7 @@ def create_environment(path: Path, interp: Interpreter, installer: str) -> Envir
 
 
 def _install_command(env: Environment, requirements: Sequence[str], options: InstallOptions,
-                     *, target: Path | None = None) -> list[str]:
+                     *, target: Path | None = None, extra: Sequence[str] = ()) -> list[str]:
     binary = [] if options.allow_sdist else ["--only-binary", ":all:"]
     if env.installer == "uv":
         argv = [find_uv() or "uv", "pip", "install", "--python", env.python]
@@ -268,27 +269,37 @@ def _install_command(env: Environment, requirements: Sequence[str], options: Ins
             argv += ["--no-build-isolation-package", name]
     else:
         argv = [env.python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
-        if options.no_build_isolation:
-            # pip cannot disable isolation per project; it only affects sdists.
-            argv.append("--no-build-isolation")
     if target is not None:
         argv += ["--target", str(target)]
         if env.installer == "uv":
             argv.append("--compile-bytecode")  # pip compiles by default; the layer keeps it
-    return argv + binary + options.index_args() + list(requirements)
+    return argv + list(extra) + binary + options.index_args() + list(requirements)
 
 
 def install(env: Environment, requirements: Sequence[str], options: InstallOptions,
             log_dir: Path) -> processes.Completed:
-    """Install `options.pre_install`, then `requirements`; the installer resolves the rest."""
-    steps = []
+    """Install `options.pre_install`, then `requirements`; the installer resolves the rest.
+
+    pip can only turn build isolation off for a whole install, so the projects
+    that need it off are built first, alone, on top of the pre-installed
+    build requirements (a requirement the set pins is pre-installed at its
+    pin); the main install then finds them already there.
+    """
+    steps: list[tuple[str, list[str], list[str]]] = []
+    unisolated = options.no_build_isolation if env.installer == "pip" else ()
+    pinned = {canonicalize_name(Requirement(r).name): r for r in requirements}
     if options.pre_install:
-        steps.append(("pre-install", list(options.pre_install)))
-    steps.append(("install", [*options.base, *requirements]))
+        pre_install = [pinned.get(canonicalize_name(Requirement(r).name), r)
+                       for r in options.pre_install]
+        steps.append(("pre-install", pre_install, []))
+    if unisolated:
+        projects = [pinned.get(canonicalize_name(name), name) for name in unisolated]
+        steps.append(("build-without-isolation", projects, ["--no-build-isolation", "--no-deps"]))
+    steps.append(("install", [*options.base, *requirements], []))
     done = None
-    for label, reqs in steps:
+    for label, reqs, extra in steps:
         done = processes.run(
-            _install_command(env, reqs, options),
+            _install_command(env, reqs, options, extra=extra),
             log_path=log_dir / f"{label}.log", cwd=env.root.parent, env=clean_environ(),
         )
         if not done.ok:

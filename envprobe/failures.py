@@ -55,6 +55,7 @@ _PIP_BUILD_PACKAGE = (
     re.compile(r"for ([A-Za-z0-9._-]+) did not run successfully"),
     re.compile(r"based projects \(([A-Za-z0-9._-]+)\)"),
 )
+_PIP_COLLECTING = re.compile(r"^\s*Collecting ([A-Za-z0-9._-]+)", re.MULTILINE)
 _UV_BUILD_PACKAGE = re.compile(r"Failed to (?:download and )?build `([^`]+)`")
 _PIP_CONFLICT = re.compile(r"ResolutionImpossible|conflicting dependencies")
 _PIP_CAUSE = re.compile(r"^\s*(?:The user requested(?: \(constraint\))?|\S+ \S+ depends on) (.+)$")
@@ -161,6 +162,8 @@ def _build_failure(log: str, installer: str) -> Failure | None:
         if match := pattern.search(log):
             package = _project(match.group(1))
             break
+    if package is None and installer != "uv":
+        package = _last_collected(log)
     what = f"building {package}" if package else "building a source distribution"
     reason = f": no module named {module.group(1)!r}" if module else ""
     return Failure(
@@ -170,6 +173,17 @@ def _build_failure(log: str, installer: str) -> Failure | None:
         package=package,
         log_excerpt=excerpt(log),
     )
+
+
+def _last_collected(log: str) -> str | None:
+    """The project pip was working on when the first build step failed.
+
+    pip's "Getting requirements to build wheel did not run successfully" names
+    no project; the `Collecting NAME` line just before it does.
+    """
+    first_error = min((i for m in _BUILD_MARKERS if (i := log.find(m)) >= 0), default=len(log))
+    collected = _PIP_COLLECTING.findall(log[:first_error])
+    return _project(collected[-1]) if collected else None
 
 
 def _conflict(log: str, installer: str) -> Failure | None:

@@ -86,6 +86,9 @@ def hermetic_pip(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     home = tmp_path_factory.mktemp("envprobe-home")
+    # A wheel pip built from an sdist in one test must not hide that test's build failure.
+    monkeypatch.setenv("PIP_CACHE_DIR", str(home / "pip-cache"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(home / "uv-cache"))
     monkeypatch.setenv("ENVPROBE_CACHE", str(home / "cache"))
     monkeypatch.setenv("ENVPROBE_STORE", str(home / "store.sqlite3"))
     monkeypatch.setenv("ENVPROBE_ENV_ROOT", str(home / "envs"))

@@ -5,7 +5,9 @@
   shipped);
 - a package that checks its own dependency ranges at import time and raises;
 - a `from m import a, b` where both names vanished at different releases:
-  Python names only the first, the static scan learns both at once.
+  Python names only the first, the static scan learns both at once;
+- a source-only dependency whose build imports a module its build
+  requirements do not declare (`needscy` imports `fakecython`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from wheelfactory import build_wheel, serve_index, write_simple_index
+from wheelfactory import build_sdist, build_wheel, serve_index, write_simple_index
 
 from envprobe.scenario import load_scenario
 from envprobe.workflow import solve_scenario
@@ -27,6 +29,44 @@ if not found.startswith("1."):
         f"but found helperlib=={found}."
     )
 '''
+
+
+# An in-tree PEP 517 backend: like a setup.py that imports Cython, it needs
+# `fakecython` at build time and does not declare it.
+BACKEND = '''\
+import base64, hashlib, os, zipfile
+import fakecython
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    name = "needscy-1.0-py3-none-any.whl"
+    files = {
+        "needscy/__init__.py": b"BUILT_WITH = 'fakecython'\\n",
+        "needscy-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\\nName: needscy\\nVersion: 1.0\\n",
+        "needscy-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+    }
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append("needscy-1.0.dist-info/RECORD,,")
+    files["needscy-1.0.dist-info/RECORD"] = ("\\n".join(record) + "\\n").encode()
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return name
+'''
+
+PYPROJECT = """\
+[build-system]
+requires = []
+build-backend = "backend"
+backend-path = ["."]
+"""
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +88,18 @@ def traps_index(tmp_path_factory: pytest.TempPathFactory):
         build_wheel(dists, "minihub", version, {"minihub/__init__.py": text})
     build_wheel(dists, "user", "1.0", {"user/__init__.py": "from minihub import Beta, Alpha\n"},
                 requires=["minihub"])
+    build_wheel(dists, "fakecython", "3.0", {"fakecython/__init__.py": ""})
+    build_sdist(dists, "needscy", "1.0", {"pyproject.toml": PYPROJECT, "backend.py": BACKEND})
     root = tmp_path_factory.mktemp("trap-index")
     write_simple_index(dists, root)
     with serve_index(root) as url:
         yield url
 
 
-def scenario(tmp_path: Path, packages: str, probe: str) -> Path:
+def scenario(tmp_path: Path, packages: str, probe: str, install: str = "") -> Path:
     path = tmp_path / "trap.toml"
     path.write_text(f'[scenario]\nname = "trap"\nprobe = ["{probe}"]\n'
-                    f"[packages]\n{packages}\n[budget]\nmax_installs = 4\n")
+                    f"[packages]\n{packages}\n[budget]\nmax_installs = 4\n{install}")
     return path
 
 
@@ -103,3 +145,21 @@ def test_both_vanished_names_of_one_import_are_learned_from_one_failure(tmp_path
     assert symbols == {"Beta": ("2.0", "3.0"), "Alpha": ("1.0", "2.0")}
     proposals = [a for a in result.attempts if a.purpose == "proposal"]
     assert len(proposals) == 2, "one failure taught both boundaries"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_undeclared_build_requirement_is_pre_installed_and_built_without_isolation(
+        tmp_path, traps_index, installer):
+    install = f'[install]\ninstaller = "{installer}"\nallow_sdist = true\n'
+    path = scenario(tmp_path, 'needscy = "*"', "import needscy", install)
+    result = solve_scenario(load_scenario(path), index_url=traps_index)
+
+    assert result.status == "solved", result.reason
+    first = result.attempts[0].outcome.failure
+    assert (first.kind.value, first.name, first.package) == ("build_failed", "fakecython",
+                                                             "needscy")
+    [rule] = result.rules
+    assert (rule.kind, rule.package, rule.requires) == ("build", "needscy", "fakecython")
+    assert result.installer == installer
+    assert result.installed["needscy"] == "1.0"
