@@ -135,7 +135,8 @@ class Teacher:
             because=because,
             kind="missing_symbol",
             package=importer,
-            when_imports=ImportCheck(module, symbol) if importer else None,
+            when_imports=(ImportCheck(module, symbol, failure.importer_version)
+                          if importer else None),
             evidence=_ids(outcome, *lesson.probes),
             scanned=tuple(self._scanner.scanned[self._scans_before:]),
         ))
@@ -234,7 +235,8 @@ class Teacher:
                         f"{search.first_without}",
                 kind="missing_module",
                 package=importer,
-                when_imports=ImportCheck(module, "") if importer else None,
+                when_imports=(ImportCheck(module, "", failure.importer_version)
+                              if importer else None),
                 evidence=_ids(outcome),
                 scanned=tuple(self._scanner.scanned[self._scans_before:]),
             ))

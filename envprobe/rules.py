@@ -23,11 +23,13 @@ class ImportCheck:
     """A rule applies only to releases whose code imports `symbol` from `module`.
 
     The check is static (a scan of each release's wheel), done lazily for the
-    releases the solver actually considers.
+    releases the solver actually considers. Imports a scan cannot see, such as
+    `__import__("pkg_resources")`, still hold for the release a probe saw.
     """
 
     module: str
     symbol: str
+    observed: str | None = None  # the release a probe saw do it: applies whatever the scan says
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ class Rule:
             "because": self.because,
             "kind": self.kind,
             "when_imports": (
-                {"module": self.when_imports.module, "symbol": self.when_imports.symbol}
+                {"module": self.when_imports.module, "symbol": self.when_imports.symbol,
+                 "observed": self.when_imports.observed}
                 if self.when_imports
                 else None
             ),
@@ -94,7 +97,8 @@ class Rule:
             kind=data["kind"],
             package=data.get("package"),
             versions="" if data.get("versions") in (None, "*") else data["versions"],
-            when_imports=ImportCheck(check["module"], check["symbol"]) if check else None,
+            when_imports=(ImportCheck(check["module"], check["symbol"], check.get("observed"))
+                          if check else None),
             evidence=tuple(evidence.get("probes", ())),
             scanned=tuple(evidence.get("wheels", ())),
             install_option=data.get("install_option"),

@@ -222,6 +222,12 @@ class Solver:
                   for name, version in self.scenario.pins.items()]
         roots += [Need(r.target, r.requirement.specifier, "rule", rule=r)
                   for r in self.rules if r.package is None and r.install_option is None]
+        # A learned importer was imported by the probe, so it belongs in the set even
+        # when no target declares it; pinning it is what lets its rule apply.
+        searched = {need.name for need in roots}
+        roots += [Need(name, SpecifierSet(), "rule", rule=r)
+                  for r in self.rules
+                  if r.when_imports is not None and (name := r.package) and name not in searched]
         resolution = Resolver(provider, _Reporter(self.events)).resolve(roots, max_rounds=500)
         self._extras = {name: c.extras for name, c in resolution.mapping.items()}
         return {name: c.version for name, c in resolution.mapping.items()}
@@ -248,6 +254,8 @@ class Solver:
         """Inconclusive scans count as "imports it": a rule is safer applied than dropped."""
         check = rule.when_imports
         assert check is not None
+        if check.observed is not None and Version(check.observed) == candidate.version:
+            return True
         answer = self.scanner.imports(candidate.name, candidate.version, check.module, check.symbol)
         return answer is not False
 

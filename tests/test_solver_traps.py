@@ -75,7 +75,8 @@ def traps_index(tmp_path_factory: pytest.TempPathFactory):
     build_wheel(dists, "oldtools", "1.0",
                 {"oldtools/__init__.py": "", "legacy_res/__init__.py": "OK = True\n"})
     build_wheel(dists, "oldtools", "2.0", {"oldtools/__init__.py": ""})
-    build_wheel(dists, "fabric", "1.0", {"fabric/__init__.py": "import legacy_res\n"})
+    # Like lightning_fabric's `__import__("pkg_resources")`: invisible to a static scan.
+    build_wheel(dists, "fabric", "1.0", {"fabric/__init__.py": '__import__("legacy_res")\n'})
     build_wheel(dists, "app", "1.0", {"app/__init__.py": "import fabric\n"},
                 requires=["fabric", "oldtools"])
     for version in ("1.0", "2.0"):
