@@ -77,6 +77,23 @@ def build_chain(dist_dir: Path) -> Path:
     return dist_dir
 
 
+# The machine's own settings, captured before any test's hermetic fixture runs.
+_MACHINE_ENV = {
+    key: value for key, value in os.environ.items()
+    if key.startswith(("PIP_", "UV_", "ENVPROBE_")) or key in ("XDG_CACHE_HOME", "XDG_DATA_HOME")
+}
+
+
+@pytest.fixture
+def real_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For `live` tests: undo `hermetic_pip`, back to the machine's pip, store and caches."""
+    for key in list(os.environ):
+        if key.startswith(("PIP_", "UV_", "ENVPROBE_")):
+            monkeypatch.delenv(key)
+    for key, value in _MACHINE_ENV.items():
+        monkeypatch.setenv(key, value)
+
+
 @pytest.fixture(autouse=True)
 def hermetic_pip(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
     """Keep every test away from the machine's pip configuration and the user's caches."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -25,11 +24,6 @@ from envprobe.paths import cache_dir
 from envprobe.pipconfig import IndexConfig, default_index_url
 
 # Captured before the hermetic fixture hides them: live tests use the real configuration.
-_REAL_ENV = {
-    key: value for key, value in os.environ.items()
-    if key.startswith("PIP_") or key in ("ENVPROBE_CACHE", "XDG_CACHE_HOME")
-}
-
 _ALPHA_REQUIRES = [
     "beta>=1",
     "gamma; python_version < '3'",
@@ -374,18 +368,8 @@ def test_unreadable_certificate_bundle_is_one_line(tmp_path: Path):
 # -- the real package index (by hand: pytest -m live) ------------------------------
 
 
-@pytest.fixture
-def real_pip_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Undo the hermetic fixture: the machine's pip configuration and envprobe cache."""
-    for key in list(os.environ):
-        if key.startswith("PIP_") or key in ("ENVPROBE_CACHE", "XDG_CACHE_HOME"):
-            monkeypatch.delenv(key)
-    for key, value in _REAL_ENV.items():
-        monkeypatch.setenv(key, value)
-
-
 @pytest.mark.live
-def test_live_versions_and_metadata(real_pip_config: None):
+def test_live_versions_and_metadata(real_machine: None):
     index = PackageIndex(IndexConfig.from_pip())
     started = time.perf_counter()
     versions = index.versions("huggingface_hub")

@@ -19,13 +19,9 @@ pytestmark = pytest.mark.live
 
 
 @pytest.fixture(autouse=True)
-def machine_setup(monkeypatch: pytest.MonkeyPatch):
-    """The machine's own pip configuration, store and caches, not the hermetic ones.
-
-    A by-hand `envprobe solve` run before this test makes it a warm run.
-    """
-    for key in ("PIP_CONFIG_FILE", "ENVPROBE_STORE", "ENVPROBE_CACHE", "ENVPROBE_ENV_ROOT"):
-        monkeypatch.delenv(key, raising=False)
+def machine_setup(real_machine: None) -> None:
+    """The machine's own pip configuration, store and caches: a by-hand
+    `envprobe solve` run before this test makes it a warm run."""
 
 
 def test_nemo_asr_scenario_reaches_a_verdict_with_evidence(tmp_path: Path):

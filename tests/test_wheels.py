@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -22,11 +21,6 @@ from envprobe.wheels import (
     provides_symbol,
     top_level_modules,
 )
-
-_REAL_ENV = {
-    key: value for key, value in os.environ.items()
-    if key.startswith("PIP_") or key in ("ENVPROBE_CACHE", "XDG_CACHE_HOME")
-}
 
 
 def _wheel(tmp_path: Path, files: dict[str, str], name: str = "pkg") -> Path:
@@ -308,18 +302,8 @@ def test_scans_are_cached_by_wheel_hash(chain_dists: Path, monkeypatch: pytest.M
 # -- the real package index (by hand: pytest -m live) ------------------------------
 
 
-@pytest.fixture
-def real_pip_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Undo the hermetic fixture: the machine's pip configuration and envprobe cache."""
-    for key in list(os.environ):
-        if key.startswith("PIP_") or key in ("ENVPROBE_CACHE", "XDG_CACHE_HOME"):
-            monkeypatch.delenv(key)
-    for key, value in _REAL_ENV.items():
-        monkeypatch.setenv(key, value)
-
-
 @pytest.mark.live
-def test_live_which_hub_releases_provide_model_filter(real_pip_config: None):
+def test_live_which_hub_releases_provide_model_filter(real_machine: None):
     """The boundary is discovered here and printed, never written down in code."""
     index = PackageIndex(IndexConfig.from_pip())
     project, module, symbol = "huggingface_hub", "huggingface_hub", "ModelFilter"
