@@ -60,7 +60,7 @@ _ACCEPT_SIMPLE = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 _JSON_SIMPLE = "application/vnd.pypi.simple.v1+json"
 _CHUNK = 1 << 16
 # Bump when the cached page format changes, so old entries are simply ignored.
-_PAGE_FORMAT = "pages-v1"
+_PAGE_FORMAT = "pages-v2"
 _METADATA_FORMAT = "metadata-v1"
 
 
@@ -79,6 +79,7 @@ class DistFile:
     tags: frozenset[Tag] = frozenset()
     metadata_sha256: str | None = None
     size: int | None = None
+    upload_time: str | None = None  # PEP 700, ISO 8601; JSON pages only
 
     @property
     def is_pure(self) -> bool:
@@ -123,6 +124,7 @@ class _Link:
     metadata_url: str | None = None
     metadata_sha256: str | None = None
     size: int | None = None
+    upload_time: str | None = None
 
 
 class _Missing(Exception):
@@ -222,6 +224,7 @@ def _links_from_json(body: bytes, page_url: str) -> list[_Link]:
             metadata_url=url + ".metadata" if metadata else None,
             metadata_sha256=metadata.get("sha256") if isinstance(metadata, dict) else None,
             size=entry.get("size"),
+            upload_time=entry.get("upload-time"),
         ))
     return links
 
@@ -250,6 +253,7 @@ def _dist_file(project: NormalizedName, link: _Link) -> DistFile | None:
         tags=frozenset(tags),
         metadata_sha256=link.metadata_sha256,
         size=link.size,
+        upload_time=link.upload_time,
     )
 
 

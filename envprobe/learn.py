@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from importlib.metadata import packages_distributions
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -60,12 +61,14 @@ class Teacher:
         releases: Callable[[str], list[Version]],
         reprobe: Reprobe,
         declared: Callable[[str, Version], list[Requirement]],
+        released: Callable[[str, Version], str | None],
         confirm: bool = True,
     ) -> None:
         self._scanner = scanner
         self._releases = releases
         self._reprobe = reprobe
         self._declared = declared
+        self._released = released
         self._confirm = confirm
         self._scans_before = 0
 
@@ -213,7 +216,15 @@ class Teacher:
         if not module:
             lesson.notes.append(f"no module name in: {failure.message}")
             return
-        for owner in self._owner_candidates(module, failure, outcome):
+        candidates = self._owner_candidates(module, failure, outcome)
+        era = self._released(failure.importer_package, Version(failure.importer_version)) \
+            if failure.importer_package and failure.importer_version else None
+        if era is not None:
+            dated = self._owner_in_era(module, candidates, outcome, pins, era)
+            candidates = [dated] if dated else candidates[:_MAX_OWNER_CANDIDATES]
+        else:
+            candidates = candidates[:_MAX_OWNER_CANDIDATES]
+        for owner in candidates:
             failing = _installed_version(owner, None, outcome, pins)
             if failing is None:
                 continue
@@ -252,9 +263,15 @@ class Teacher:
         ranked: list[NormalizedName] = []
         if failure.package:
             ranked.append(canonicalize_name(failure.package))
+        # A hint, not evidence: envprobe's own interpreter may still have an older
+        # release that ships the module (setuptools and pkg_resources, say). The
+        # wheel scan below is what proves it either way.
+        top = module.split(".")[0]
+        ranked += [canonicalize_name(d) for d in packages_distributions().get(top, [])
+                   if canonicalize_name(d) not in ranked]
         installed = {canonicalize_name(n): v for n, v in outcome.installed.items()}
         dependents = self._dependents(installed)
-        key = canonicalize_name(module.split(".")[0])
+        key = canonicalize_name(top)
 
         def likelihood(name: NormalizedName) -> tuple[bool, int, float]:
             # A similar name first (scikit-learn ships sklearn); then the distributions
@@ -263,7 +280,30 @@ class Teacher:
             return similarity < _SIMILAR, -dependents.get(name, 0), -similarity
 
         ranked += sorted((n for n in installed if n not in ranked), key=likelihood)
-        return ranked[:_MAX_OWNER_CANDIDATES]
+        return ranked
+
+    def _owner_in_era(self, module: str, candidates: list[NormalizedName], outcome: ProbeOutcome,
+                      pins: dict[NormalizedName, Version], era: str) -> NormalizedName | None:
+        """The first candidate whose release current when the importer came out ships `module`.
+
+        The importer was written against the world of its release date, so one
+        wheel per candidate (its newest release from then) answers the question;
+        checked in parallel, likeliest first, a batch at a time.
+        """
+        def shipped_then(name: NormalizedName) -> bool:
+            installed = _installed_version(name, None, outcome, pins)
+            then = [v for v in self._releases(name)
+                    if installed is not None and v < installed
+                    and (self._released(name, v) or "~") <= era]
+            return bool(then) and self._scanner.has_module(name, then[-1], module) is True
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for start in range(0, len(candidates), 16):
+                batch = candidates[start:start + 16]
+                for name, shipped in zip(batch, pool.map(shipped_then, batch), strict=True):
+                    if shipped:
+                        return name
+        return None
 
     def _dependents(self, installed: dict[NormalizedName, str]) -> dict[NormalizedName, int]:
         """How many installed distributions declare each one (metadata only, in parallel)."""

@@ -167,7 +167,7 @@ class Solver:
         self.interpreter: Interpreter = describe(scenario.python)
         self.scanner = StaticScanner(index, self.interpreter.tags)
         self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
-                               confirm_boundaries)
+                               self._released, confirm_boundaries)
         self.universe: set[NormalizedName] = {t.name for t in scenario.targets} | set(scenario.pins)
         self.rules: list[Rule] = []
         self.boundaries: list[Boundary] = []
@@ -211,6 +211,11 @@ class Solver:
 
     def _declared(self, name: str, version: Version) -> list:
         return self.index.dependencies(name, version, (), self.interpreter.environment)
+
+    def _released(self, name: str, version: Version) -> str | None:
+        """When a release was uploaded (its earliest file), where the index says so."""
+        times = [f.upload_time for f in self.index.files(name, version) if f.upload_time]
+        return min(times) if times else None
 
     # steps -------------------------------------------------------------------------
 
