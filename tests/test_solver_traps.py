@@ -164,3 +164,45 @@ def test_undeclared_build_requirement_is_pre_installed_and_built_without_isolati
     assert (rule.kind, rule.package, rule.requires) == ("build", "needscy", "fakecython")
     assert result.installer == installer
     assert result.installed["needscy"] == "1.0"
+
+
+@pytest.fixture(scope="module")
+def era_index(tmp_path_factory: pytest.TempPathFactory):
+    """`oldtools` hides behind 13 look-alike distributions the importer's app needs.
+
+    Ranked by name, the look-alikes come first and fill any fixed shortlist;
+    only the importer's era (upload times, PEP 700) points at `oldtools`.
+    """
+    dists = tmp_path_factory.mktemp("era-dists")
+    times = {}
+
+    def wheel(name: str, version: str, files: dict, when: str, **kw) -> None:
+        times[build_wheel(dists, name, version, files, **kw).name] = when
+
+    wheel("oldtools", "1.0", {"oldtools/__init__.py": "", "legacy_res/__init__.py": ""},
+          "2022-01-01T00:00:00Z")
+    wheel("oldtools", "2.0", {"oldtools/__init__.py": ""}, "2024-01-01T00:00:00Z")
+    wheel("fabric", "1.0", {"fabric/__init__.py": '__import__("legacy_res")\n'},
+          "2023-01-01T00:00:00Z")
+    lookalikes = [f"legacy-res-{n}" for n in range(13)]
+    for name in lookalikes:
+        for version, when in (("1.0", "2022-06-01T00:00:00Z"), ("2.0", "2024-06-01T00:00:00Z")):
+            module = name.replace("-", "_")
+            wheel(name, version, {f"{module}/__init__.py": ""}, when)
+    wheel("app", "1.0", {"app/__init__.py": "import fabric\n"}, "2024-02-01T00:00:00Z",
+          requires=["fabric", "oldtools", *lookalikes])
+    root = tmp_path_factory.mktemp("era-index")
+    write_simple_index(dists, root, upload_times=times)
+    with serve_index(root) as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_vanished_module_owner_found_by_the_importers_era(tmp_path, era_index):
+    result = solve_scenario(load_scenario(scenario(tmp_path, 'app = "*"', "import app")),
+                            index_url=era_index)
+
+    assert result.status == "solved", result.reason
+    [rule] = result.rules
+    assert (rule.package, rule.requires) == ("fabric", "oldtools<2.0")
+    assert result.installed["oldtools"] == "1.0"

@@ -107,11 +107,13 @@ def _wheel_metadata(path: Path) -> bytes:
         return archive.read(name)
 
 
-def write_simple_index(dist_dir: Path, root: Path, *, metadata_files: bool = True) -> Path:
+def write_simple_index(dist_dir: Path, root: Path, *, metadata_files: bool = True,
+                       upload_times: Mapping[str, str] | None = None) -> Path:
     """Lay out `root` as a simple repository of every file in `dist_dir`.
 
     Each project gets `index.html` (PEP 503) and `index.json` (PEP 691); each
     wheel gets a `.metadata` file (PEP 658) when `metadata_files` is set.
+    `upload_times` (filename -> ISO 8601) go into the JSON pages (PEP 700).
     Returns `root / "simple"`, the index URL's folder.
     """
     simple = root / "simple"
@@ -136,6 +138,8 @@ def write_simple_index(dist_dir: Path, root: Path, *, metadata_files: bool = Tru
             digest = hashlib.sha256(dist.read_bytes()).hexdigest()
             url = f"../../files/{dist.name}"
             attrs, entry = "", {"filename": dist.name, "url": url, "hashes": {"sha256": digest}}
+            if upload_times and dist.name in upload_times:
+                entry["upload-time"] = upload_times[dist.name]
             if metadata_files and dist.suffix == ".whl":
                 meta = _wheel_metadata(dist)
                 Path(f"{dist}.metadata").write_bytes(meta)
