@@ -173,9 +173,10 @@ class Solver:
         self.boundaries: list[Boundary] = []
         self.attempts: list[Attempt] = []
         self.notes: list[str] = []
-        self._refreshed: set[str] = set()
+        self._refreshed: set[tuple[str, ...]] = set()
         self._started = 0.0
-        self._providers: dict[str, SolveProvider] = {}
+        self._extras: dict[str, frozenset[str]] = {}
+        self._cached_provider: tuple[str, SolveProvider] | None = None
 
     # public ------------------------------------------------------------------
 
@@ -238,9 +239,10 @@ class Solver:
         return {name: c.version for name, c in resolution.mapping.items()}
 
     def _provider(self) -> SolveProvider:
+        """One provider per universe and rule set; it caches which releases install."""
         key = repr((sorted(self.universe), self.rules))
-        if key not in self._providers:
-            self._providers = {key: SolveProvider(
+        if self._cached_provider is None or self._cached_provider[0] != key:
+            self._cached_provider = (key, SolveProvider(
                 self.index,
                 universe=self.universe,
                 rules=[r for r in self.rules if r.install_option is None],
@@ -252,11 +254,15 @@ class Solver:
                 allow_sdist=self.scenario.allow_sdist,
                 imports_symbol=self._imports_symbol,
                 order=[t.name for t in self.scenario.targets],
-            )}
-        return next(iter(self._providers.values()))
+            ))
+        return self._cached_provider[1]
 
     def _imports_symbol(self, candidate: Candidate, rule: Rule) -> bool:
-        """Inconclusive scans count as "imports it": a rule is safer applied than dropped."""
+        """Whether `rule` applies to this release of its importer.
+
+        It does for the release a probe saw fail, and wherever a scan finds the
+        import or cannot tell: a rule is safer applied than dropped.
+        """
         check = rule.when_imports
         assert check is not None
         if check.observed is not None and Version(check.observed) == candidate.version:
@@ -265,10 +271,9 @@ class Solver:
         return answer is not False
 
     def _request(self, pins: dict[NormalizedName, Version]) -> ProbeRequest:
-        extras = getattr(self, "_extras", {})
         requirements = []
         for name, version in sorted(pins.items()):
-            chosen = extras.get(name) or next(
+            chosen = self._extras.get(name) or next(
                 (t.extras for t in self.scenario.targets if t.name == name), frozenset())
             requirements.append(Candidate(name, version, chosen).requirement())
         build_rules = [r for r in self.rules if r.install_option == "build_without_isolation"]
