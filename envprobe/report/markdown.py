@@ -71,8 +71,8 @@ def _pins(result: SolveResult) -> list[str]:
     lines = ["### Working pins", ""]
     lines += _table(["package", "version"], [[n, v] for n, v in sorted(result.pins.items())])
     other = "uv" if result.installer == "pip" else "pip"
-    caveat = (f"Found with {result.installer}, and proven for {result.installer}: {other} "
-              "resolves the unpinned rest differently and may meet other failures, so lock "
+    caveat = (f"Found with {result.installer}, and proven for {result.installer} only: {other} "
+              "may resolve the unpinned rest differently and meet other failures, so lock "
               "the rest too (constraints file, or the uv block below).")
     return [*lines, "", caveat, ""]
 
