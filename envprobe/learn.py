@@ -49,6 +49,7 @@ class Lesson:
     probes: list[ProbeOutcome] = field(default_factory=list)
 
 
+# Probe with these projects fixed at these releases (the rest re-resolved), or None.
 Reprobe = Callable[[dict[str, Version]], "ProbeOutcome | None"]
 
 
@@ -105,12 +106,11 @@ class Teacher:
         )
         method = "static"
         if not search.found:
-            search, method = self._bisect_by_probe(owner, failing, releases, pins, failure,
+            search, method = self._bisect_by_probe(owner, failing, releases, failure,
                                                    lesson), "probe"
         boundary = _boundary(owner, symbol, module, search, method)
         if search.found and method == "static":
-            boundary = self._confirm_boundary(boundary, search, owner, failing, pins, outcome,
-                                              lesson)
+            boundary = self._confirm_boundary(boundary, search, owner, failing, outcome, lesson)
         self._symbol_rule(failure, outcome, owner, symbol, module, releases, search, boundary,
                           lesson)
         for sibling in self._siblings(failure, module, symbol):
@@ -161,10 +161,9 @@ class Teacher:
         return [n for n in names if n != symbol]
 
     def _bisect_by_probe(self, owner: NormalizedName, failing: Version, releases: list[Version],
-                         pins: dict[NormalizedName, Version], failure: Failure,
-                         lesson: Lesson) -> Search:
+                         failure: Failure, lesson: Lesson) -> Search:
         def predicate(version: Version) -> bool | None:
-            result = self._reprobe({**pins, owner: version})
+            result = self._reprobe({owner: version})
             if result is None:
                 return None
             lesson.probes.append(result)
@@ -181,8 +180,7 @@ class Teacher:
         return bisect_with_probes(releases, failing, predicate)
 
     def _confirm_boundary(self, boundary: Boundary, search: Search, owner: NormalizedName,
-                          failing: Version, pins: dict[NormalizedName, Version],
-                          outcome: ProbeOutcome, lesson: Lesson) -> Boundary:
+                          failing: Version, outcome: ProbeOutcome, lesson: Lesson) -> Boundary:
         """One real probe on the failing side of a statically found boundary.
 
         Needless when the failing probe itself sits at the edge: it is the proof.
@@ -193,7 +191,7 @@ class Teacher:
         if edge == failing:
             confirmed = _ids(outcome)
         elif self._confirm and edge is not None:
-            result = self._reprobe({**pins, owner: edge})
+            result = self._reprobe({owner: edge})
             if result is not None:
                 lesson.probes.append(result)
                 again = result.failure

@@ -220,10 +220,14 @@ class Solver:
 
     # steps -------------------------------------------------------------------------
 
-    def _propose(self) -> dict[NormalizedName, Version]:
+    def _propose(self, fixed: dict[NormalizedName, Version] | None = None
+                 ) -> dict[NormalizedName, Version]:
+        """The newest set the metadata and rules allow; `fixed` pins some projects first."""
         provider = self._provider()
-        roots = [Need(t.name, t.specifier, "scenario", extras=t.extras)
-                 for t in self.scenario.targets]
+        roots = [Need(name, SpecifierSet(f"=={version}"), "pin")
+                 for name, version in (fixed or {}).items()]
+        roots += [Need(t.name, t.specifier, "scenario", extras=t.extras)
+                  for t in self.scenario.targets]
         roots += [Need(name, SpecifierSet(f"=={version}"), "pin")
                   for name, version in self.scenario.pins.items()]
         roots += [Need(r.target, r.requirement.specifier, "rule", rule=r)
@@ -314,11 +318,17 @@ class Solver:
         self.events("outcome", f"probe #{outcome.probe_id}{cached}: {verdict}")
         return outcome
 
-    def _reprobe(self, pins: dict[str, Version]) -> ProbeOutcome | None:
-        """A probe the teacher asks for; None when the budget cannot pay for it."""
+    def _reprobe(self, fixed: dict[str, Version]) -> ProbeOutcome | None:
+        """A probe the teacher asks for, with `fixed` pinned and the rest re-resolved.
+
+        Re-resolving keeps the set consistent with declared metadata (moving the
+        hub back may need an older transformers), so the probe tests the one
+        thing asked. None when no consistent set exists or the budget is spent.
+        """
         try:
-            return self._probe({canonicalize_name(n): v for n, v in pins.items()}, "confirm")
-        except _Budget:
+            pins = self._propose({canonicalize_name(n): v for n, v in fixed.items()})
+            return self._probe(pins, "confirm")
+        except (_Budget, ResolutionImpossible, ResolutionTooDeep):
             return None
 
     def _learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> bool:
