@@ -41,7 +41,7 @@ def test_solve_writes_report_constraints_and_json_then_report_rerenders(tmp_path
     assert result["pins"]["fakehub"] == "1.1"
     report = (tmp_path / "REPORT.md").read_text()
     assert report.startswith("# Figures\n\nkept as is\n")
-    assert "ModelFilter" in report and (tmp_path / "report-chain-matrix.svg").exists()
+    assert "ModelFilter" in report and (tmp_path / "report-chain-fakehub-ModelFilter.svg").exists()
     lines = (tmp_path / "chain.txt").read_text().splitlines()
     pinned = {Requirement(line).name: str(Requirement(line).specifier)
               for line in lines if line and not line.startswith("#")}

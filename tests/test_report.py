@@ -19,7 +19,7 @@ from rich.console import Console
 
 from envprobe.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.report import (
-    build_matrix,
+    build_matrices,
     matrix_svg,
     render,
     render_constraints,
@@ -132,7 +132,7 @@ def test_solved_section_states_verdict_pins_installer_and_chain_with_evidence(so
     assert f"| {HUB} | 0.23.5 |" in text
     assert "Found with pip" in text
     assert (f"- {BECAUSE} (static scan of 7 wheels, confirmed by probe #4)") in text
-    assert (f"- `{NEMO} *` requires `{HUB}<0.24.0` — because {BECAUSE} — "
+    assert (f"- `{NEMO}` releases that import `ModelFilter` require `{HUB}<0.24.0` — because {BECAUSE} — "
             "evidence: probes #3, #4; 7 wheels scanned") in text
     assert (f"| {HUB} | ModelFilter | huggingface_hub | 0.23.5 | 0.24.0 | static+probe | #4 |"
             in text)
@@ -183,21 +183,21 @@ def test_undecided_section_has_no_answer_and_no_matrix(undecided):
 
     assert "**Verdict: undecided" in text and "budget (1) ran out" in text
     assert "Working pins" not in text and "Compatibility matrix" not in text
-    assert build_matrix(undecided) is None
+    assert build_matrices(undecided) == []
 
 
 def test_solved_section_carries_the_uv_block(solved):
-    text = render_markdown(solved, matrix_image="report-nemo-asr-matrix.svg")
+    text = render_markdown(solved, matrix_images=["report-nemo-asr-huggingface-hub-ModelFilter.svg"])
 
     assert "```toml\n[tool.uv]\noverride-dependencies = [" in text
-    assert "![compatibility matrix: " in text and "(report-nemo-asr-matrix.svg)" in text
+    assert "![compatibility matrix: " in text and "(report-nemo-asr-huggingface-hub-ModelFilter.svg)" in text
 
 
 # matrix ----------------------------------------------------------------------------------
 
 
 def test_matrix_cells_combine_probes_and_static_scans(solved):
-    matrix = build_matrix(solved)
+    [matrix] = build_matrices(solved)
 
     assert (matrix.importer, matrix.package) == (NEMO, HUB)
     assert matrix.rows == ("1.22.0", "1.23.0")
@@ -215,7 +215,7 @@ def test_matrix_cells_combine_probes_and_static_scans(solved):
 def test_matrix_without_importer_is_one_row_of_the_package(solved):
     solved.rules = [Rule(requires=f"{HUB}<0.24.0", because="the probe imports ModelFilter",
                          kind="missing_symbol", evidence=(3,))]
-    matrix = build_matrix(solved)
+    [matrix] = build_matrices(solved)
 
     assert matrix.importer is None and matrix.rows == ("any",)
     assert matrix.cell("any", "0.23.5").text == "pass"
@@ -235,7 +235,7 @@ def test_matrix_markdown_table_in_the_section(solved):
 def test_svg_is_well_formed_with_one_coloured_rect_per_cell(solved):
     unreadable = (("0.26.0", None),)
     solved.boundaries = [dataclasses.replace(BOUNDARY, checked=BOUNDARY.checked + unreadable)]
-    root = ET.fromstring(matrix_svg(build_matrix(solved)))
+    root = ET.fromstring(matrix_svg(build_matrices(solved)[0]))
 
     cells = [r for r in root.iter(f"{SVG}rect") if r.get("class", "").startswith("cell ")]
     assert len(cells) == 2 * 8
@@ -362,11 +362,11 @@ def test_write_report_writes_the_section_and_its_picture(solved, tmp_path: Path)
 
     written = write_report(solved, report)
 
-    picture = tmp_path / "report-nemo-asr-matrix.svg"
+    picture = tmp_path / "report-nemo-asr-huggingface-hub-ModelFilter.svg"
     assert written == [report, picture]
     text = report.read_text(encoding="utf-8")
     assert text.startswith("# Findings\n\nKeep me.\n\n<!-- envprobe:nemo-asr:start -->\n")
-    assert "(report-nemo-asr-matrix.svg)" in text
+    assert "(report-nemo-asr-huggingface-hub-ModelFilter.svg)" in text
     ET.parse(picture)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 

@@ -13,7 +13,7 @@ from envprobe.report.constraints import render_constraints, uv_overrides
 from envprobe.report.files import matrix_path, write_constraints, write_report
 from envprobe.report.json import render_json
 from envprobe.report.markdown import render_markdown
-from envprobe.report.matrix import Matrix, build_matrix, matrix_markdown, matrix_svg
+from envprobe.report.matrix import Matrix, build_matrices, matrix_markdown, matrix_svg
 from envprobe.report.sections import SectionError, replace_section
 from envprobe.report.terminal import render_terminal
 
@@ -24,7 +24,7 @@ __all__ = [
     "FORMATS",
     "Matrix",
     "SectionError",
-    "build_matrix",
+    "build_matrices",
     "matrix_markdown",
     "matrix_path",
     "matrix_svg",
@@ -41,8 +41,9 @@ __all__ = [
 
 
 def _matrix_svg(result: SolveResult) -> str:
-    matrix = build_matrix(result)
-    return matrix_svg(matrix) if matrix is not None else ""
+    """The first boundary's picture; `write_report` writes one per boundary."""
+    matrices = build_matrices(result)
+    return matrix_svg(matrices[0]) if matrices else ""
 
 
 _RENDERERS = {

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from envprobe.report.constraints import render_constraints
 from envprobe.report.markdown import render_markdown
-from envprobe.report.matrix import build_matrix, matrix_svg
+from envprobe.report.matrix import Matrix, build_matrices, matrix_svg
 from envprobe.report.sections import replace_section
 
 if TYPE_CHECKING:
@@ -39,27 +39,25 @@ def write_atomically(path: Path, text: str) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def matrix_path(report: Path, scenario: str) -> Path:
-    """`report-<scenario>-matrix.svg` beside the report, named safely for any scenario."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", scenario).strip("-") or "scenario"
-    return report.with_name(f"{report.stem.lower()}-{slug}-matrix.svg")
+def matrix_path(report: Path, scenario: str, matrix: Matrix) -> Path:
+    """`report-<scenario>-<package>-<symbol>.svg` beside the report, named safely."""
+    name = f"{report.stem.lower()}-{scenario}-{matrix.package}-{matrix.symbol}"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")
+    return report.with_name(f"{slug}.svg")
 
 
 def write_report(result: SolveResult, report: Path) -> list[Path]:
     """Update the scenario's section of `report` (and its SVG matrix); return the paths written."""
     written = []
-    image = None
-    matrix = build_matrix(result)
-    if matrix is not None:
-        picture = matrix_path(report, result.scenario)
+    for matrix in build_matrices(result):
+        picture = matrix_path(report, result.scenario, matrix)
         write_atomically(picture, matrix_svg(matrix))
         written.append(picture)
-        image = picture.name
     document = ""
     if report.exists():
         with open(report, encoding="utf-8", newline="") as handle:
             document = handle.read()
-    body = render_markdown(result, matrix_image=image)
+    body = render_markdown(result, matrix_images=[p.name for p in written])
     write_atomically(report, replace_section(document, result.scenario, body))
     return [report, *written]
 

@@ -7,10 +7,11 @@ the JSON output.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from envprobe.report.constraints import uv_overrides
-from envprobe.report.matrix import build_matrix, matrix_markdown
+from envprobe.report.matrix import build_matrices, matrix_markdown
 from envprobe.report.words import (
     attempt_verdict,
     chain_sentences,
@@ -42,8 +43,11 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
     return lines
 
 
-def render_markdown(result: SolveResult, *, matrix_image: str | None = None) -> str:
-    """The section's Markdown, from its heading down; `matrix_image` is the SVG's relative path."""
+def render_markdown(result: SolveResult, *, matrix_images: Sequence[str] = ()) -> str:
+    """The section's Markdown, from its heading down.
+
+    `matrix_images` are the SVGs' relative paths, one per boundary, in order.
+    """
     lines = [f"## {result.scenario}", ""]
     lines += [f"**Verdict: {_VERDICT.get(result.status, result.status)}** — {result.reason}.", ""]
     lines += [f"Python {result.python} on {result.platform}; installer {result.installer}.", ""]
@@ -52,7 +56,7 @@ def render_markdown(result: SolveResult, *, matrix_image: str | None = None) -> 
     lines += _rules(result)
     lines += _boundaries(result)
     lines += _attempts(result)
-    lines += _matrix(result, matrix_image)
+    lines += _matrices(result, matrix_images)
     lines += ["### Cost", "", cost_sentence(result) + ".", ""]
     if snippet := uv_overrides(result):
         lines += ["### uv equivalent", "",
@@ -97,10 +101,18 @@ def _rules(result: SolveResult) -> list[str]:
         return []
     lines = ["### Rules learned", ""]
     for rule in result.rules:
-        who = f"`{rule.package} {rule.versions or '*'}`" if rule.package else "every set"
+        if rule.package is None:
+            who = "every set"
+        elif rule.when_imports is not None:
+            what = rule.when_imports.symbol or rule.when_imports.module
+            who = f"`{rule.package}` releases that import `{what}`"
+        else:
+            who = f"`{rule.package} {rule.versions or '*'}`"
         wheels = f"; {len(rule.scanned)} wheels scanned" if rule.scanned else ""
         probes = f"probes {probe_ids(rule.evidence)}" if rule.evidence else "no probe"
-        lines.append(f"- {who} requires `{rule.requires}` — because {_md(rule.because)} — "
+        verb = "require" if rule.package is not None and rule.when_imports is not None \
+            else "requires"
+        lines.append(f"- {who} {verb} `{rule.requires}` — because {_md(rule.because)} — "
                      f"evidence: {probes}{wheels}")
     return lines + [""]
 
@@ -132,17 +144,18 @@ def _attempts(result: SolveResult) -> list[str]:
     return ["### Attempts", ""] + _table(header, rows) + [""]
 
 
-def _matrix(result: SolveResult, image: str | None) -> list[str]:
-    matrix = build_matrix(result)
-    if matrix is None:
-        return []
-    lines = [f"### Compatibility matrix: {matrix.title}", ""]
-    if image:
-        lines += [f"![compatibility matrix: {matrix.title}]({image})", ""]
-    lines += [matrix_markdown(matrix).rstrip("\n"), ""]
-    legend = ("Cells: `pass` = a probe passed; a failure kind = a probe failed so; "
-              "`(static)` = only a scan of the wheel; `·` = not probed.")
-    return [*lines, legend, ""]
+def _matrices(result: SolveResult, images: Sequence[str]) -> list[str]:
+    lines: list[str] = []
+    for number, matrix in enumerate(build_matrices(result)):
+        lines += [f"### Compatibility matrix: {matrix.title}", ""]
+        if number < len(images):
+            lines += [f"![compatibility matrix: {matrix.title}]({images[number]})", ""]
+        lines += [matrix_markdown(matrix).rstrip("\n"), ""]
+    if lines:
+        legend = ("Cells: `pass` = a probe passed; a failure kind = a probe failed so; "
+                  "`(static)` = only a scan of the wheel; `·` = not probed.")
+        lines += [legend, ""]
+    return lines
 
 
 def _fallback(fallback: dict[str, Any]) -> list[str]:

@@ -18,9 +18,10 @@ from packaging.utils import canonicalize_name
 from envprobe.report.words import boundary_for, probe_ids, version_key, versions_of
 
 if TYPE_CHECKING:
+    from envprobe.rules import Boundary
     from envprobe.solver import Attempt, SolveResult
 
-__all__ = ["Cell", "Matrix", "build_matrix", "matrix_markdown", "matrix_svg"]
+__all__ = ["Cell", "Matrix", "build_matrices", "matrix_markdown", "matrix_svg"]
 
 NOT_PROBED = "·"
 ANY_IMPORTER = "any"
@@ -65,11 +66,12 @@ class Matrix:
         return f"{who} ({self.symbol})"
 
 
-def build_matrix(result: SolveResult) -> Matrix | None:
-    """The matrix for the first boundary, or None when no boundary was found."""
-    if not result.boundaries:
-        return None
-    boundary = result.boundaries[0]
+def build_matrices(result: SolveResult) -> list[Matrix]:
+    """One matrix per boundary: its importer's releases against the package's."""
+    return [_matrix_for(result, boundary) for boundary in result.boundaries]
+
+
+def _matrix_for(result: SolveResult, boundary: Boundary) -> Matrix:
     package = canonicalize_name(boundary.package)
     rule = next((r for r in result.rules if r.package is not None
                  and boundary_for(r, [boundary]) is boundary), None)

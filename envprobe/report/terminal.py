@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from envprobe.report.matrix import Cell, build_matrix
+from envprobe.report.matrix import Cell, Matrix, build_matrices
 from envprobe.report.words import (
     attempt_verdict,
     boundary_for,
@@ -74,8 +74,7 @@ def render_terminal(result: SolveResult) -> Group:
         parts.append(bounds)
     if result.attempts:
         parts.append(_attempts(result))
-    if (matrix := _matrix(result)) is not None:
-        parts.append(matrix)
+    parts += [_matrix(matrix) for matrix in build_matrices(result)]
     if result.fallback is not None:
         parts.append(_fallback(result.fallback))
     parts += [Text(f"• {note}", style="dim") for note in result.notes]
@@ -117,10 +116,7 @@ def _attempts(result: SolveResult) -> Table:
     return table
 
 
-def _matrix(result: SolveResult) -> Table | None:
-    matrix = build_matrix(result)
-    if matrix is None:
-        return None
+def _matrix(matrix: Matrix) -> Table:
     table = _table(f"Compatibility matrix: {matrix.title}", matrix.importer or "",
                    *matrix.columns)
     for row, cells in zip(matrix.rows, matrix.cells):
