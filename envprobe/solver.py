@@ -19,6 +19,7 @@ from packaging.version import Version
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
+from envprobe import envs
 from envprobe.envs import InstallOptions, resolve_installer
 from envprobe.interpreter import Interpreter, describe
 from envprobe.learn import Teacher
@@ -300,8 +301,9 @@ class Solver:
     def _probe(self, pins: dict[NormalizedName, Version], purpose: str) -> ProbeOutcome:
         request = self._request(pins)
         refresh = self.refresh and request.requirements not in self._refreshed
+        probed_on = envs.interpreter(self.scenario.python)  # the store's key, as run_probe sees it
         stored = None if refresh else self.store.lookup(
-            request, str(self.interpreter.version), self.interpreter.platform)
+            request, probed_on.version, probed_on.platform)
         if stored is None:
             used = sum(1 for a in self.attempts if not a.outcome.cached)
             if used >= self.max_installs or self._out_of_time():
