@@ -163,7 +163,7 @@ class Teacher:
     def _bisect_by_probe(self, owner: NormalizedName, failing: Version, releases: list[Version],
                          failure: Failure, lesson: Lesson) -> Search:
         def predicate(version: Version) -> bool | None:
-            result = self._reprobe({owner: version})
+            result = self._reprobe({**_importer_of(failure), owner: version})
             if result is None:
                 return None
             lesson.probes.append(result)
@@ -191,7 +191,7 @@ class Teacher:
         if edge == failing:
             confirmed = _ids(outcome)
         elif self._confirm and edge is not None:
-            result = self._reprobe({owner: edge})
+            result = self._reprobe({**_importer_of(outcome.failure), owner: edge})
             if result is not None:
                 lesson.probes.append(result)
                 again = result.failure
@@ -430,6 +430,16 @@ def _installed_version(name: NormalizedName, stated: str | None, outcome: ProbeO
             except InvalidVersion:
                 continue
     return pins.get(name)
+
+
+def _importer_of(failure: Failure | None) -> dict[str, Version]:
+    """Hold the importer at the release that failed, so a re-probe tests only the owner."""
+    if failure is None or not (failure.importer_package and failure.importer_version):
+        return {}
+    try:
+        return {canonicalize_name(failure.importer_package): Version(failure.importer_version)}
+    except InvalidVersion:
+        return {}
 
 
 def _requirement(text: str) -> Requirement | None:

@@ -212,6 +212,15 @@ def test_matrix_cells_combine_probes_and_static_scans(solved):
     assert matrix.cell("1.23.0", "0.24.5").text == "lacks ModelFilter (static)"
 
 
+def test_matrix_ignores_probes_that_failed_over_another_name(solved):
+    other = attempt("confirm", 8, "1.22.0", "0.23.5")
+    other.outcome.failure = dataclasses.replace(other.outcome.failure, name="HfFolder")
+    solved.attempts.append(other)
+    [matrix] = build_matrices(solved)
+
+    assert matrix.cell("1.22.0", "0.23.5").text == "has ModelFilter (static)"
+
+
 def test_matrix_without_importer_is_one_row_of_the_package(solved):
     solved.rules = [Rule(requires=f"{HUB}<0.24.0", because="the probe imports ModelFilter",
                          kind="missing_symbol", evidence=(3,))]

@@ -92,10 +92,15 @@ def _matrix_for(result: SolveResult, boundary: Boundary) -> Matrix:
 
 def _cell(attempts: list[Attempt], importer: str | None, row: str, package: str, column: str,
           has: bool | None, symbol: str) -> Cell:
-    """A passing probe beats a failing one: it proves the pair can work."""
+    """A passing probe beats a failing one: it proves the pair can work.
+
+    A probe that failed over another name says nothing about this pair, so
+    the cell falls back to what the static scan found.
+    """
     matching = [a for a in attempts
                 if versions_of(a).get(package) == column
-                and (importer is None or versions_of(a).get(importer) == row)]
+                and (importer is None or versions_of(a).get(importer) == row)
+                and (a.outcome or (a.outcome.failure and a.outcome.failure.name == symbol))]
     passed = [a.outcome.probe_id for a in matching if a.outcome]
     if passed:
         return Cell("pass", "pass", tuple(i for i in passed if i is not None))
