@@ -275,7 +275,7 @@ def test_constraints_file_pins_the_answer_then_the_locked_rest(solved):
     hub = lines.index(f"{HUB}==0.23.5")
     assert lines[hub - 1] == (f"# kept to <0.24.0 by rule: {BECAUSE}; probe #7 passed")
     assert lines[lines.index("transformers==4.40.0") - 1] == (
-        "# chosen by the resolver within the scenario's range; probe #7 passed")
+        "# the newest release that declared metadata and the rules allow; probe #7 passed")
     assert "# the rest of the environment that passed (probe #7), locked" in lines
 
 

@@ -149,7 +149,7 @@ def pin_evidence(result: SolveResult, name: str) -> str:
             held = str(rule.requirement.specifier) or "installed"
             reasons.append(f"kept to {held} by rule: {rule.because}")
     if not reasons:
-        reasons.append("chosen by the resolver within the scenario's range")
+        reasons.append("the newest release that declared metadata and the rules allow")
     passed = passing_probe(result)
     if passed is not None:
         reasons.append(f"probe #{passed} passed")
