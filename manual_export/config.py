@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from manual_export.errors import ConfigError, UnsupportedOptionError
+from manual_export.features import FeatureConfig
 
 __all__ = [
     "DecoderConfig",
@@ -53,18 +54,9 @@ class PreprocessorConfig:
     mag_power: float = 2.0
     mel_norm: str | None = "slaney"
 
-    @property
-    def win_length(self) -> int:
-        return int(self.window_size * self.sample_rate)
-
-    @property
-    def hop_length(self) -> int:
-        return int(self.window_stride * self.sample_rate)
-
-    @property
-    def fft_size(self) -> int:
-        """NeMo's n_fft default: the next power of two above the window."""
-        return self.n_fft or 2 ** int(np.ceil(np.log2(self.win_length)))
+    def front_end(self) -> FeatureConfig:
+        """The same settings as the NumPy front end reads them: one home for the frame math."""
+        return FeatureConfig.from_dict(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -114,10 +106,11 @@ class ModelConfig:
     def feature_settings(self) -> dict[str, Any]:
         """The front end's settings as plain JSON values, for `config.json`."""
         settings = asdict(self.preprocessor)
+        front_end = self.preprocessor.front_end()
         settings.update(
-            n_fft=self.preprocessor.fft_size,
-            win_length=self.preprocessor.win_length,
-            hop_length=self.preprocessor.hop_length,
+            n_fft=front_end.fft_size,
+            win_length=front_end.win_length,
+            hop_length=front_end.hop_length,
         )
         return settings
 

@@ -128,7 +128,7 @@ def write_side_files(
     window = state_dict.get("preprocessor.featurizer.window")
     if window is None:
         window = torch.ones(
-            config.preprocessor.win_length
+            config.preprocessor.front_end().win_length
         )  # a model without a window is rectangular
     fb = state_dict["preprocessor.featurizer.fb"]
     np.savez(

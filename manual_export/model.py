@@ -28,9 +28,10 @@ class FilterbankBuffers(nn.Module):
 
     def __init__(self, config: PreprocessorConfig) -> None:
         super().__init__()
+        front_end = config.front_end()
         if config.window not in _WINDOWLESS:
-            self.register_buffer("window", torch.zeros(config.win_length))
-        bins = config.fft_size // 2 + 1
+            self.register_buffer("window", torch.zeros(front_end.win_length))
+        bins = front_end.fft_size // 2 + 1
         self.register_buffer("fb", torch.zeros(1, config.features, bins))
 
 
