@@ -50,6 +50,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from envprobe import __version__
+from envprobe.atomic import write_atomically
 from envprobe.errors import EnvprobeError, IndexUnreachable, UnknownPackage
 from envprobe.paths import cache_dir as default_cache_dir
 from envprobe.pipconfig import IndexConfig
@@ -280,19 +281,6 @@ def _links_in_folder(folder: Path) -> list[_Link]:
 def _one_line(error: BaseException) -> str:
     reason = getattr(error, "reason", None) or error
     return " ".join(str(reason).split()) or type(error).__name__
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Readers in other threads or runs never see a half-written cache entry."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _key(text: str) -> str:
@@ -750,4 +738,4 @@ def _read_json(path: Path | None) -> dict | None:
 
 
 def _write_json(path: Path, value: object) -> None:
-    _write_atomically(path, json.dumps(value).encode())
+    write_atomically(path, json.dumps(value).encode())

@@ -16,13 +16,13 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from envprobe.atomic import write_atomically
 from envprobe.paths import cache_dir
 
 __all__ = [
@@ -828,15 +828,7 @@ def _read_cache(path: Path) -> dict | None:
 
 def _write_cache(path: Path, value: object) -> None:
     """Atomic, so concurrent scans of one wheel never read half an answer."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(value, stream)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps(value).encode())
 
 
 def _scan_to_json(scan: NamespaceScan) -> dict:

@@ -6,13 +6,11 @@ it, so an interrupted run never leaves a half-written REPORT.md behind.
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envprobe import atomic
 from envprobe.report.constraints import render_constraints
 from envprobe.report.markdown import render_markdown
 from envprobe.report.matrix import Matrix, build_matrices, matrix_svg
@@ -26,17 +24,8 @@ __all__ = ["matrix_path", "write_atomically", "write_constraints", "write_report
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` in one rename, keeping its permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        # newline="" writes the text's own line endings, so CRLF documents stay CRLF
-        with open(temporary, "x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        if path.exists():
-            shutil.copymode(path, temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    # Encoded as is, so a CRLF document keeps its CRLF line endings.
+    atomic.write_atomically(path, text.encode("utf-8"), keep_mode=True)
 
 
 def matrix_path(report: Path, scenario: str, matrix: Matrix) -> Path:
