@@ -2,7 +2,8 @@
 
 Markers and wheel tags must be evaluated for the Python the probes run on,
 which need not be the one envprobe runs on; the facts are asked of that
-interpreter once, with a stdlib-only snippet.
+interpreter once, with a stdlib-only snippet. (Version and platform as the
+store keys them come from `envs.interpreter`.)
 """
 
 from __future__ import annotations
@@ -54,11 +55,6 @@ class Interpreter:
     @property
     def version(self) -> Version:
         return Version(self.environment["python_full_version"])
-
-    @property
-    def platform(self) -> str:
-        env = self.environment
-        return f"{env['sys_platform']}-{env['platform_machine']}"
 
 
 @lru_cache(maxsize=8)

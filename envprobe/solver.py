@@ -362,7 +362,7 @@ class Solver:
             installer=passed.installer if passed is not None
             else resolve_installer(self.options.installer),
             python=str(self.interpreter.version),
-            platform=self.interpreter.platform,
+            platform=envs.interpreter(self.scenario.python).platform,
             rules=list(self.rules),
             boundaries=list(self.boundaries),
             attempts=list(self.attempts),
