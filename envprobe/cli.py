@@ -167,7 +167,7 @@ def probe_command(args: argparse.Namespace) -> int:
 
 
 def _install_options(args: argparse.Namespace) -> InstallOptions:
-    """Options naming the sources pip would use, so uv and the store see the same ones."""
+    """Reading pip's configuration imports pip's internals: only when a probe needs it."""
     from envprobe.pipconfig import IndexConfig
 
     config = IndexConfig.from_pip(
@@ -176,14 +176,8 @@ def _install_options(args: argparse.Namespace) -> InstallOptions:
         find_links=tuple(args.find_links),
         no_index=True if args.no_index else None,
     )
-    return InstallOptions(
-        index_url=config.index_url,
-        extra_index_urls=config.extra_index_urls,
-        find_links=config.find_links,
-        no_index=config.no_index,
-        allow_sdist=args.allow_sdist,
-        installer=args.installer,
-        base=tuple(args.base),
+    return InstallOptions.from_sources(
+        config, allow_sdist=args.allow_sdist, installer=args.installer, base=tuple(args.base)
     )
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -34,6 +35,9 @@ from envprobe import processes
 from envprobe.errors import EnvironmentSetupError, UsageError
 from envprobe.paths import cache_dir, env_root
 from envprobe.pins import normalize_requirement
+
+if TYPE_CHECKING:
+    from envprobe.pipconfig import IndexConfig
 
 __all__ = [
     "Environment",
@@ -86,6 +90,17 @@ class InstallOptions:
             "pre_install": sorted(normalize_requirement(r) for r in self.pre_install),
             "base": sorted(normalize_requirement(r) for r in self.base),
         }
+
+    @classmethod
+    def from_sources(cls, config: IndexConfig, **rest: Any) -> InstallOptions:
+        """Options naming the sources pip would use, so uv and the store see the same ones."""
+        return cls(
+            index_url=config.index_url,
+            extra_index_urls=config.extra_index_urls,
+            find_links=config.find_links,
+            no_index=config.no_index,
+            **rest,
+        )
 
     def index_args(self) -> list[str]:
         """Index and find-links flags; pip and uv spell them the same."""

@@ -41,13 +41,8 @@ def solve_scenario(
         no_index=no_index,
     )
     index = PackageIndex(config, refresh=refresh)
-    options = InstallOptions(
-        index_url=config.index_url,
-        extra_index_urls=config.extra_index_urls,
-        find_links=config.find_links,
-        no_index=config.no_index,
-        allow_sdist=scenario.allow_sdist,
-        installer=installer or scenario.installer,
+    options = InstallOptions.from_sources(
+        config, allow_sdist=scenario.allow_sdist, installer=installer or scenario.installer
     )
     with Store(store_path) if store_path else Store.default() as store:
         result = Solver(

@@ -80,3 +80,12 @@ def build_probe_packages(out: Path) -> Path:
 def find_links_options(*folders: Path, **changes: object) -> InstallOptions:
     """Install options that use only `folders`, never an index."""
     return InstallOptions(no_index=True, find_links=tuple(str(f) for f in folders), **changes)
+
+
+def process_running(pid: int) -> bool:
+    """True when `pid` exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from probe_packages import SLEEPER_PIDS, build_probe_packages
+from probe_packages import SLEEPER_PIDS, build_probe_packages, process_running
 
 from envprobe.cli import main
 from envprobe.envs import find_uv
@@ -144,13 +144,5 @@ def test_ctrl_c_mid_probe_removes_the_environment_and_exits_130(probe_dists, tmp
     assert_one_line_error(err, "interrupted")
     assert list(env_root().glob("run-*")) == []
     for pid in map(int, pid_file.read_text().split()):
-        assert not _running(pid), f"process {pid} of the probe survived"
+        assert not process_running(pid), f"process {pid} of the probe survived"
 
-
-def _running(pid: int) -> bool:
-    """True when `pid` exists and is not a zombie waiting to be reaped."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from probe_packages import SLEEPER_PIDS, build_probe_packages, find_links_options
+from probe_packages import SLEEPER_PIDS, build_probe_packages, find_links_options, process_running
 
 from envprobe.envs import InstallOptions, find_uv
 from envprobe.outcome import FailureKind, Status
@@ -140,7 +140,7 @@ def test_timeout_kills_the_whole_process_group(probe_dists, tmp_path, monkeypatc
     assert outcome.failure.kind is FailureKind.TIMEOUT
     assert time.monotonic() - started < 60
     for pid in map(int, pid_file.read_text().split()):
-        assert not _running(pid), f"process {pid} of the probe survived"
+        assert not process_running(pid), f"process {pid} of the probe survived"
     assert_no_environment_left()
 
 
@@ -211,11 +211,3 @@ def test_a_stored_probe_is_answered_without_an_environment(chain_dists, tmp_path
         assert not refreshed.cached and refreshed.probe_id != first.probe_id
         assert [p.probe_id for p in store.probes()] == [first.probe_id, refreshed.probe_id]
 
-
-def _running(pid: int) -> bool:
-    """True when `pid` exists and is not a zombie waiting to be reaped."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
