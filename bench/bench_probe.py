@@ -32,9 +32,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from envprobe.envs import InstallOptions, find_uv
-from envprobe.pipconfig import IndexConfig
-from envprobe.probe import ProbeRequest, import_code, run_probe
+from envprobe.probing.environments import InstallOptions, find_uv
+from envprobe.sources.config import IndexConfig
+from envprobe.probing.probe import ProbeRequest, import_code, run_probe
 
 DEFAULT_PINS = ["six==1.16.0", "packaging==24.1", "idna==3.7", "attrs==23.2.0"]
 DEFAULT_IMPORTS = ["six", "packaging.version", "idna", "attrs"]

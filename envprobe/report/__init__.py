@@ -18,7 +18,7 @@ from envprobe.report.sections import SectionError, replace_section
 from envprobe.report.terminal import render_terminal
 
 if TYPE_CHECKING:
-    from envprobe.solver import SolveResult
+    from envprobe.solving.solver import SolveResult
 
 __all__ = [
     "FORMATS",

@@ -27,7 +27,7 @@ from envprobe.report.words import (
 )
 
 if TYPE_CHECKING:
-    from envprobe.solver import SolveResult
+    from envprobe.solving.solver import SolveResult
 
 __all__ = ["render_terminal"]
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from envprobe.rules import Boundary, Rule
+from envprobe.model.rules import Boundary, Rule
 
 if TYPE_CHECKING:
-    from envprobe.solver import Attempt, SolveResult
+    from envprobe.solving.solver import Attempt, SolveResult
 
 __all__ = [
     "attempt_verdict",

@@ -1,0 +1,216 @@
+"""Run probe code inside a throwaway environment and write one JSON outcome.
+
+This file is executed by path with the environment's own interpreter, where
+envprobe is not installed: it must use the standard library only and run on
+any Python 3.8+. It reports facts (exception, missing name, providing
+distribution, frames); the host turns them into a typed failure.
+
+Usage: python -I child.py OUTCOME_JSON CODE_FILE
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import re
+import sys
+import time
+import traceback
+
+# Frames of the import machinery say nothing about who asked for the import.
+_BOOTSTRAP_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+_THIS_FILE = os.path.normcase(os.path.abspath(__file__))
+_CANNOT_IMPORT = re.compile(r"^cannot import name '([^']+)' from '([^']+)'")
+_NO_ATTRIBUTE = re.compile(r"^module '([^']+)' has no attribute '([^']+)'")
+_MAX_FRAMES = 60
+
+
+class _Distributions:
+    """Maps files and top-level modules to installed distributions, built once on demand."""
+
+    def __init__(self) -> None:
+        self._by_file: dict[str, tuple[str, str]] | None = None
+
+    def by_file(self) -> dict[str, tuple[str, str]]:
+        if self._by_file is None:
+            from importlib import metadata
+
+            self._by_file = {}
+            for dist in metadata.distributions():
+                name, version = dist.metadata["Name"], dist.version
+                for entry in dist.files or ():
+                    path = _normal(str(dist.locate_file(entry)))
+                    self._by_file.setdefault(path, (name, version))
+        return self._by_file
+
+    def owner_of_file(self, path: str | None) -> tuple[str, str] | None:
+        if not path:
+            return None
+        return self.by_file().get(_normal(path))
+
+    def owner_of_module(self, module: str) -> tuple[str, str] | None:
+        """The distribution that ships `module`, or None when none or several do."""
+        loaded = sys.modules.get(module)
+        owner = self.owner_of_file(getattr(loaded, "__file__", None))
+        if owner:
+            return owner
+        from importlib import metadata
+
+        top = module.partition(".")[0]
+        finder = getattr(metadata, "packages_distributions", None)
+        if finder is not None:
+            names = sorted(set(finder().get(top, ())))
+        else:
+            names = sorted(
+                {name for path, (name, _) in self.by_file().items() if _top_level(path) == top}
+            )
+        if len(names) != 1:
+            return None
+        return names[0], metadata.version(names[0])
+
+
+def _normal(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+def _top_level(path: str) -> str | None:
+    for root in _search_roots():
+        if path.startswith(root + os.sep):
+            rest = path[len(root) + 1 :]
+            return rest.split(os.sep, 1)[0].rsplit(".py", 1)[0]
+    return None
+
+
+def _search_roots() -> list[str]:
+    # Longest first, so a file is shown relative to the most specific entry.
+    roots = {_normal(p) for p in sys.path if p and os.path.isdir(p)}
+    return sorted(roots, key=len, reverse=True)
+
+
+def _relative(path: str) -> str:
+    """A file as seen from its sys.path entry (`toolkit/core.py`), stable across runs."""
+    if path.startswith("<"):
+        return path
+    full = _normal(path)
+    for root in _search_roots():
+        if full.startswith(root + os.sep):
+            return full[len(root) + 1 :].replace(os.sep, "/")
+    return path
+
+
+def _frames(exc: BaseException, dists: _Distributions) -> list[dict]:
+    frames = []
+    for summary in traceback.extract_tb(exc.__traceback__):
+        if summary.filename in _BOOTSTRAP_FILES or _normal(summary.filename) == _THIS_FILE:
+            continue
+        owner = dists.owner_of_file(summary.filename) if not summary.filename.startswith("<") else None
+        frames.append(
+            {
+                "file": _relative(summary.filename),
+                "abs_file": summary.filename,
+                "line": summary.lineno or 0,
+                "function": summary.name,
+                "package": owner[0] if owner else None,
+                "version": owner[1] if owner else None,
+            }
+        )
+    return frames[-_MAX_FRAMES:]
+
+
+def _missing(exc: BaseException) -> dict | None:
+    """The missing module or name, read from the exception's own fields and message."""
+    message = str(exc)
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        return {"kind": "module", "name": exc.name, "module": exc.name}
+    if isinstance(exc, ImportError):
+        match = _CANNOT_IMPORT.match(message)
+        if match and "partially initialized module" not in message:
+            return {"kind": "symbol", "name": match.group(1), "module": match.group(2)}
+        return None
+    if isinstance(exc, AttributeError):
+        match = _NO_ATTRIBUTE.match(message)
+        if match:
+            return {"kind": "symbol", "name": match.group(2), "module": match.group(1)}
+    return None
+
+
+def _module_file(module: str) -> str | None:
+    loaded = sys.modules.get(module)
+    path = getattr(loaded, "__file__", None)
+    return _normal(path) if path else None
+
+
+def _probe_traceback(exc: BaseException):  # -> types.TracebackType | None
+    """The traceback without this script's own frame."""
+    tb = exc.__traceback__
+    if tb is not None and _normal(tb.tb_frame.f_code.co_filename) == _THIS_FILE:
+        return tb.tb_next
+    return tb
+
+
+def _describe(exc: BaseException, dists: _Distributions) -> dict:
+    frames = _frames(exc, dists)
+    missing = _missing(exc)
+    lacking_file = None
+    if missing is not None:
+        if missing["kind"] == "symbol":
+            lacking_file = _module_file(missing["module"])
+            owner = dists.owner_of_file(getattr(exc, "path", None)) or dists.owner_of_module(
+                missing["module"]
+            )
+        else:
+            # The parent package of a missing submodule may well be installed.
+            owner = dists.owner_of_module(missing["module"].partition(".")[0])
+        missing["package"], missing["version"] = owner if owner else (None, None)
+    importer = None
+    for frame in reversed(frames):
+        if lacking_file and _normal(frame["abs_file"]) == lacking_file:
+            continue
+        importer = frame
+        break
+    kind = type(exc)
+    qualname = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    for frame in frames:
+        del frame["abs_file"]
+    return {
+        "status": "error",
+        "exception": {
+            "type": qualname,
+            "message": str(exc),
+            "name": getattr(exc, "name", None) if isinstance(exc, ImportError) else None,
+        },
+        "missing": missing,
+        "importer": importer,
+        "frames": frames,
+        "traceback": "".join(traceback.format_exception(kind, exc, _probe_traceback(exc)))[-8000:],
+    }
+
+
+def main(outcome_path: str, code_path: str) -> None:
+    faulthandler.enable()  # a segfault then leaves a Python traceback in the log
+    with open(code_path, encoding="utf-8") as handle:
+        code = handle.read()
+    started = time.perf_counter()
+    try:
+        exec(compile(code, "<probe>", "exec"), {"__name__": "__main__"})  # noqa: S102 - the job
+        result: dict = {"status": "ok"}
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and friends are outcomes too
+        elapsed = time.perf_counter() - started
+        result = _describe(exc, _Distributions())
+    else:
+        elapsed = time.perf_counter() - started
+    result["seconds"] = {"code": elapsed}
+    partial = outcome_path + ".partial"
+    with open(partial, "w", encoding="utf-8") as handle:
+        json.dump(result, handle)
+    os.replace(partial, outcome_path)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter shutdown: imported packages may hang or crash in atexit
+    # hooks, and the outcome is already on disk.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,213 @@
+"""The SQLite store: every probe and its outcome, so no probe is run twice.
+
+A probe is keyed by what decides its outcome: interpreter version, platform,
+the normalised requirements, the install options and the probe code. The key
+is a hash; its parts are kept readable in columns beside it. The schema grows
+by appending to `MIGRATIONS` (tracked with `PRAGMA user_version`), and every
+write is one transaction, so a killed run leaves no half rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from envprobe.model.outcome import FailureKind, ProbeOutcome
+from envprobe.paths import default_store_path
+from envprobe.model.pins import normalize_requirement
+
+if TYPE_CHECKING:
+    from envprobe.probing.probe import ProbeRequest
+
+__all__ = ["MIGRATIONS", "Store", "probe_key"]
+
+# Append only: a store on disk has run every script up to its user_version.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE probes (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        python TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        requirements TEXT NOT NULL,   -- JSON list, normalised and sorted
+        options TEXT NOT NULL,        -- JSON of InstallOptions.key()
+        code TEXT NOT NULL,
+        installer TEXT NOT NULL,
+        timeout REAL NOT NULL,
+        status TEXT NOT NULL,
+        failure_kind TEXT,
+        outcome TEXT NOT NULL,        -- JSON of ProbeOutcome.to_dict()
+        started_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX probes_by_key ON probes (key, id);
+    """,
+    """
+    CREATE TABLE solves (
+        id INTEGER PRIMARY KEY,
+        scenario TEXT NOT NULL,
+        status TEXT NOT NULL,
+        result TEXT NOT NULL,         -- JSON of SolveResult.to_dict()
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX solves_by_scenario ON solves (scenario, id);
+    """,
+]
+
+
+def probe_key(request: ProbeRequest, python_version: str, platform: str) -> tuple[str, dict[str, Any]]:
+    """(hash, readable parts) of what decides a probe's outcome."""
+    parts = {
+        "python": python_version,
+        "platform": platform,
+        "requirements": sorted(normalize_requirement(r) for r in request.requirements),
+        "options": request.options.key(),
+        "code": request.code,
+    }
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return digest, parts
+
+
+class Store:
+    """Probes and outcomes in one SQLite file (WAL: readers never wait for the writer)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    @classmethod
+    def default(cls) -> Store:
+        return cls(default_store_path())
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For modules that keep their own tables in this store (added by a migration)."""
+        return self._db
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript would commit on its own; run each statement inside one transaction.
+            with self.transaction():
+                for statement in _statements(script):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+
+    def transaction(self) -> _Transaction:
+        """`with store.transaction():` commits on success, rolls back on any exception."""
+        return _Transaction(self._db)
+
+    def lookup(self, request: ProbeRequest, python_version: str, platform: str) -> ProbeOutcome | None:
+        """The latest stored outcome for this probe, marked `cached`; None when never run.
+
+        A timed-out probe answers only requests that allow no more time than it had.
+        """
+        key, _ = probe_key(request, python_version, platform)
+        row = self._db.execute(
+            "SELECT * FROM probes WHERE key = ? AND (failure_kind IS NOT ? OR timeout >= ?)"
+            " ORDER BY id DESC LIMIT 1",
+            (key, FailureKind.TIMEOUT.value, request.timeout),
+        ).fetchone()
+        if row is None:
+            return None
+        outcome = _outcome(row)
+        outcome.cached = True
+        return outcome
+
+    def record(self, request: ProbeRequest, outcome: ProbeOutcome) -> int:
+        """Store `outcome` of `request`; returns the new probe id."""
+        key, parts = probe_key(request, outcome.python, outcome.platform)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        stored = outcome.to_dict() | {"cached": False, "probe_id": None}
+        with self.transaction():
+            cursor = self._db.execute(
+                "INSERT INTO probes (key, python, platform, requirements, options, code, installer,"
+                " timeout, status, failure_kind, outcome, started_at, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key, parts["python"], parts["platform"], json.dumps(parts["requirements"]),
+                    json.dumps(parts["options"], sort_keys=True), parts["code"], outcome.installer,
+                    request.timeout, outcome.status.value,
+                    outcome.failure.kind.value if outcome.failure else None,
+                    json.dumps(stored), outcome.started_at or now, now,
+                ),
+            )
+        return int(cursor.lastrowid)
+
+    def outcome(self, probe_id: int) -> ProbeOutcome:
+        row = self._db.execute("SELECT * FROM probes WHERE id = ?", (probe_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no probe {probe_id} in {self.path}")
+        return _outcome(row)
+
+    def probes(self) -> list[ProbeOutcome]:
+        """Every stored probe, oldest first."""
+        return [_outcome(row) for row in self._db.execute("SELECT * FROM probes ORDER BY id")]
+
+    def save_solve(self, scenario: str, result: dict[str, Any]) -> int:
+        """Keep a solve's result, so `envprobe report` can render it without probing."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.transaction():
+            cursor = self._db.execute(
+                "INSERT INTO solves (scenario, status, result, recorded_at) VALUES (?, ?, ?, ?)",
+                (scenario, result["status"], json.dumps(result), now),
+            )
+        return int(cursor.lastrowid)
+
+    def last_solve(self, scenario: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT result FROM solves WHERE scenario = ? ORDER BY id DESC LIMIT 1", (scenario,)
+        ).fetchone()
+        return json.loads(row["result"]) if row else None
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _outcome(row: sqlite3.Row) -> ProbeOutcome:
+    outcome = ProbeOutcome.from_dict(json.loads(row["outcome"]))
+    outcome.probe_id = row["id"]
+    return outcome
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows where they end)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements

@@ -1,0 +1,201 @@
+"""The resolvelib provider: declared metadata plus learned rules, nothing else.
+
+The resolver works over a small universe of projects — the scenario's
+targets and fixed pins, plus every project a learned rule names — and leaves
+the rest of the dependency tree to the installer, as a user would. Each
+requirement carries its origin (scenario, declared by a parent, or a learned
+rule), so an impossible resolution can be explained in plain words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
+from packaging.version import Version
+from resolvelib import AbstractProvider
+
+from envprobe.model.rules import Rule
+
+__all__ = ["Candidate", "IndexLike", "Need", "SolveProvider"]
+
+
+class IndexLike(Protocol):
+    def versions(self, name: str) -> list[Version]: ...
+    def files(self, name: str, version: Version | None = None) -> list[Any]: ...
+    def dependencies(
+        self, name: str, version: Version, extras: Iterable[str] = (), environment: Any = None
+    ) -> list[Requirement]: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: NormalizedName
+    version: Version
+    extras: frozenset[str] = frozenset()
+
+    def requirement(self) -> str:
+        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
+        return f"{self.name}{extras}=={self.version}"
+
+
+@dataclass(frozen=True)
+class Need:
+    """A requirement on one project, with where it came from."""
+
+    name: NormalizedName
+    specifier: SpecifierSet
+    origin: str  # "scenario", "pin", "declared" or "rule"
+    parent: Candidate | None = None
+    rule: Rule | None = None
+    extras: frozenset[str] = field(default_factory=frozenset)
+
+    def describe(self) -> str:
+        spec = str(self.specifier) or " (any version)"
+        if self.rule is not None:
+            who = f"{self.parent.name} {self.parent.version}" if self.parent else "the probe"
+            return f"{who} needs {self.name}{spec} (learned: {self.rule.because})"
+        if self.parent is not None:
+            return f"{self.parent.name} {self.parent.version} declares {self.name}{spec}"
+        if self.origin == "pin":
+            return f"the scenario pins {self.name}{spec}"
+        return f"the scenario asks for {self.name}{spec}"
+
+
+class SolveProvider(AbstractProvider):
+    """Adapts the package index and the learned rules to resolvelib."""
+
+    def __init__(
+        self,
+        index: IndexLike,
+        *,
+        universe: Iterable[str],
+        rules: Sequence[Rule],
+        pins: Mapping[str, Version],
+        extras: Mapping[str, frozenset[str]],
+        python_version: Version,
+        tags: frozenset[Tag],
+        environment: dict[str, str],
+        allow_sdist: bool,
+        imports_symbol: Callable[[Candidate, Rule], bool],
+        order: Sequence[str] = (),
+    ) -> None:
+        self._index = index
+        self._universe = {canonicalize_name(n) for n in universe}
+        self._rules = list(rules)
+        self._pins = {canonicalize_name(k): v for k, v in pins.items()}
+        self._extras = {canonicalize_name(k): v for k, v in extras.items()}
+        self._python = python_version
+        self._tags = tags
+        self._environment = environment
+        self._allow_sdist = allow_sdist
+        self._imports_symbol = imports_symbol
+        self._order = {canonicalize_name(n): i for i, n in enumerate(order)}
+        self._installable: dict[tuple[str, Version], bool] = {}
+
+    # resolvelib protocol -------------------------------------------------
+
+    def identify(self, requirement_or_candidate: Need | Candidate) -> str:
+        return requirement_or_candidate.name
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[Any]],
+        backtrack_causes: Sequence[Any],
+    ) -> tuple[bool, bool, int, str]:
+        causes = {info.requirement.name for info in backtrack_causes}
+        return (
+            identifier not in self._pins,
+            identifier not in causes,
+            self._order.get(identifier, len(self._order)),
+            identifier,
+        )
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Need]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> list[Candidate]:
+        needs = list(requirements[identifier])
+        excluded = {c.version for c in incompatibilities[identifier]}
+        extras = frozenset().union(self._extras.get(identifier, frozenset()),
+                                   *(n.extras for n in needs))
+        pinned = True if identifier in self._pins else None
+        if pinned:
+            versions = [self._pins[identifier]]
+        else:
+            versions = sorted(self._index.versions(identifier), reverse=True)
+        matches = []
+        for version in versions:
+            if version in excluded:
+                continue
+            if not all(n.specifier.contains(version, prereleases=pinned) for n in needs):
+                continue
+            if not pinned and not self.installable(identifier, version):
+                continue
+            matches.append(Candidate(identifier, version, extras))
+        return matches
+
+    def is_satisfied_by(self, requirement: Need, candidate: Candidate) -> bool:
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Candidate) -> list[Need]:
+        if candidate.name in self._pins:
+            return []
+        needs = []
+        declared = self._index.dependencies(
+            candidate.name, candidate.version, candidate.extras, self._environment
+        )
+        for requirement in declared:
+            name = canonicalize_name(requirement.name)
+            if name in self._universe and name != candidate.name:
+                needs.append(Need(name, requirement.specifier, "declared", parent=candidate,
+                                  extras=frozenset(requirement.extras)))
+        for rule in self._rules:
+            if rule.package != candidate.name or not rule.covers(candidate.version):
+                continue
+            if rule.when_imports is not None and not self._imports_symbol(candidate, rule):
+                continue
+            requirement = rule.requirement
+            needs.append(Need(canonicalize_name(requirement.name), requirement.specifier,
+                              "rule", parent=candidate, rule=rule))
+        return needs
+
+    # helpers ---------------------------------------------------------------
+
+    def installable(self, name: str, version: Version) -> bool:
+        """Whether some file of this release installs on the probe's interpreter."""
+        key = (name, version)
+        if key not in self._installable:
+            self._installable[key] = any(
+                self._file_fits(f) for f in self._index.files(name, version)
+            )
+        return self._installable[key]
+
+    def _file_fits(self, dist_file: Any) -> bool:
+        if getattr(dist_file, "yanked", False):
+            return False
+        requires_python = getattr(dist_file, "requires_python", None)
+        if requires_python:
+            try:
+                if not SpecifierSet(requires_python).contains(self._python, prereleases=True):
+                    return False
+            except ValueError:
+                pass  # an unparsable marker is the installer's problem, not a reason to skip
+        filename: str = dist_file.filename
+        if filename.endswith(".whl"):
+            try:
+                tags = parse_wheel_filename(filename)[3]
+            except ValueError:
+                return False
+            return not tags.isdisjoint(self._tags)
+        return self._allow_sdist

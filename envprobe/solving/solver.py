@@ -1,0 +1,384 @@
+"""The solve loop: propose a pin set, probe it, learn from the failure, repeat.
+
+It stops at the first set whose probe passes (`solved`), when declared
+metadata plus learned rules leave no candidate (`unsatisfiable`, with the
+chain of requirements that proves it), or when the budget runs out or a
+failure teaches nothing new (`undecided`) — never reporting one as another.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from resolvelib import BaseReporter, Resolver
+from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+from envprobe.probing import environments as envs
+from envprobe.probing.environments import InstallOptions, resolve_installer
+from envprobe.probing.interpreter import Interpreter, describe
+from envprobe.solving.teachers import Teacher
+from envprobe.model.outcome import ProbeOutcome
+from envprobe.probing.probe import ProbeRequest, run_probe
+from envprobe.solving.provider import Candidate, Need, SolveProvider
+from envprobe.model.rules import Boundary, Rule
+from envprobe.static.scanner import StaticScanner
+from envprobe.model.scenario import Scenario
+from envprobe.probing.store import Store
+
+__all__ = ["Attempt", "SolveResult", "Solver"]
+
+Events = Callable[[str, str], None]
+
+
+@dataclass
+class Attempt:
+    """One probe the solve ran (or found in the store), and why."""
+
+    purpose: str  # "proposal", "confirm" or "bisect"
+    pins: dict[str, str]
+    outcome: ProbeOutcome
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"purpose": self.purpose, "pins": self.pins, "outcome": self.outcome.to_dict()}
+
+
+@dataclass
+class SolveResult:
+    scenario: str
+    status: str  # "solved", "unsatisfiable" or "undecided"
+    reason: str
+    pins: dict[str, str]
+    installed: dict[str, str]
+    installer: str
+    python: str
+    platform: str
+    rules: list[Rule] = field(default_factory=list)
+    boundaries: list[Boundary] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
+    chain: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    scans: int = 0
+    seconds: float = 0.0
+    fallback: dict[str, Any] | None = None
+
+    @property
+    def probes(self) -> int:
+        return len(self.attempts)
+
+    @property
+    def installs(self) -> int:
+        return sum(1 for a in self.attempts if not a.outcome.cached)
+
+    @property
+    def cache_hits(self) -> int:
+        return self.probes - self.installs
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "status": self.status,
+            "reason": self.reason,
+            "pins": self.pins,
+            "installed": self.installed,
+            "installer": self.installer,
+            "python": self.python,
+            "platform": self.platform,
+            "rules": [r.to_dict() for r in self.rules],
+            "boundaries": [b.to_dict() for b in self.boundaries],
+            "chain": self.chain,
+            "notes": self.notes,
+            "probes": self.probes,
+            "installs": self.installs,
+            "cache_hits": self.cache_hits,
+            "static_scans": self.scans,
+            "seconds": round(self.seconds, 2),
+            "attempts": [a.to_dict() for a in self.attempts],
+            "fallback": self.fallback,
+        }
+
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SolveResult:
+        """Rebuild a stored result, so `envprobe report` renders without probing."""
+        return cls(
+            scenario=data["scenario"],
+            status=data["status"],
+            reason=data["reason"],
+            pins=dict(data.get("pins") or {}),
+            installed=dict(data.get("installed") or {}),
+            installer=data.get("installer", ""),
+            python=data.get("python", ""),
+            platform=data.get("platform", ""),
+            rules=[Rule.from_dict(r) for r in data.get("rules", [])],
+            boundaries=[Boundary.from_dict(b) for b in data.get("boundaries", [])],
+            attempts=[
+                Attempt(a["purpose"], dict(a["pins"]), ProbeOutcome.from_dict(a["outcome"]))
+                for a in data.get("attempts", [])
+            ],
+            chain=list(data.get("chain", [])),
+            notes=list(data.get("notes", [])),
+            scans=int(data.get("static_scans", 0)),
+            seconds=float(data.get("seconds", 0.0)),
+            fallback=data.get("fallback"),
+        )
+
+
+class _Reporter(BaseReporter):
+    """Forwards resolvelib's pinning decisions to the progress display."""
+
+    def __init__(self, events: Events) -> None:
+        self._events = events
+
+    def pinning(self, candidate: Candidate) -> None:
+        self._events("pin", f"{candidate.name} {candidate.version}")
+
+
+class _Budget(Exception):
+    """Raised inside a probe request when no real install is left."""
+
+
+class Solver:
+    """Solves one scenario against one index, recording evidence in one store."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        index: Any,
+        store: Store,
+        options: InstallOptions,
+        events: Events | None = None,
+        refresh: bool = False,
+        max_installs: int | None = None,
+        confirm_boundaries: bool = True,
+    ) -> None:
+        self.scenario = scenario
+        self.index = index
+        self.store = store
+        self.options = options
+        self.events = events or (lambda kind, text: None)
+        self.refresh = refresh
+        self.max_installs = max_installs or scenario.budget.max_installs
+        self.interpreter: Interpreter = describe(scenario.python)
+        self.scanner = StaticScanner(index, self.interpreter.tags)
+        self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
+                               self._released, confirm_boundaries)
+        self.universe: set[NormalizedName] = {t.name for t in scenario.targets} | set(scenario.pins)
+        self.rules: list[Rule] = []
+        self.boundaries: list[Boundary] = []
+        self.attempts: list[Attempt] = []
+        self.notes: list[str] = []
+        self._refreshed: set[tuple[str, ...]] = set()
+        self._started = 0.0
+        self._extras: dict[str, frozenset[str]] = {}
+        self._cached_provider: tuple[str, SolveProvider] | None = None
+
+    # public ------------------------------------------------------------------
+
+    def solve(self) -> SolveResult:
+        self._started = time.monotonic()
+        while True:
+            if self._out_of_time():
+                return self._result("undecided", "the time budget ran out")
+            try:
+                pins = self._propose()
+            except ResolutionImpossible as impossible:
+                return self._result("unsatisfiable", "no candidate set is left in range",
+                                    chain=_chain(impossible))
+            except ResolutionTooDeep:
+                return self._result("undecided", "the resolver gave up (too many rounds)")
+            self.events("propose", ", ".join(f"{n}=={v}" for n, v in sorted(pins.items())))
+            try:
+                outcome = self._probe(pins, "proposal")
+            except _Budget:
+                return self._result("undecided",
+                                    f"the install budget ({self.max_installs}) ran out")
+            if outcome:
+                return self._result("solved", f"probe #{outcome.probe_id} passed", outcome)
+            if not self._learn(outcome, pins):
+                assert outcome.failure is not None
+                return self._result("undecided",
+                                    f"nothing new to learn from: {outcome.failure.summary()}")
+
+    def releases(self, name: str) -> list[Version]:
+        """Installable releases of `name` on the probe's interpreter, ascending."""
+        provider = self._provider()
+        return [v for v in sorted(self.index.versions(name)) if provider.installable(name, v)]
+
+    def _declared(self, name: str, version: Version) -> list:
+        return self.index.dependencies(name, version, (), self.interpreter.environment)
+
+    def _released(self, name: str, version: Version) -> str | None:
+        """When a release was uploaded (its earliest file), where the index says so."""
+        times = [f.upload_time for f in self.index.files(name, version) if f.upload_time]
+        return min(times) if times else None
+
+    # steps -------------------------------------------------------------------------
+
+    def _propose(self, fixed: dict[NormalizedName, Version] | None = None
+                 ) -> dict[NormalizedName, Version]:
+        """The newest set the metadata and rules allow; `fixed` pins some projects first."""
+        provider = self._provider()
+        roots = [Need(name, SpecifierSet(f"=={version}"), "pin")
+                 for name, version in (fixed or {}).items()]
+        roots += [Need(t.name, t.specifier, "scenario", extras=t.extras)
+                  for t in self.scenario.targets]
+        roots += [Need(name, SpecifierSet(f"=={version}"), "pin")
+                  for name, version in self.scenario.pins.items()]
+        roots += [Need(r.target, r.requirement.specifier, "rule", rule=r)
+                  for r in self.rules if r.package is None and r.install_option is None]
+        # A learned importer was imported by the probe, so it belongs in the set even
+        # when no target declares it; pinning it is what lets its rule apply.
+        searched = {need.name for need in roots}
+        roots += [Need(name, SpecifierSet(), "rule", rule=r)
+                  for r in self.rules
+                  if r.when_imports is not None and (name := r.package) and name not in searched]
+        resolution = Resolver(provider, _Reporter(self.events)).resolve(roots, max_rounds=500)
+        self._extras = {name: c.extras for name, c in resolution.mapping.items()}
+        return {name: c.version for name, c in resolution.mapping.items()}
+
+    def _provider(self) -> SolveProvider:
+        """One provider per universe and rule set; it caches which releases install."""
+        key = repr((sorted(self.universe), self.rules))
+        if self._cached_provider is None or self._cached_provider[0] != key:
+            self._cached_provider = (key, SolveProvider(
+                self.index,
+                universe=self.universe,
+                rules=[r for r in self.rules if r.install_option is None],
+                pins=self.scenario.pins,
+                extras={t.name: t.extras for t in self.scenario.targets},
+                python_version=self.interpreter.version,
+                tags=self.interpreter.tags,
+                environment=self.interpreter.environment,
+                allow_sdist=self.scenario.allow_sdist,
+                imports_symbol=self._imports_symbol,
+                order=[t.name for t in self.scenario.targets],
+            ))
+        return self._cached_provider[1]
+
+    def _imports_symbol(self, candidate: Candidate, rule: Rule) -> bool:
+        """Whether `rule` applies to this release of its importer.
+
+        It does for the release a probe saw fail, and wherever a scan finds the
+        import or cannot tell: a rule is safer applied than dropped.
+        """
+        check = rule.when_imports
+        assert check is not None
+        if check.observed is not None and Version(check.observed) == candidate.version:
+            return True
+        answer = self.scanner.imports(candidate.name, candidate.version, check.module, check.symbol)
+        return answer is not False
+
+    def _request(self, pins: dict[NormalizedName, Version]) -> ProbeRequest:
+        requirements = []
+        for name, version in sorted(pins.items()):
+            chosen = self._extras.get(name) or next(
+                (t.extras for t in self.scenario.targets if t.name == name), frozenset())
+            requirements.append(Candidate(name, version, chosen).requirement())
+        build_rules = [r for r in self.rules if r.install_option == "build_without_isolation"]
+        options = replace(
+            self.options,
+            base=self.scenario.pin_requirements() if self.scenario.base_layer else (),
+            pre_install=tuple(dict.fromkeys(
+                (*self.options.pre_install, *(r.requires for r in build_rules)))),
+            no_build_isolation=tuple(dict.fromkeys(
+                (*self.options.no_build_isolation, *(str(r.package) for r in build_rules)))),
+        )
+        return ProbeRequest(
+            requirements=tuple(requirements),
+            code=self.scenario.code,
+            python=self.scenario.python,
+            options=options,
+            timeout=self.scenario.timeout,
+        )
+
+    def _probe(self, pins: dict[NormalizedName, Version], purpose: str) -> ProbeOutcome:
+        request = self._request(pins)
+        refresh = self.refresh and request.requirements not in self._refreshed
+        probed_on = envs.interpreter(self.scenario.python)  # the store's key, as run_probe sees it
+        stored = None if refresh else self.store.lookup(
+            request, probed_on.version, probed_on.platform)
+        if stored is None:
+            used = sum(1 for a in self.attempts if not a.outcome.cached)
+            if used >= self.max_installs or self._out_of_time():
+                raise _Budget()
+            self.events("install", f"{purpose}: installing {len(request.requirements)} pins")
+            outcome = run_probe(request, store=self.store, refresh=refresh,
+                                progress=lambda text: self.events("progress", text))
+            self._refreshed.add(request.requirements)
+        else:
+            outcome = stored
+        self.attempts.append(Attempt(purpose, {n: str(v) for n, v in pins.items()}, outcome))
+        verdict = "passed" if outcome else outcome.failure.summary()  # type: ignore[union-attr]
+        cached = " (from the store)" if outcome.cached else ""
+        self.events("outcome", f"probe #{outcome.probe_id}{cached}: {verdict}")
+        return outcome
+
+    def _reprobe(self, fixed: dict[str, Version]) -> ProbeOutcome | None:
+        """A probe the teacher asks for, with `fixed` pinned and the rest re-resolved.
+
+        Re-resolving keeps the set consistent with declared metadata (moving the
+        hub back may need an older transformers), so the probe tests the one
+        thing asked. None when no consistent set exists or the budget is spent.
+        """
+        try:
+            pins = self._propose({canonicalize_name(n): v for n, v in fixed.items()})
+            return self._probe(pins, "confirm")
+        except (_Budget, ResolutionImpossible, ResolutionTooDeep):
+            return None
+
+    def _learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> bool:
+        lesson = self.teacher.learn(outcome, pins)
+        new_rules = [r for r in lesson.rules if r not in self.rules]
+        new_projects = lesson.universe - self.universe
+        self.rules += new_rules
+        self.universe |= lesson.universe
+        known = {(b.package, b.symbol, b.module) for b in self.boundaries}
+        self.boundaries += [b for b in lesson.boundaries
+                            if (b.package, b.symbol, b.module) not in known]
+        self.notes += lesson.notes
+        for rule in new_rules:
+            self.events("learn", rule.describe())
+        return bool(new_rules or new_projects)
+
+    def _out_of_time(self) -> bool:
+        return time.monotonic() - self._started > self.scenario.budget.max_minutes * 60
+
+    def _result(self, status: str, reason: str, passed: ProbeOutcome | None = None,
+                chain: list[str] | None = None) -> SolveResult:
+        pins = self.attempts[-1].pins if passed is not None else {}
+        return SolveResult(
+            scenario=self.scenario.name,
+            status=status,
+            reason=reason,
+            pins=pins,
+            installed=dict(passed.installed) if passed is not None else {},
+            installer=passed.installer if passed is not None
+            else resolve_installer(self.options.installer),
+            python=str(self.interpreter.version),
+            platform=envs.interpreter(self.scenario.python).platform,
+            rules=list(self.rules),
+            boundaries=list(self.boundaries),
+            attempts=list(self.attempts),
+            chain=chain or [],
+            notes=list(self.notes),
+            scans=self.scanner.count,
+            seconds=time.monotonic() - self._started,
+        )
+
+
+def _chain(impossible: ResolutionImpossible) -> list[str]:
+    """The requirements that cannot all hold, each in words, with the rule behind it."""
+    lines: list[str] = []
+    for cause in impossible.causes:
+        need: Need = cause.requirement
+        text = need.describe()
+        if text not in lines:
+            lines.append(text)
+    return lines

@@ -1,0 +1,57 @@
+"""One solve, end to end: sources, store, solver, fallback, saved result.
+
+The CLI and the tests call this; it wires the pieces together and owns no
+logic of its own beyond the order of the steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from envprobe.probing.environments import InstallOptions
+from envprobe.solving.fallback import run_fallback
+from envprobe.sources.index import PackageIndex
+from envprobe.sources.config import IndexConfig
+from envprobe.model.scenario import Scenario
+from envprobe.solving.solver import Solver, SolveResult
+from envprobe.probing.store import Store
+
+__all__ = ["solve_scenario"]
+
+
+def solve_scenario(
+    scenario: Scenario,
+    *,
+    index_url: str | None = None,
+    extra_index_urls: Iterable[str] = (),
+    find_links: Iterable[str] = (),
+    no_index: bool | None = None,
+    installer: str | None = None,
+    store_path: Path | None = None,
+    refresh: bool = False,
+    max_installs: int | None = None,
+    events: Callable[[str, str], None] | None = None,
+) -> SolveResult:
+    """Solve `scenario`, run its fallback if nothing imports, and keep the result."""
+    config = IndexConfig.from_pip(
+        index_url=index_url,
+        extra_index_urls=tuple(extra_index_urls),
+        find_links=(*scenario.find_links, *find_links),
+        no_index=no_index,
+    )
+    index = PackageIndex(config, refresh=refresh)
+    options = InstallOptions.from_sources(
+        config, allow_sdist=scenario.allow_sdist, installer=installer or scenario.installer
+    )
+    with Store(store_path) if store_path else Store.default() as store:
+        result = Solver(
+            scenario, index=index, store=store, options=options, events=events,
+            refresh=refresh, max_installs=max_installs,
+        ).solve()
+        if result.status == "unsatisfiable" and scenario.fallback_model is not None:
+            output = scenario.fallback_output or scenario.fallback_model.with_suffix("")
+            progress = (lambda text: events("fallback", text)) if events else None
+            result.fallback = run_fallback(scenario.fallback_model, output, progress)
+        store.save_solve(scenario.name, result.to_dict())
+    return result

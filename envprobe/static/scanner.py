@@ -1,0 +1,108 @@
+"""Static questions about a release, answered from its wheel without installing it.
+
+This is the cheap layer between declared metadata and real installs: one
+download (cached) answers "does huggingface_hub 0.23.5 export ModelFilter?"
+or "does nemo_toolkit 1.22.0 import it?" in well under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from packaging.tags import Tag
+from packaging.version import Version
+
+from envprobe.static import wheels
+
+__all__ = ["StaticScanner"]
+
+
+class StaticScanner:
+    """Answers True, False, or None (no wheel to read, or the code is too dynamic)."""
+
+    def __init__(self, index: Any, tags: Iterable[Tag] | None = None) -> None:
+        self._index = index
+        self._tags = frozenset(tags) if tags is not None else None
+        self._answers: dict[tuple, bool | None] = {}
+        self.scanned: list[str] = []
+        self.max_wheel_bytes = 256 << 20
+
+    def _wheel(self, name: str, version: Version) -> Path | None:
+        dist_file = self._index.best_wheel(name, version, self._tags)
+        if dist_file is None or (dist_file.size or 0) > self.max_wheel_bytes:
+            return None  # a multi-GB wheel is dearer than the probe it would save
+        path = self._index.download(dist_file)
+        if dist_file.filename not in self.scanned:
+            self.scanned.append(dist_file.filename)
+        return path
+
+    def _memo(self, key: tuple, compute: Any) -> bool | None:
+        if key not in self._answers:
+            self._answers[key] = compute()
+        return self._answers[key]
+
+    def provides(self, name: str, version: Version, module: str, symbol: str) -> bool | None:
+        """Whether `module` of this release binds `symbol`."""
+
+        def compute() -> bool | None:
+            wheel = self._wheel(name, version)
+            if wheel is None:
+                return None
+            if not wheels.has_module(wheel, module):
+                return False
+            return wheels.provides_symbol(wheel, module, symbol)
+
+        return self._memo(("provides", name, version, module, symbol), compute)
+
+    def has_module(self, name: str, version: Version, module: str) -> bool | None:
+        """Whether this release ships the (dotted) `module`."""
+
+        def compute() -> bool | None:
+            wheel = self._wheel(name, version)
+            return None if wheel is None else wheels.has_module(wheel, module)
+
+        return self._memo(("module", name, version, module), compute)
+
+    def imports(self, name: str, version: Version, module: str, symbol: str) -> bool | None:
+        """Whether this release's code imports `symbol` from `module` (or `module` itself).
+
+        An empty `symbol` asks about importing the module at all. Imports
+        under `if TYPE_CHECKING:` or guarded by a `try` do not count: they
+        cannot be what made a probe fail.
+        """
+
+        def compute() -> bool | None:
+            wheel = self._wheel(name, version)
+            if wheel is None:
+                return None
+            top = module.split(".")[0]
+            for site in wheels.import_sites(wheel, top):
+                if site.typing_only or site.optional:
+                    continue  # never runs, or survives the name's absence
+                if not symbol:
+                    if site.module == module or site.module.startswith(module + "."):
+                        return True
+                    if module in {f"{site.module}.{n}" for n in site.names}:
+                        return True
+                elif symbol in site.names:
+                    return True
+            return False
+
+        return self._memo(("imports", name, version, module, symbol), compute)
+
+    def names_at(self, name: str, version: Version, module: str, file: str,
+                 line: int) -> tuple[str, ...]:
+        """Names one import statement (at `file`:`line` of this release) takes from `module`."""
+        wheel = self._wheel(name, version)
+        if wheel is None:
+            return ()
+        sites = wheels.import_sites(wheel, module.split(".")[0])
+        return tuple(n for site in sites
+                     if site.file == file and site.line == line and site.module == module
+                     for n in site.names)
+
+    @property
+    def count(self) -> int:
+        return len(self.scanned)

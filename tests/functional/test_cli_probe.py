@@ -1,0 +1,148 @@
+"""`envprobe probe` as a user meets it: output, exit codes, one-line errors, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from probe_packages import SLEEPER_PIDS, build_probe_packages, process_running
+
+from envprobe.cli import main
+from envprobe.probing.environments import find_uv
+from envprobe.paths import env_root
+
+REPO = Path(__file__).resolve().parents[2]
+needs_uv = pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+INSTALLERS = ["pip", pytest.param("uv", marks=needs_uv)]
+
+
+@pytest.fixture(scope="session")
+def probe_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_probe_packages(tmp_path_factory.mktemp("probe-dists"))
+
+
+def run_cli(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str, *words: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("envprobe: ")
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0]
+
+
+def test_json_is_one_object_and_a_repeat_is_answered_from_the_store(capsys, chain_index):
+    argv = ["probe", "--pin", "toolkit==1.0", "--pin", "fakehub==2.0", "--import", "toolkit",
+            "--index-url", chain_index, "--installer", "pip"]
+    code, out, _ = run_cli(capsys, *argv, "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["status"] == "failed" and data["cached"] is False
+    assert {k: data["failure"][k] for k in ("kind", "name", "module", "package", "version")} == {
+        "kind": "missing_symbol", "name": "ModelFilter", "module": "fakehub",
+        "package": "fakehub", "version": "2.0"}
+    assert data["pins"] == {"toolkit": "1.0", "fakehub": "2.0"}
+    assert data["installed"] == {"fakehub": "2.0", "toolkit": "1.0"}
+    assert set(data["seconds"]) == {"create", "install", "run"}
+
+    code, out, _ = run_cli(capsys, *argv)
+    assert code == 1
+    assert "FAILED" in out and "ModelFilter" in out and "toolkit/core.py:1" in out
+    assert "from the store" in out
+
+
+def test_a_passing_probe_exits_zero(capsys, chain_dists):
+    code, out, _ = run_cli(capsys, "probe", "--pin", "toolkit==1.1", "--pin", "fakehub<2",
+                           "--code", "import toolkit; assert toolkit.core", "--no-index",
+                           "--find-links", str(chain_dists), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["status"] == "ok" and data["failure"] is None
+    assert data["installed"]["fakehub"] == "1.1"
+
+
+@pytest.mark.parametrize("argv", [
+    ["probe", "--pin", "toolkit=1.0", "--import", "toolkit"],
+    ["probe", "--pin", "toolkit==1.0"],
+    ["probe", "--pin", "toolkit==1.0", "--import", "toolkit", "--code", "pass"],
+    ["probe", "--pin", "toolkit==1.0", "--import", "not a module"],
+    ["probe", "--import", "x", "--timeout", "-1"],
+    ["probe", "--import", "x", "--installer", "conda"],
+    ["nonsense"],
+])
+def test_bad_usage_is_one_line_and_exit_2(capsys, argv):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert_one_line_error(err)
+    assert not env_root().exists()
+
+
+@pytest.mark.parametrize("installer", INSTALLERS)
+def test_unknown_package_is_one_line_and_exit_2(capsys, chain_dists, installer):
+    code, _, err = run_cli(capsys, "probe", "--pin", "no-such-project==1.0", "--import", "x",
+                           "--no-index", "--find-links", str(chain_dists), "--installer", installer)
+    assert code == 2
+    assert_one_line_error(err, "no-such-project")
+    assert list(env_root().iterdir()) == []
+
+
+@pytest.mark.parametrize("installer", INSTALLERS)
+def test_unreachable_index_is_one_line_and_exit_2(capsys, monkeypatch, installer):
+    monkeypatch.setenv("PIP_RETRIES", "0")  # keep the test fast; the outcome is the same
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, _, err = run_cli(capsys, "probe", "--pin", "fakehub==1.0", "--import", "fakehub",
+                           "--index-url", f"http://127.0.0.1:{port}/simple/",
+                           "--installer", installer)
+    assert code == 2
+    assert_one_line_error(err, "could not be reached")
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["probe", "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--pin", "--import", "--code", "--python", "--index-url", "--extra-index-url",
+                   "--find-links", "--no-index", "--allow-sdist", "--base", "--installer",
+                   "--timeout", "--refresh", "--store", "--json"):
+        assert option in text
+
+
+def test_ctrl_c_mid_probe_removes_the_environment_and_exits_130(probe_dists, tmp_path):
+    pid_file = tmp_path / "pids"
+    env = dict(os.environ, **{SLEEPER_PIDS: str(pid_file)})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "envprobe", "probe", "--pin", "sleeper==1.0", "--import", "sleeper",
+         "--no-index", "--find-links", str(probe_dists), "--timeout", "120"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the probe never started"
+        time.sleep(0.1)
+    assert list(env_root().glob("run-*"))
+
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert_one_line_error(err, "interrupted")
+    assert list(env_root().glob("run-*")) == []
+    for pid in map(int, pid_file.read_text().split()):
+        assert not process_running(pid), f"process {pid} of the probe survived"
+

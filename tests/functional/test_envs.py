@@ -1,0 +1,136 @@
+"""Throwaway environments: cleanup, the sweep of dead runs, the shared base layer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from probe_packages import build_probe_packages, find_links_options
+
+from envprobe.probing import environments as envs
+from envprobe.probing.environments import InstallOptions, find_uv, run_directory, sweep_stale_runs
+from envprobe.errors import EnvironmentSetupError, UsageError
+from envprobe.paths import cache_dir, env_root
+from envprobe.probing.probe import ProbeRequest, run_probe
+
+needs_uv = pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+
+# Passes only when `heavy` is importable but was not installed into the
+# environment itself: it must come from the base layer's folder.
+FROM_BASE_LAYER = """\
+import os, sysconfig
+import heavy, light
+own = os.path.join(sysconfig.get_paths()["purelib"], "heavy")
+assert not os.path.exists(own), "heavy was installed into the environment"
+assert os.sep + "layers" + os.sep in heavy.__file__, heavy.__file__
+"""
+IMPORTABLE = "import heavy, light\nassert heavy.VERSION == '1.0'\n"
+
+
+@pytest.fixture(scope="session")
+def probe_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_probe_packages(tmp_path_factory.mktemp("probe-dists"))
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_run_directory_is_removed_even_when_the_body_fails():
+    with pytest.raises(RuntimeError), run_directory() as path:
+        (path / "env").mkdir()
+        raise RuntimeError("boom")
+    assert not path.exists()
+
+
+def test_sweep_removes_runs_of_dead_processes_only():
+    root = env_root()
+    root.mkdir(parents=True)
+    dead = root / f"run-{dead_pid()}-abc"
+    (dead / "env").mkdir(parents=True)
+    with run_directory() as live:
+        other = root / "not-a-run"
+        other.mkdir()
+        assert sweep_stale_runs(root) == []  # nothing stale left: run_directory swept it
+        assert not dead.exists()
+        assert live.exists() and other.exists()
+
+
+def test_sweep_treats_a_reused_pid_as_dead():
+    root = env_root()
+    reused = root / f"run-{os.getpid()}-old"
+    reused.mkdir(parents=True)
+    (reused / "owner.json").write_text(json.dumps({"pid": os.getpid(), "start": -1}))
+    assert sweep_stale_runs(root) == [reused]
+
+
+def test_installer_choice():
+    assert envs.resolve_installer("pip") == "pip"
+    assert envs.resolve_installer("auto") == ("uv" if find_uv() else "pip")
+    with pytest.raises(UsageError):
+        envs.resolve_installer("conda")
+
+
+def test_options_key_is_stable_and_normalised():
+    first = InstallOptions(base=("Torch == 2.13.0",), no_build_isolation=("Some_Pkg",),
+                           installer="pip")
+    second = InstallOptions(base=("torch==2.13.0",), no_build_isolation=("some-pkg",),
+                            installer="pip")
+    assert first.key() == second.key()
+    assert first.key()["base"] == ["torch==2.13.0"]
+    assert InstallOptions(no_index=True, find_links=("/w",), index_url="http://127.0.0.1:1/s/",
+                          extra_index_urls=("http://127.0.0.1:2/s/",)).index_args() == [
+        "--no-index", "--index-url", "http://127.0.0.1:1/s/",
+        "--extra-index-url", "http://127.0.0.1:2/s/", "--find-links", "/w"]
+
+
+def test_interpreter_facts_and_a_missing_interpreter():
+    here = envs.interpreter(sys.executable)
+    assert here.version == ".".join(map(str, sys.version_info[:3]))
+    with pytest.raises(EnvironmentSetupError):
+        envs.interpreter("/no/such/python")
+
+
+def test_base_layer_is_built_once_and_pip_does_not_reinstall_it(probe_dists):
+    options = find_links_options(probe_dists, installer="pip", base=("heavy==1.0",))
+    first = run_probe(ProbeRequest(("light==1.0",), FROM_BASE_LAYER, options=options))
+    assert first, first.failure
+    assert first.installed == {"heavy": "1.0", "light": "1.0"}
+    layers = [p for p in (cache_dir() / "layers").iterdir() if p.is_dir()]
+    assert len(layers) == 1
+    built_at = (layers[0] / "layer.json").stat().st_mtime_ns
+
+    again = run_probe(ProbeRequest(("light==1.0",), FROM_BASE_LAYER + "#2", options=options))
+    assert again, again.failure
+    assert (layers[0] / "layer.json").stat().st_mtime_ns == built_at
+    assert [p for p in (cache_dir() / "layers").iterdir() if p.is_dir()] == layers
+    assert again.seconds["base"] < first.seconds["base"]
+
+
+@needs_uv
+def test_uv_finds_the_base_layer_linked_into_site_packages(probe_dists):
+    """uv ignores .pth paths, so the layer's files are hard-linked in instead of reinstalled."""
+    options = find_links_options(probe_dists, installer="uv", base=("heavy==1.0",))
+    layer = cache_dir() / "layers" / envs.layer_key(envs.interpreter(sys.executable), options)
+    same_file_as_layer = (
+        IMPORTABLE
+        + f"import os\nassert os.path.samefile(heavy.__file__, {str(layer / 'site')!r}"
+        + " + '/heavy/__init__.py')\n"
+    )
+    outcome = run_probe(ProbeRequest(("light==1.0",), same_file_as_layer, options=options))
+    assert outcome, outcome.failure
+    assert outcome.installed == {"heavy": "1.0", "light": "1.0"}
+
+
+def test_a_base_layer_that_cannot_be_built_fails_the_probe(probe_dists):
+    options = find_links_options(probe_dists, installer="pip", base=("heavy==7.0",))
+    outcome = run_probe(ProbeRequest(("light==1.0",), IMPORTABLE, options=options))
+    assert outcome.failure.kind.value == "no_distribution"
+    assert outcome.failure.name == "heavy"
+    assert not [p for p in (cache_dir() / "layers").iterdir() if p.is_dir()]

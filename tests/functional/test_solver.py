@@ -1,0 +1,114 @@
+"""The solve loop end to end on the fake chain: real index, real pip, real venvs.
+
+The chain (see conftest): toolkit imports ModelFilter from fakehub, which
+fakehub exports up to 1.1 (through a lazy table from 1.0) and drops in 2.0;
+formers 5.0 needs fakehub>=2.0; lightning pulls formers in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from envprobe.model.scenario import load_scenario
+from envprobe.solving.workflow import solve_scenario
+
+CHAIN = """
+[scenario]
+name = "chain"
+probe = ["import toolkit", "import lightning"]
+timeout = 60
+
+[packages]
+toolkit = "*"
+fakehub = "*"
+formers = "{formers}"
+lightning = "*"
+
+[budget]
+max_installs = {budget}
+{fallback}
+"""
+
+
+def scenario_file(tmp_path: Path, *, formers: str = "*", budget: int = 6,
+                  fallback: str = "") -> Path:
+    path = tmp_path / "chain.toml"
+    path.write_text(CHAIN.format(formers=formers, budget=budget, fallback=fallback))
+    return path
+
+
+def solve(path: Path, index_url: str, **kwargs):
+    return solve_scenario(load_scenario(path), index_url=index_url, **kwargs)
+
+
+@pytest.mark.slow
+def test_satisfiable_chain_finds_working_set_and_exact_boundary(tmp_path, chain_index):
+    result = solve(scenario_file(tmp_path), chain_index)
+
+    assert result.status == "solved", result.reason
+    assert result.pins == {"toolkit": "1.1", "fakehub": "1.1", "formers": "4.0",
+                           "lightning": "1.0"}
+    assert result.installed["fakehub"] == "1.1"
+    [boundary] = result.boundaries
+    assert (boundary.package, boundary.symbol, boundary.last_with, boundary.first_without) == (
+        "fakehub", "ModelFilter", "1.1", "2.0")
+    assert boundary.confirmed_by, "the release past the boundary was confirmed by a probe"
+    [rule] = result.rules
+    assert rule.package == "toolkit" and rule.requires == "fakehub<2.0"
+    assert "toolkit/core.py" in rule.because
+    # proposal (fails), confirmation of 2.0, proposal (passes): within the bound
+    assert result.installs == 3
+    first = result.attempts[0].outcome
+    assert first.failure.kind.value == "missing_symbol"
+    assert (first.failure.package, first.failure.version) == ("fakehub", "2.1")
+
+
+@pytest.mark.slow
+def test_second_run_answers_from_the_store_with_zero_installs(tmp_path, chain_index):
+    path = scenario_file(tmp_path)
+    first = solve(path, chain_index)
+    again = solve(path, chain_index)
+
+    assert again.status == first.status == "solved"
+    assert again.pins == first.pins
+    assert again.installs == 0 and again.cache_hits == first.probes
+    env_root = Path(os.environ["ENVPROBE_ENV_ROOT"])
+    assert not env_root.exists() or not any(env_root.iterdir())
+
+
+@pytest.mark.slow
+def test_unsatisfiable_chain_is_proved_with_its_chain_and_hands_off(tmp_path, chain_index):
+    fallback = '[fallback]\nmodel = "absent.nemo"\n'
+    result = solve(scenario_file(tmp_path, formers=">=5", fallback=fallback), chain_index)
+
+    assert result.status == "unsatisfiable", result.reason
+    assert result.pins == {}
+    chain = "\n".join(result.chain)
+    assert "formers 5.0 declares fakehub>=2.0" in chain
+    assert "fakehub<2.0" in chain and "ModelFilter" in chain
+    assert result.fallback is not None
+    assert result.fallback["status"] == "skipped"
+    assert "model file not found" in result.fallback["message"]
+
+
+@pytest.mark.slow
+def test_budget_exhaustion_is_undecided_not_a_verdict(tmp_path, chain_index):
+    result = solve(scenario_file(tmp_path, budget=1), chain_index)
+
+    assert result.status == "undecided"
+    assert "budget" in result.reason
+    assert result.installs == 1
+    assert result.pins == {}
+
+
+@pytest.mark.slow
+def test_result_json_has_the_documented_shape(tmp_path, chain_index):
+    data = json.loads(json.dumps(solve(scenario_file(tmp_path), chain_index).to_dict()))
+    assert data["status"] == "solved"
+    assert set(data) >= {"status", "pins", "rules", "boundaries", "probes", "installs"}
+    assert {"package", "versions", "requires", "because"} <= set(data["rules"][0])
+    assert {"package", "symbol", "last_with", "first_without"} <= set(data["boundaries"][0])

@@ -1,0 +1,208 @@
+"""The other traps of the real case, each in miniature, solved from evidence.
+
+- a module that vanished from a later release of a distribution the importer
+  does not declare (`fabric` imports `legacy_res`, which only `oldtools` < 2
+  shipped);
+- a package that checks its own dependency ranges at import time and raises;
+- a `from m import a, b` where both names vanished at different releases:
+  Python names only the first, the static scan learns both at once;
+- a source-only dependency whose build imports a module its build
+  requirements do not declare (`needscy` imports `fakecython`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from wheelfactory import build_sdist, build_wheel, serve_index, write_simple_index
+
+from envprobe.model.scenario import load_scenario
+from envprobe.solving.workflow import solve_scenario
+
+CHECK = '''\
+from importlib.metadata import version
+found = version("helperlib")
+if not found.startswith("1."):
+    raise ImportError(
+        f"helperlib>=1.0,<2 is required for a normal functioning of this module, "
+        f"but found helperlib=={found}."
+    )
+'''
+
+
+# An in-tree PEP 517 backend: like a setup.py that imports Cython, it needs
+# `fakecython` at build time and does not declare it.
+BACKEND = '''\
+import base64, hashlib, os, zipfile
+import fakecython
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    name = "needscy-1.0-py3-none-any.whl"
+    files = {
+        "needscy/__init__.py": b"BUILT_WITH = 'fakecython'\\n",
+        "needscy-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\\nName: needscy\\nVersion: 1.0\\n",
+        "needscy-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+    }
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append("needscy-1.0.dist-info/RECORD,,")
+    files["needscy-1.0.dist-info/RECORD"] = ("\\n".join(record) + "\\n").encode()
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return name
+'''
+
+PYPROJECT = """\
+[build-system]
+requires = []
+build-backend = "backend"
+backend-path = ["."]
+"""
+
+
+@pytest.fixture(scope="module")
+def traps_index(tmp_path_factory: pytest.TempPathFactory):
+    dists = tmp_path_factory.mktemp("trap-dists")
+    build_wheel(dists, "oldtools", "1.0",
+                {"oldtools/__init__.py": "", "legacy_res/__init__.py": "OK = True\n"})
+    build_wheel(dists, "oldtools", "2.0", {"oldtools/__init__.py": ""})
+    # Like lightning_fabric's `__import__("pkg_resources")`: invisible to a static scan.
+    build_wheel(dists, "fabric", "1.0", {"fabric/__init__.py": '__import__("legacy_res")\n'})
+    build_wheel(dists, "app", "1.0", {"app/__init__.py": "import fabric\n"},
+                requires=["fabric", "oldtools"])
+    for version in ("1.0", "2.0"):
+        build_wheel(dists, "helperlib", version, {"helperlib/__init__.py": ""})
+    build_wheel(dists, "checker", "1.0", {"checker/__init__.py": CHECK}, requires=["helperlib"])
+    hub = {"1.0": "class Alpha: pass\nclass Beta: pass\n",
+           "2.0": "class Beta: pass\n",
+           "3.0": "class Gamma: pass\n"}
+    for version, text in hub.items():
+        build_wheel(dists, "minihub", version, {"minihub/__init__.py": text})
+    build_wheel(dists, "user", "1.0", {"user/__init__.py": "from minihub import Beta, Alpha\n"},
+                requires=["minihub"])
+    build_wheel(dists, "fakecython", "3.0", {"fakecython/__init__.py": ""})
+    build_sdist(dists, "needscy", "1.0", {"pyproject.toml": PYPROJECT, "backend.py": BACKEND})
+    root = tmp_path_factory.mktemp("trap-index")
+    write_simple_index(dists, root)
+    with serve_index(root) as url:
+        yield url
+
+
+def scenario(tmp_path: Path, packages: str, probe: str, install: str = "") -> Path:
+    path = tmp_path / "trap.toml"
+    path.write_text(f'[scenario]\nname = "trap"\nprobe = ["{probe}"]\n'
+                    f"[packages]\n{packages}\n[budget]\nmax_installs = 4\n{install}")
+    return path
+
+
+@pytest.mark.slow
+def test_vanished_module_of_an_undeclared_distribution(tmp_path, traps_index):
+    result = solve_scenario(load_scenario(scenario(tmp_path, 'app = "*"', "import app")),
+                            index_url=traps_index)
+
+    assert result.status == "solved", result.reason
+    assert result.installed["oldtools"] == "1.0"
+    first = result.attempts[0].outcome.failure
+    assert (first.kind.value, first.name) == ("missing_module", "legacy_res")
+    [rule] = result.rules
+    assert (rule.package, rule.requires, rule.kind) == ("fabric", "oldtools<2.0", "missing_module")
+    [boundary] = result.boundaries
+    assert (boundary.package, boundary.last_with, boundary.first_without) == (
+        "oldtools", "1.0", "2.0")
+
+
+@pytest.mark.slow
+def test_import_time_dependency_check_becomes_a_rule(tmp_path, traps_index):
+    result = solve_scenario(load_scenario(scenario(tmp_path, 'checker = "*"', "import checker")),
+                            index_url=traps_index)
+
+    assert result.status == "solved", result.reason
+    assert result.installed["helperlib"] == "1.0"
+    [rule] = result.rules
+    assert rule.kind == "dependency_check"
+    assert (rule.package, rule.versions) == ("checker", "==1.0")
+    assert rule.requirement.specifier.contains("1.0")
+    assert not rule.requirement.specifier.contains("2.0")
+
+
+@pytest.mark.slow
+def test_both_vanished_names_of_one_import_are_learned_from_one_failure(tmp_path, traps_index):
+    result = solve_scenario(load_scenario(scenario(tmp_path, 'user = "*"\nminihub = "*"',
+                                                   "import user")),
+                            index_url=traps_index)
+
+    assert result.status == "solved", result.reason
+    assert result.installed["minihub"] == "1.0"
+    symbols = {b.symbol: (b.last_with, b.first_without) for b in result.boundaries}
+    assert symbols == {"Beta": ("2.0", "3.0"), "Alpha": ("1.0", "2.0")}
+    proposals = [a for a in result.attempts if a.purpose == "proposal"]
+    assert len(proposals) == 2, "one failure taught both boundaries"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_undeclared_build_requirement_is_pre_installed_and_built_without_isolation(
+        tmp_path, traps_index, installer):
+    install = f'[install]\ninstaller = "{installer}"\nallow_sdist = true\n'
+    path = scenario(tmp_path, 'needscy = "*"', "import needscy", install)
+    result = solve_scenario(load_scenario(path), index_url=traps_index)
+
+    assert result.status == "solved", result.reason
+    first = result.attempts[0].outcome.failure
+    assert (first.kind.value, first.name, first.package) == ("build_failed", "fakecython",
+                                                             "needscy")
+    [rule] = result.rules
+    assert (rule.kind, rule.package, rule.requires) == ("build", "needscy", "fakecython")
+    assert result.installer == installer
+    assert result.installed["needscy"] == "1.0"
+
+
+@pytest.fixture(scope="module")
+def era_index(tmp_path_factory: pytest.TempPathFactory):
+    """`oldtools` hides behind 13 look-alike distributions the importer's app needs.
+
+    Ranked by name, the look-alikes come first and fill any fixed shortlist;
+    only the importer's era (upload times, PEP 700) points at `oldtools`.
+    """
+    dists = tmp_path_factory.mktemp("era-dists")
+    times = {}
+
+    def wheel(name: str, version: str, files: dict, when: str, **kw) -> None:
+        times[build_wheel(dists, name, version, files, **kw).name] = when
+
+    wheel("oldtools", "1.0", {"oldtools/__init__.py": "", "legacy_res/__init__.py": ""},
+          "2022-01-01T00:00:00Z")
+    wheel("oldtools", "2.0", {"oldtools/__init__.py": ""}, "2024-01-01T00:00:00Z")
+    wheel("fabric", "1.0", {"fabric/__init__.py": '__import__("legacy_res")\n'},
+          "2023-01-01T00:00:00Z")
+    lookalikes = [f"legacy-res-{n}" for n in range(13)]
+    for name in lookalikes:
+        for version, when in (("1.0", "2022-06-01T00:00:00Z"), ("2.0", "2024-06-01T00:00:00Z")):
+            module = name.replace("-", "_")
+            wheel(name, version, {f"{module}/__init__.py": ""}, when)
+    wheel("app", "1.0", {"app/__init__.py": "import fabric\n"}, "2024-02-01T00:00:00Z",
+          requires=["fabric", "oldtools", *lookalikes])
+    root = tmp_path_factory.mktemp("era-index")
+    write_simple_index(dists, root, upload_times=times)
+    with serve_index(root) as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_vanished_module_owner_found_by_the_importers_era(tmp_path, era_index):
+    result = solve_scenario(load_scenario(scenario(tmp_path, 'app = "*"', "import app")),
+                            index_url=era_index)
+
+    assert result.status == "solved", result.reason
+    [rule] = result.rules
+    assert (rule.package, rule.requires) == ("fabric", "oldtools<2.0")
+    assert result.installed["oldtools"] == "1.0"
