@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from envprobe.probing.environments import InstallOptions, find_uv
-from envprobe.sources.config import IndexConfig
 from envprobe.probing.probe import ProbeRequest, import_code, run_probe
+from envprobe.sources.config import IndexConfig
 
 DEFAULT_PINS = ["six==1.16.0", "packaging==24.1", "idna==3.7", "attrs==23.2.0"]
 DEFAULT_IMPORTS = ["six", "packaging.version", "idna", "attrs"]

@@ -24,11 +24,11 @@ from rich.text import Text
 
 from envprobe import __version__
 from envprobe.cli import solve as solve_cli
-from envprobe.probing.environments import INSTALLERS, InstallOptions
 from envprobe.errors import EnvprobeError, UsageError
 from envprobe.model.outcome import ProbeOutcome
-from envprobe.paths import default_store_path
 from envprobe.model.pins import parse_requirements
+from envprobe.paths import default_store_path
+from envprobe.probing.environments import INSTALLERS, InstallOptions
 from envprobe.probing.probe import ProbeRequest, import_code, run_probe
 from envprobe.probing.store import Store
 from manual_export import cli as export_cli

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from envprobe.probing.environments import INSTALLERS
 from envprobe.errors import UsageError
-from envprobe.report import render_json, render_terminal, write_constraints, write_report
+from envprobe.model.result import SolveResult
 from envprobe.model.scenario import Scenario, load_scenario
-from envprobe.solving.solver import SolveResult
+from envprobe.probing.environments import INSTALLERS
 from envprobe.probing.store import Store
+from envprobe.report import render_json, render_terminal, write_constraints, write_report
 from envprobe.solving.workflow import solve_scenario
 
 __all__ = ["register"]

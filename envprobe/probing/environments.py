@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from envprobe.probing import processes
 from envprobe.errors import EnvironmentSetupError, UsageError
-from envprobe.paths import cache_dir, env_root
 from envprobe.model.pins import normalize_requirement
+from envprobe.paths import cache_dir, env_root
+from envprobe.probing import processes
 
 if TYPE_CHECKING:
     from envprobe.sources.config import IndexConfig

@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from envprobe.probing import environments as envs
-from envprobe.probing import failures
-from envprobe.probing import processes
-from envprobe.probing.environments import InstallOptions
 from envprobe.errors import IndexUnreachable, UnknownPackage
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.model.pins import exact_pins, parse_requirements, project_names
+from envprobe.probing import environments as envs
+from envprobe.probing import failures, processes
+from envprobe.probing.environments import InstallOptions
 from envprobe.probing.store import Store
 
 __all__ = ["ProbeRequest", "import_code", "run_probe"]

@@ -18,8 +18,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from envprobe.model.outcome import FailureKind, ProbeOutcome
-from envprobe.paths import default_store_path
 from envprobe.model.pins import normalize_requirement
+from envprobe.paths import default_store_path
 
 if TYPE_CHECKING:
     from envprobe.probing.probe import ProbeRequest

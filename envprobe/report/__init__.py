@@ -18,7 +18,7 @@ from envprobe.report.sections import SectionError, replace_section
 from envprobe.report.terminal import render_terminal
 
 if TYPE_CHECKING:
-    from envprobe.solving.solver import SolveResult
+    from envprobe.model.result import SolveResult
 
 __all__ = [
     "FORMATS",

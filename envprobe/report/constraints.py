@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 from envprobe.report.words import passing_probe, pin_evidence
 
 if TYPE_CHECKING:
-    from envprobe.solving.solver import SolveResult
+    from envprobe.model.result import SolveResult
 
 __all__ = ["locked_rest", "render_constraints", "uv_overrides"]
 

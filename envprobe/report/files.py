@@ -17,7 +17,7 @@ from envprobe.report.matrix import Matrix, build_matrices, matrix_svg
 from envprobe.report.sections import replace_section
 
 if TYPE_CHECKING:
-    from envprobe.solving.solver import SolveResult
+    from envprobe.model.result import SolveResult
 
 __all__ = ["matrix_path", "write_atomically", "write_constraints", "write_report"]
 

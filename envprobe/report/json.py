@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from envprobe.solving.solver import SolveResult
+    from envprobe.model.result import SolveResult
 
 __all__ = ["render_json"]
 

@@ -21,7 +21,7 @@ from envprobe.report.words import (
 )
 
 if TYPE_CHECKING:
-    from envprobe.solving.solver import SolveResult
+    from envprobe.model.result import SolveResult
 
 __all__ = ["render_markdown"]
 

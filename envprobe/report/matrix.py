@@ -18,8 +18,8 @@ from packaging.utils import canonicalize_name
 from envprobe.report.words import boundary_for, probe_ids, version_key, versions_of
 
 if TYPE_CHECKING:
+    from envprobe.model.result import Attempt, SolveResult
     from envprobe.model.rules import Boundary
-    from envprobe.solving.solver import Attempt, SolveResult
 
 __all__ = ["Cell", "Matrix", "build_matrices", "matrix_markdown", "matrix_svg"]
 

@@ -15,7 +15,7 @@ from packaging.version import InvalidVersion, Version
 from envprobe.model.rules import Boundary, Rule
 
 if TYPE_CHECKING:
-    from envprobe.solving.solver import Attempt, SolveResult
+    from envprobe.model.result import Attempt, SolveResult
 
 __all__ = [
     "attempt_verdict",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from packaging.specifiers import SpecifierSet
@@ -19,114 +19,22 @@ from packaging.version import Version
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
+from envprobe.model.outcome import ProbeOutcome
+from envprobe.model.result import Attempt, Purpose, SolveResult, Verdict
+from envprobe.model.rules import Boundary, Rule
+from envprobe.model.scenario import Scenario
 from envprobe.probing import environments as envs
 from envprobe.probing.environments import InstallOptions, resolve_installer
 from envprobe.probing.interpreter import Interpreter, describe
-from envprobe.solving.teachers import Teacher
-from envprobe.model.outcome import ProbeOutcome
 from envprobe.probing.probe import ProbeRequest, run_probe
-from envprobe.solving.provider import Candidate, Need, SolveProvider
-from envprobe.model.rules import Boundary, Rule
-from envprobe.static.scanner import StaticScanner
-from envprobe.model.scenario import Scenario
 from envprobe.probing.store import Store
+from envprobe.solving.provider import Candidate, Need, SolveProvider
+from envprobe.solving.teachers import Teacher
+from envprobe.static.scanner import StaticScanner
 
-__all__ = ["Attempt", "SolveResult", "Solver"]
+__all__ = ["Solver"]
 
 Events = Callable[[str, str], None]
-
-
-@dataclass
-class Attempt:
-    """One probe the solve ran (or found in the store), and why."""
-
-    purpose: str  # "proposal", "confirm" or "bisect"
-    pins: dict[str, str]
-    outcome: ProbeOutcome
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"purpose": self.purpose, "pins": self.pins, "outcome": self.outcome.to_dict()}
-
-
-@dataclass
-class SolveResult:
-    scenario: str
-    status: str  # "solved", "unsatisfiable" or "undecided"
-    reason: str
-    pins: dict[str, str]
-    installed: dict[str, str]
-    installer: str
-    python: str
-    platform: str
-    rules: list[Rule] = field(default_factory=list)
-    boundaries: list[Boundary] = field(default_factory=list)
-    attempts: list[Attempt] = field(default_factory=list)
-    chain: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    scans: int = 0
-    seconds: float = 0.0
-    fallback: dict[str, Any] | None = None
-
-    @property
-    def probes(self) -> int:
-        return len(self.attempts)
-
-    @property
-    def installs(self) -> int:
-        return sum(1 for a in self.attempts if not a.outcome.cached)
-
-    @property
-    def cache_hits(self) -> int:
-        return self.probes - self.installs
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario,
-            "status": self.status,
-            "reason": self.reason,
-            "pins": self.pins,
-            "installed": self.installed,
-            "installer": self.installer,
-            "python": self.python,
-            "platform": self.platform,
-            "rules": [r.to_dict() for r in self.rules],
-            "boundaries": [b.to_dict() for b in self.boundaries],
-            "chain": self.chain,
-            "notes": self.notes,
-            "probes": self.probes,
-            "installs": self.installs,
-            "cache_hits": self.cache_hits,
-            "static_scans": self.scans,
-            "seconds": round(self.seconds, 2),
-            "attempts": [a.to_dict() for a in self.attempts],
-            "fallback": self.fallback,
-        }
-
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SolveResult:
-        """Rebuild a stored result, so `envprobe report` renders without probing."""
-        return cls(
-            scenario=data["scenario"],
-            status=data["status"],
-            reason=data["reason"],
-            pins=dict(data.get("pins") or {}),
-            installed=dict(data.get("installed") or {}),
-            installer=data.get("installer", ""),
-            python=data.get("python", ""),
-            platform=data.get("platform", ""),
-            rules=[Rule.from_dict(r) for r in data.get("rules", [])],
-            boundaries=[Boundary.from_dict(b) for b in data.get("boundaries", [])],
-            attempts=[
-                Attempt(a["purpose"], dict(a["pins"]), ProbeOutcome.from_dict(a["outcome"]))
-                for a in data.get("attempts", [])
-            ],
-            chain=list(data.get("chain", [])),
-            notes=list(data.get("notes", [])),
-            scans=int(data.get("static_scans", 0)),
-            seconds=float(data.get("seconds", 0.0)),
-            fallback=data.get("fallback"),
-        )
 
 
 class _Reporter(BaseReporter):
@@ -185,25 +93,25 @@ class Solver:
         self._started = time.monotonic()
         while True:
             if self._out_of_time():
-                return self._result("undecided", "the time budget ran out")
+                return self._result(Verdict.UNDECIDED, "the time budget ran out")
             try:
                 pins = self._propose()
             except ResolutionImpossible as impossible:
-                return self._result("unsatisfiable", "no candidate set is left in range",
+                return self._result(Verdict.UNSATISFIABLE, "no candidate set is left in range",
                                     chain=_chain(impossible))
             except ResolutionTooDeep:
-                return self._result("undecided", "the resolver gave up (too many rounds)")
+                return self._result(Verdict.UNDECIDED, "the resolver gave up (too many rounds)")
             self.events("propose", ", ".join(f"{n}=={v}" for n, v in sorted(pins.items())))
             try:
-                outcome = self._probe(pins, "proposal")
+                outcome = self._probe(pins, Purpose.PROPOSAL)
             except _Budget:
-                return self._result("undecided",
+                return self._result(Verdict.UNDECIDED,
                                     f"the install budget ({self.max_installs}) ran out")
             if outcome:
-                return self._result("solved", f"probe #{outcome.probe_id} passed", outcome)
+                return self._result(Verdict.SOLVED, f"probe #{outcome.probe_id} passed", outcome)
             if not self._learn(outcome, pins):
                 assert outcome.failure is not None
-                return self._result("undecided",
+                return self._result(Verdict.UNDECIDED,
                                     f"nothing new to learn from: {outcome.failure.summary()}")
 
     def releases(self, name: str) -> list[Version]:
@@ -298,7 +206,7 @@ class Solver:
             timeout=self.scenario.timeout,
         )
 
-    def _probe(self, pins: dict[NormalizedName, Version], purpose: str) -> ProbeOutcome:
+    def _probe(self, pins: dict[NormalizedName, Version], purpose: Purpose) -> ProbeOutcome:
         request = self._request(pins)
         refresh = self.refresh and request.requirements not in self._refreshed
         probed_on = envs.interpreter(self.scenario.python)  # the store's key, as run_probe sees it
@@ -329,7 +237,7 @@ class Solver:
         """
         try:
             pins = self._propose({canonicalize_name(n): v for n, v in fixed.items()})
-            return self._probe(pins, "confirm")
+            return self._probe(pins, Purpose.CONFIRM)
         except (_Budget, ResolutionImpossible, ResolutionTooDeep):
             return None
 
@@ -350,7 +258,7 @@ class Solver:
     def _out_of_time(self) -> bool:
         return time.monotonic() - self._started > self.scenario.budget.max_minutes * 60
 
-    def _result(self, status: str, reason: str, passed: ProbeOutcome | None = None,
+    def _result(self, status: Verdict, reason: str, passed: ProbeOutcome | None = None,
                 chain: list[str] | None = None) -> SolveResult:
         pins = self.attempts[-1].pins if passed is not None else {}
         return SolveResult(

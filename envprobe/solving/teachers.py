@@ -21,10 +21,10 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from envprobe.solving.boundary import Search, bisect_with_probes, gallop_static
 from envprobe.errors import EnvprobeError
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome
 from envprobe.model.rules import Boundary, ImportCheck, Rule, specifier_for
+from envprobe.solving.boundary import Search, bisect_with_probes, gallop_static
 from envprobe.static.scanner import StaticScanner
 
 __all__ = ["Lesson", "Teacher"]

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from envprobe.probing.environments import InstallOptions
-from envprobe.solving.fallback import run_fallback
-from envprobe.sources.index import PackageIndex
-from envprobe.sources.config import IndexConfig
+from envprobe.model.result import SolveResult
 from envprobe.model.scenario import Scenario
-from envprobe.solving.solver import Solver, SolveResult
+from envprobe.probing.environments import InstallOptions
 from envprobe.probing.store import Store
+from envprobe.solving.fallback import run_fallback
+from envprobe.solving.solver import Solver
+from envprobe.sources.config import IndexConfig
+from envprobe.sources.index import PackageIndex
 
 __all__ = ["solve_scenario"]
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from probe_packages import build_probe_packages, find_links_options
 
-from envprobe.probing import environments as envs
-from envprobe.probing.environments import InstallOptions, find_uv, run_directory, sweep_stale_runs
 from envprobe.errors import EnvironmentSetupError, UsageError
 from envprobe.paths import cache_dir, env_root
+from envprobe.probing import environments as envs
+from envprobe.probing.environments import InstallOptions, find_uv, run_directory, sweep_stale_runs
 from envprobe.probing.probe import ProbeRequest, run_probe
 
 needs_uv = pytest.mark.skipif(find_uv() is None, reason="uv is not installed")

@@ -19,9 +19,9 @@ from packaging.version import Version
 from wheelfactory import build_sdist, build_wheel, serve_index, write_simple_index
 
 from envprobe.errors import EnvprobeError, IndexUnreachable, UnknownPackage
-from envprobe.sources.index import PackageIndex
 from envprobe.paths import cache_dir
 from envprobe.sources.config import IndexConfig, default_index_url
+from envprobe.sources.index import PackageIndex
 
 # Captured before the hermetic fixture hides them: live tests use the real configuration.
 _ALPHA_REQUIRES = [

@@ -15,9 +15,9 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from probe_packages import SLEEPER_PIDS, build_probe_packages, find_links_options, process_running
 
-from envprobe.probing.environments import InstallOptions, find_uv
 from envprobe.model.outcome import FailureKind, Status
 from envprobe.paths import env_root
+from envprobe.probing.environments import InstallOptions, find_uv
 from envprobe.probing.probe import ProbeRequest, import_code, run_probe
 from envprobe.probing.store import Store
 

@@ -18,6 +18,8 @@ from packaging.requirements import Requirement
 from rich.console import Console
 
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
+from envprobe.model.result import Attempt, SolveResult
+from envprobe.model.rules import Boundary, ImportCheck, Rule
 from envprobe.report import (
     build_matrices,
     matrix_svg,
@@ -30,8 +32,6 @@ from envprobe.report import (
     write_report,
 )
 from envprobe.report.sections import SectionError
-from envprobe.model.rules import Boundary, ImportCheck, Rule
-from envprobe.solving.solver import Attempt, SolveResult
 
 HUB = "huggingface-hub"
 NEMO = "nemo-toolkit"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from packaging.version import Version
 
-from envprobe.solving.boundary import bisect_with_probes, gallop_static, probe_bound
 from envprobe.model.rules import specifier_for
+from envprobe.solving.boundary import bisect_with_probes, gallop_static, probe_bound
 
 RELEASES = [Version(f"0.{minor}") for minor in range(1, 41)]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from envprobe.probing import failures
 from envprobe.model.outcome import FailureKind
+from envprobe.probing import failures
 
 PIP_CONFLICT = """\
 Processing ./pd/ca-1.0-py3-none-any.whl

@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 
+from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.probing import store as store_module
 from envprobe.probing.environments import InstallOptions
-from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.probing.probe import ProbeRequest
 from envprobe.probing.store import MIGRATIONS, Store, probe_key
 

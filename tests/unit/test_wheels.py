@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from wheelfactory import build_wheel
 
-from envprobe.static import wheels
-from envprobe.sources.index import PackageIndex
 from envprobe.sources.config import IndexConfig
+from envprobe.sources.index import PackageIndex
+from envprobe.static import wheels
 from envprobe.static.wheels import (
     ImportSite,
     has_module,
