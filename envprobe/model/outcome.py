@@ -11,7 +11,7 @@ import enum
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["Failure", "FailureKind", "Frame", "ProbeOutcome", "Status"]
+__all__ = ["Demand", "Failure", "FailureKind", "Frame", "ProbeOutcome", "Status"]
 
 
 class Status(str, enum.Enum):
@@ -46,6 +46,23 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class Demand:
+    """One line of an installer's conflict: `package` at `versions` requires `requirement`.
+
+    `package` is None for what the user asked for. Kept whole, so a teacher
+    can turn "lib 1.5 depends on helper<2" into a rule about lib 1.5.
+    """
+
+    requirement: str
+    package: str | None = None
+    versions: str = ""  # a specifier: "==1.5" from pip, ">=1.5" when uv speaks of a range
+
+    def describe(self) -> str:
+        who = f"{self.package}{self.versions}" if self.package else "the user"
+        return f"{who} requires {self.requirement}"
+
+
+@dataclass(frozen=True)
 class Failure:
     """A typed failure with the evidence that proves it.
 
@@ -65,6 +82,7 @@ class Failure:
     importer_package: str | None = None
     importer_version: str | None = None
     requirements: tuple[str, ...] = ()
+    demands: tuple[Demand, ...] = ()
     frames: tuple[Frame, ...] = ()
     log_excerpt: str = ""
 
@@ -72,6 +90,7 @@ class Failure:
         data = asdict(self)
         data["kind"] = self.kind.value
         data["requirements"] = list(self.requirements)
+        data["demands"] = [asdict(d) for d in self.demands]
         data["frames"] = [asdict(f) for f in self.frames]
         return data
 
@@ -81,6 +100,7 @@ class Failure:
         values = {k: v for k, v in data.items() if k in known}
         values["kind"] = FailureKind(values["kind"])
         values["requirements"] = tuple(values.get("requirements") or ())
+        values["demands"] = tuple(Demand(**d) for d in values.get("demands") or ())
         values["frames"] = tuple(Frame(**f) for f in values.get("frames") or ())
         return cls(**values)
 

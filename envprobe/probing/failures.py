@@ -23,7 +23,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from envprobe.model.outcome import Failure, FailureKind, Frame
+from envprobe.model.outcome import Demand, Failure, FailureKind, Frame
 from envprobe.model.pins import normalize_requirement
 
 __all__ = [
@@ -58,7 +58,10 @@ _PIP_BUILD_PACKAGE = (
 _PIP_COLLECTING = re.compile(r"^\s*Collecting ([A-Za-z0-9._-]+)", re.MULTILINE)
 _UV_BUILD_PACKAGE = re.compile(r"Failed to (?:download and )?build `([^`]+)`")
 _PIP_CONFLICT = re.compile(r"ResolutionImpossible|conflicting dependencies")
-_PIP_CAUSE = re.compile(r"^\s*(?:The user requested(?: \(constraint\))?|\S+ \S+ depends on) (.+)$")
+_PIP_CAUSE = re.compile(
+    r"^\s*(?:The user requested(?: \(constraint\))?|(?P<who>\S+) (?P<version>\S+) depends on)"
+    r" (?P<req>.+)$"
+)
 _PIP_NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 _PIP_NO_VERSION = re.compile(
     r"Could not find a version that satisfies the requirement (\S+)(?: \(from [^)]*\))?"
@@ -76,7 +79,12 @@ _UV_NO_FILE = re.compile(
 _UV_WRONG_PYTHON = re.compile(
     r"current Python version \(\S+\) does not satisfy (\S+) and ([A-Za-z0-9._-]+)"
 )
-_UV_DEPENDS = re.compile(r"depends? on (.+?)(?=, | and |\. |\.$|$)")
+_SPECIFIER = r"(?:===|==|!=|~=|<=|>=|<|>)[^\s,]+"
+# "lib>=1.5 depends on helper<2", "all versions of lib depend on ...", "lib==1.5 depends on ...".
+_UV_DEPENDS = re.compile(
+    rf"(?:all versions of )?(?P<who>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?"
+    rf"(?P<versions>{_SPECIFIER}(?:,{_SPECIFIER})*)? depends? on (?P<req>.+?)(?=, | and |\. |\.$|$)"
+)
 _UV_REQUIRED = re.compile(r"you require (.+?)(?=, we can conclude|\. |\.$|$)")
 _UNREACHABLE = re.compile(
     r"(Connection refused|Failed to establish a new connection|Name or service not known"
@@ -192,13 +200,17 @@ def _conflict(log: str, installer: str) -> Failure | None:
             return None
         words = " ".join(log.split())
         requested = [r for group in _UV_REQUIRED.findall(words) for r in group.split(" and ")]
-        requirements = _parse_all([*_UV_DEPENDS.findall(words), *requested])
+        demands = [_demand(m["req"], m["who"], m["versions"] or "")
+                   for m in _UV_DEPENDS.finditer(words)]
     else:
         if not _PIP_CONFLICT.search(log):
             return None
-        requirements = _parse_all(
-            m.group(1) for line in log.splitlines() if (m := _PIP_CAUSE.match(line))
-        )
+        causes = [m for line in log.splitlines() if (m := _PIP_CAUSE.match(line))]
+        requested = [m["req"] for m in causes if not m["who"]]
+        demands = [_demand(m["req"], m["who"], f"=={m['version']}") for m in causes if m["who"]]
+    demands += [_demand(text) for text in requested]
+    found = tuple(dict.fromkeys(d for d in demands if d is not None))
+    requirements = tuple(dict.fromkeys(d.requirement for d in found))
     names = [canonicalize_name(Requirement(r).name) for r in requirements]
     # The project the conflict is about is the one required more than once.
     contested = {name for name in names if names.count(name) > 1} or set(names)
@@ -207,8 +219,17 @@ def _conflict(log: str, installer: str) -> Failure | None:
         _first_error(log),
         name=contested.pop() if len(contested) == 1 else None,
         requirements=requirements,
+        demands=found,
         log_excerpt=excerpt(log),
     )
+
+
+def _demand(requirement: str, package: str | None = None, versions: str = "") -> Demand | None:
+    """A conflict line as a value; None when its requirement does not parse."""
+    parsed = _parse_all([requirement])
+    if not parsed:
+        return None
+    return Demand(parsed[0], _project(package) if package else None, versions)
 
 
 def _uv_missing_distribution(log: str) -> tuple[str, str] | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,10 +29,6 @@ from envprobe.static.scanner import StaticScanner
 __all__ = ["Lesson", "Teacher"]
 
 _NOTHING = "<0.dev0"  # admits no release: "no version of this project will do"
-_DEPENDS = re.compile(
-    r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?(?: |==)(?P<version>[0-9][^\s,;]*)"
-    r" depends on (?P<req>[^;]+?)(?:\s*$|,| and )"
-)
 _MAX_OWNER_CANDIDATES = 12
 _SIMILAR = 0.6
 
@@ -350,21 +345,27 @@ class Teacher:
 
     def _declared_conflict(self, failure: Failure, outcome: ProbeOutcome,
                            pins: dict[NormalizedName, Version], lesson: Lesson) -> None:
-        for line in failure.requirements:
-            for match in _DEPENDS.finditer(line):
-                requirement = _requirement(match["req"].strip().strip("."))
-                if requirement is None:
-                    continue
-                parent = canonicalize_name(match["name"])
-                lesson.universe |= {parent, canonicalize_name(requirement.name)}
-                lesson.rules.append(Rule(
-                    requires=str(requirement),
-                    because=f"the installer reports: {line.strip()}",
-                    kind="declared",
-                    package=parent,
-                    versions=f"=={match['version']}",
-                    evidence=_ids(outcome),
-                ))
+        """Each "X V depends on R" line becomes a rule; R's project joins the resolution.
+
+        The resolver only weighs projects it tracks; a project that is no target
+        (helper, required by two targets in ranges that do not meet) is where the
+        conflict lives, so tracking it is what lets the next proposal avoid it.
+        """
+        for demand in failure.demands:
+            requirement = _requirement(demand.requirement)
+            if requirement is None or demand.package is None:
+                continue
+            parent = canonicalize_name(demand.package)
+            lesson.universe |= {parent, canonicalize_name(requirement.name)}
+            lesson.rules.append(Rule(
+                requires=str(requirement),
+                because=f"the installer reports: {demand.package}{demand.versions} depends on "
+                        f"{demand.requirement}",
+                kind="declared",
+                package=parent,
+                versions=demand.versions,
+                evidence=_ids(outcome),
+            ))
 
     def _no_distribution(self, failure: Failure, outcome: ProbeOutcome,
                          pins: dict[NormalizedName, Version], lesson: Lesson) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 from wheelfactory import build_sdist, build_wheel, serve_index, write_simple_index
 
 from envprobe.model.scenario import load_scenario
@@ -206,3 +207,40 @@ def test_vanished_module_owner_found_by_the_importers_era(tmp_path, era_index):
     [rule] = result.rules
     assert (rule.package, rule.requires) == ("fabric", "oldtools<2.0")
     assert result.installed["oldtools"] == "1.0"
+
+
+@pytest.fixture(scope="module")
+def conflict_index(tmp_path_factory: pytest.TempPathFactory):
+    """`app` 2.0 needs helper>=2 and `lib` 1.5 needs helper<2; helper is no target."""
+    dists = tmp_path_factory.mktemp("conflict-dists")
+    for version in ("1.0", "2.0"):
+        build_wheel(dists, "helper", version, {"helper/__init__.py": ""})
+    build_wheel(dists, "app", "1.0", {"app/__init__.py": ""})
+    build_wheel(dists, "app", "2.0", {"app/__init__.py": "import helper\n"},
+                requires=["helper>=2"])
+    build_wheel(dists, "lib", "1.0", {"lib/__init__.py": ""})
+    build_wheel(dists, "lib", "1.5", {"lib/__init__.py": "import helper\n"},
+                requires=["helper<2"])
+    root = tmp_path_factory.mktemp("conflict-index")
+    write_simple_index(dists, root)
+    with serve_index(root) as url:
+        yield url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_declared_conflict_of_a_non_target_becomes_rules_and_is_solved(
+        tmp_path, conflict_index, installer):
+    install = f'[install]\ninstaller = "{installer}"\n'
+    path = scenario(tmp_path, 'app = "*"\nlib = "*"', "import app, lib", install)
+    result = solve_scenario(load_scenario(path), index_url=conflict_index)
+
+    assert result.status == "solved", result.reason
+    first = result.attempts[0].outcome.failure
+    assert first.kind.value == "declared_conflict"
+    declared = {(r.package, r.requires): r for r in result.rules if r.kind == "declared"}
+    # pip names the release ("lib 1.5 depends on"), uv the range ("lib>=1.5 depends on").
+    assert declared["app", "helper>=2"].covers(Version("2.0"))
+    assert declared["lib", "helper<2"].covers(Version("1.5"))
+    assert (result.installed["app"], result.installed["lib"]) == ("2.0", "1.0")
+    assert result.installed["helper"] == "2.0"

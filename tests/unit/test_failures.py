@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from envprobe.model.outcome import FailureKind
+from envprobe.model.outcome import Demand, Failure, FailureKind
 from envprobe.probing import failures
 
 PIP_CONFLICT = """\
@@ -97,6 +97,26 @@ def test_uv_conflict_keeps_what_parses():
     assert failure.kind is FailureKind.DECLARED_CONFLICT
     assert set(failure.requirements) == {"heavy>=1", "heavy<1", "ca==1.0", "cb==1.0"}
     assert failure.name == "heavy"
+
+
+def test_conflicts_keep_who_depends_on_what_for_both_installers():
+    pip = failures.from_install_log(PIP_CONFLICT, "pip")
+    assert pip.demands == (
+        Demand("heavy<1", "ca", "==1.0"),
+        Demand("heavy>=1", "cb", "==1.0"),
+        Demand("heavy==0.5"),
+    )
+    uv = failures.from_install_log(UV_CONFLICT, "uv")
+    assert set(uv.demands) == {
+        Demand("heavy>=1", "cb"), Demand("heavy<1", "ca"), Demand("ca==1.0"), Demand("cb==1.0"),
+    }
+    ranged = failures.from_install_log(
+        "error: No solution found when resolving dependencies\n  cause: Because lib>=1.5 "
+        "depends on helper<2 and app>=2.0 depends on helper>=2, we can conclude that app>=2.0 "
+        "and lib>=1.5 are incompatible.\n", "uv")
+    assert set(ranged.demands) == {Demand("helper<2", "lib", ">=1.5"),
+                                   Demand("helper>=2", "app", ">=2.0")}
+    assert Failure.from_dict(ranged.to_dict()) == ranged
 
 
 @pytest.mark.parametrize(("log", "installer", "name", "unknown"), [
