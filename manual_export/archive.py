@@ -3,6 +3,12 @@
 Nothing is extracted to disk: members are read through `extractfile`, so a
 hostile name can never be written anywhere. The weights are unpickled with
 `weights_only=True`, which refuses pickles that would run code.
+
+Memory is bounded by what the export needs, not by what the archive holds:
+a first pass checks every header (names, types, sizes against a per-member
+cap and a total budget) and keeps only the config; a second pass keeps the
+weights and the artifacts the config names. Everything else is streamed
+past, so thirty large members or a compression bomb never sit in memory.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import io
 import pickle
 import re
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -32,12 +38,14 @@ from manual_export.errors import (
     UnsafeMemberError,
 )
 
-__all__ = ["DEFAULT_MAX_MEMBER_BYTES", "NemoArchive", "read_archive"]
+__all__ = ["DEFAULT_MAX_MEMBER_BYTES", "DEFAULT_MAX_TOTAL_BYTES", "NemoArchive", "read_archive"]
 
 CONFIG_MEMBER = "model_config.yaml"
 WEIGHTS_MEMBER = "model_weights.ckpt"
 # Large enough for a 1B-parameter fp32 checkpoint; a bigger member is more likely a bomb.
 DEFAULT_MAX_MEMBER_BYTES = 4 * 1024**3
+# The weights at the member cap plus room for tokenizer files and the config.
+DEFAULT_MAX_TOTAL_BYTES = 5 * 1024**3
 _TAR_END_MARKER = 1024
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -64,20 +72,51 @@ class NemoArchive:
 
 
 def read_archive(
-    path: str | Path, *, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+    path: str | Path,
+    *,
+    max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
 ) -> NemoArchive:
-    """Open a plain or compressed `.nemo` tar and load its config and weights."""
+    """Open a plain or compressed `.nemo` tar and load its config, weights and artifacts."""
     path = Path(path)
-    members = _read_members(path, max_member_bytes)
-    for required in (CONFIG_MEMBER, WEIGHTS_MEMBER):
-        if required not in members:
-            raise MissingMemberError(f"{path.name}: no {required} in the archive")
-    config = _parse_config(members.pop(CONFIG_MEMBER), path)
+    limits = (max_member_bytes, max_total_bytes)
+    first = _read_members(path, limits, keep=lambda name: name == CONFIG_MEMBER)
+    if CONFIG_MEMBER not in first.kept:
+        raise MissingMemberError(f"{path.name}: no {CONFIG_MEMBER} in the archive")
+    if WEIGHTS_MEMBER not in first.names:
+        raise MissingMemberError(f"{path.name}: no {WEIGHTS_MEMBER} in the archive")
+    config = _parse_config(first.kept[CONFIG_MEMBER], path)
+    named = _referenced_basenames(config)
+    wanted = {WEIGHTS_MEMBER} | {
+        name for name in first.names if PurePosixPath(name).name in named
+    } - {CONFIG_MEMBER}
+    members = _read_members(path, limits, keep=wanted.__contains__).kept
+    if WEIGHTS_MEMBER not in members:
+        raise ArchiveError(f"{path.name}: the archive changed while it was being read")
     state_dict = _load_state_dict(members.pop(WEIGHTS_MEMBER), path)
     return NemoArchive(path=path, config=config, state_dict=state_dict, members=members)
 
 
-def _read_members(path: Path, max_member_bytes: int) -> dict[str, bytes]:
+@dataclass(frozen=True)
+class _Pass:
+    names: tuple[str, ...]  # every file member, in archive order
+    kept: dict[str, bytes]  # the bytes of the members asked for
+
+
+def _referenced_basenames(config: Any) -> set[str]:
+    """Basenames of every string in the config: artifact references are among them."""
+    if isinstance(config, Mapping):
+        return set().union(*(_referenced_basenames(v) for v in config.values()))
+    if isinstance(config, list):
+        return set().union(*(_referenced_basenames(v) for v in config))
+    if isinstance(config, str) and config:
+        return {PurePosixPath(config.removeprefix("nemo:").replace("\\", "/")).name}
+    return set()
+
+
+def _read_members(path: Path, limits: tuple[int, int], keep: Callable[[str], bool]) -> _Pass:
+    """Check every member's header; read into memory only those `keep` accepts."""
+    max_member_bytes, max_total_bytes = limits
     try:
         tar = _open_tar(path)
     except FileNotFoundError:
@@ -86,27 +125,38 @@ def _read_members(path: Path, max_member_bytes: int) -> dict[str, bytes]:
         raise ArchiveError(f"{path}: is a directory, not a .nemo file") from None
     except (tarfile.ReadError, EOFError, OSError):
         raise NotATarError(f"{path.name}: not a tar archive (plain, gzip, bz2 or xz)") from None
-    members: dict[str, bytes] = {}
+    names: dict[str, None] = {}  # an ordered set: bombs of many tiny members stay linear
+    kept: dict[str, bytes] = {}
+    total = 0
     with tar:
         try:
             while (info := tar.next()) is not None:
                 name = _safe_name(info, path)
                 if info.isdir() or not name:
                     continue
-                if name in members:
+                if name in names:
                     raise UnsafeMemberError(f"{path.name}: member {info.name!r} appears twice")
                 if info.size > max_member_bytes:
                     raise OversizeMemberError(
                         f"{path.name}: member {info.name!r} is {info.size} bytes, "
                         f"over the {max_member_bytes}-byte cap"
                     )
-                members[name] = _read_member(tar, info, path)
+                total += info.size
+                if total > max_total_bytes:
+                    raise OversizeMemberError(
+                        f"{path.name}: members add up to more than the {max_total_bytes}-byte "
+                        f"budget (at {info.name!r})"
+                    )
+                names[name] = None
+                if keep(name):
+                    kept[name] = _read_member(tar, info, path)
+                tar.members.clear()  # tarfile keeps every header; a bomb of tiny members must not
             _check_end_marker(tar, path)
         except (tarfile.ReadError, EOFError, OSError) as exc:
             raise TruncatedArchiveError(
                 f"{path.name}: archive is truncated or corrupt ({_first_line(exc)})"
             ) from None
-    return members
+    return _Pass(tuple(names), kept)
 
 
 def _open_tar(path: Path) -> tarfile.TarFile:

@@ -25,12 +25,16 @@ __all__ = [
     "INPUT_NAMES",
     "OPSET",
     "OUTPUT_NAMES",
+    "SIDE_FILE_NAMES",
     "export_onnx",
     "quantize_int8",
     "token_lines",
     "write_metadata",
     "write_side_files",
 ]
+
+# Written beside model.onnx by `write_side_files`; an export folder holds nothing else.
+SIDE_FILE_NAMES = ("tokens.txt", "vocab.txt", "config.json", "features.npz")
 
 OPSET = 17
 INPUT_NAMES = ("audio_signal", "length")

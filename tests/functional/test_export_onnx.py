@@ -146,8 +146,7 @@ def test_failed_parity_is_a_failed_export(tmp_path):
 def test_stale_int8_file_is_removed(tmp_path):
     nemo = write_fake_nemo(tmp_path / "m.nemo", layers=1)
     out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    (out_dir / "model.int8.onnx").write_bytes(b"from an earlier export")
+    assert export_nemo(nemo, out_dir, int8=True).int8_onnx is not None
     report = export_nemo(nemo, out_dir)
     assert report.int8_onnx is None and not (out_dir / "model.int8.onnx").exists()
 

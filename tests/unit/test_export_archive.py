@@ -262,3 +262,21 @@ def test_oversize_member_is_refused(tmp_path):
     with pytest.raises(OversizeMemberError, match="over the 4096-byte cap"):
         export_nemo(path, tmp_path / "out", max_member_bytes=4096)
     assert not (tmp_path / "out").exists()
+
+
+def test_members_the_config_does_not_name_are_streamed_past_not_held(tmp_path, good_members):
+    members = dict(good_members, **{"./junk.bin": b"\0" * 4096, "./notes/readme.txt": b"hi"})
+    archive = read_archive(write_tar(tmp_path / "m.nemo", members))
+    assert not {"junk.bin", "notes/readme.txt"} & set(archive.members)
+    assert any(name.endswith("_tokenizer.vocab") for name in archive.members)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_total_budget_refuses_many_members_each_under_the_cap(tmp_path, good_members,
+                                                               compressed):
+    biggest = max(len(data) for data in good_members.values())
+    many = {f"./filler-{n}.bin": b"\0" * biggest for n in range(30)}
+    path = write_tar(tmp_path / "m.nemo", {**good_members, **many}, gzip=compressed)
+    total = sum(len(d) for d in good_members.values()) + 5 * biggest
+    with pytest.raises(OversizeMemberError, match="add up to more than"):
+        read_archive(path, max_member_bytes=biggest, max_total_bytes=total)
