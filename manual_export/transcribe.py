@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -160,18 +161,32 @@ def _subsampling_factor(settings: dict, folder: Path) -> int:
 def _read_buffers(path: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
     if not path.exists():
         return None, None
-    with np.load(path, allow_pickle=False) as buffers:
-        missing = {"window", "fb"} - set(buffers.files)
-        if missing:
-            raise ModelDirError(f"{path}: missing arrays {sorted(missing)}")
-        return buffers["window"], buffers["fb"]
+    try:
+        with np.load(path, allow_pickle=False) as buffers:
+            missing = {"window", "fb"} - set(buffers.files)
+            if missing:
+                raise ModelDirError(f"{path}: missing arrays {sorted(missing)}")
+            return buffers["window"], buffers["fb"]
+    except ModelDirError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        # np.load says "Cannot load file containing pickled data" or names no file at all.
+        raise ModelDirError(f"{path}: not a NumPy .npz of arrays ({_first_line(error)})") from None
 
 
 def _open_session(path: Path) -> onnxruntime.InferenceSession:
     if not path.is_file():
         raise ModelDirError(f"{path}: no such file (export the model first)")
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    try:
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as error:  # noqa: BLE001 - onnxruntime raises its own unexported types
+        raise ModelDirError(f"{path}: onnxruntime cannot load it ({_first_line(error)})") from None
     names = {i.name for i in session.get_inputs()}, {o.name for o in session.get_outputs()}
     if not ({"audio_signal", "length"} <= names[0] and "logprobs" in names[1]):
         raise ModelDirError(f"{path}: expected inputs audio_signal, length and output logprobs")
     return session
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__

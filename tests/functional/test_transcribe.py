@@ -151,6 +151,25 @@ def test_incomplete_folder_refused(
         transcribe(copy, audio[0])
 
 
+@pytest.mark.parametrize(
+    ("damage", "content", "match"),
+    [
+        ("model.onnx", b"\x08garbage, not a protobuf" * 20, "model.onnx: onnxruntime cannot load"),
+        ("features.npz", b"PK\x03\x04 garbage", "features.npz: not a NumPy .npz"),
+        ("features.npz", b"\x80\x04pickled", "features.npz: not a NumPy .npz"),
+    ],
+)
+def test_corrupt_files_are_named_in_one_line(
+    exported: Path, audio: tuple[Path, np.ndarray], tmp_path: Path, damage: str,
+    content: bytes, match: str
+) -> None:
+    copy = shutil.copytree(exported, tmp_path / "copy")
+    (copy / damage).write_bytes(content)
+    with pytest.raises(ModelDirError, match=match) as raised:
+        transcribe(copy, audio[0])
+    assert "\n" not in str(raised.value)
+
+
 def test_tokens_without_blank_refused(tmp_path: Path) -> None:
     path = tmp_path / "tokens.txt"
     path.write_text("\u2581a 0\nb 1\n", encoding="utf-8")
