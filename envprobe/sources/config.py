@@ -146,7 +146,7 @@ class IndexConfig:
         A given `index_url` or `no_index` replaces the configured one; extra
         indexes and find-links add to the configured ones, because pip itself
         appends command-line values to configured lists and the installer we
-        hand `pip_args()` to still reads its configuration.
+        hand these sources to still reads its configuration.
         """
         settings = read_pip_settings()
         configured_no_index = settings.get("no-index")
@@ -170,13 +170,3 @@ class IndexConfig:
         if self.no_index:
             return ()
         return _merged([self.index_url], self.extra_index_urls)
-
-    def pip_args(self) -> list[str]:
-        """Command-line arguments that make pip or uv use these same sources."""
-        args: list[str] = ["--no-index"] if self.no_index else ["--index-url", self.index_url]
-        if not self.no_index:
-            for url in self.extra_index_urls:
-                args += ["--extra-index-url", url]
-        for link in self.find_links:
-            args += ["--find-links", link]
-        return args

@@ -26,7 +26,6 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -55,7 +54,7 @@ from envprobe.errors import EnvprobeError, IndexUnreachable, UnknownPackage
 from envprobe.paths import cache_dir as default_cache_dir
 from envprobe.sources.config import IndexConfig
 
-__all__ = ["DistFile", "IndexStats", "PackageIndex", "ReleaseMetadata"]
+__all__ = ["DistFile", "PackageIndex", "ReleaseMetadata"]
 
 _ACCEPT_SIMPLE = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 _JSON_SIMPLE = "application/vnd.pypi.simple.v1+json"
@@ -101,16 +100,6 @@ class ReleaseMetadata:
     provides_extra: frozenset[str]
     source: str
     complete: bool = True
-
-
-@dataclass
-class IndexStats:
-    """Work done by one `PackageIndex`, for the report's cost line."""
-
-    requests: int = 0
-    page_cache_hits: int = 0
-    metadata_cache_hits: int = 0
-    downloads: int = 0
 
 
 @dataclass(frozen=True)
@@ -381,7 +370,6 @@ class PackageIndex:
         refresh: bool = False,
     ) -> None:
         self.config = config
-        self.stats = IndexStats()
         self._cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self._timeout = timeout
         self._page_ttl = page_ttl
@@ -444,16 +432,6 @@ class PackageIndex:
         with self._lock:
             self._metadata[(project, wanted)] = result
         return result
-
-    def metadata_many(
-        self, name: str, versions: Iterable[Version | str], max_workers: int = 8
-    ) -> dict[Version, ReleaseMetadata]:
-        """Metadata of many releases at once: the index's latency, paid in parallel."""
-        self.files(name)
-        wanted = [Version(str(version)) for version in versions]
-        with ThreadPoolExecutor(max_workers=max_workers) as pool:
-            results = pool.map(lambda version: self.metadata(name, version), wanted)
-            return dict(zip(wanted, results, strict=True))
 
     def dependencies(
         self,
@@ -563,7 +541,6 @@ class PackageIndex:
         if not self._refresh:
             cached = _read_json(cache_file)
             if cached is not None and time.time() - cached["fetched"] < self._page_ttl:
-                self._count("page_cache_hits")
                 if not cached["found"]:
                     raise _Missing
                 return [_Link(**link) for link in cached["links"]]
@@ -597,7 +574,6 @@ class PackageIndex:
         )
         cached = _read_json(cache_file) if cache_file else None
         if cached is not None:
-            self._count("metadata_cache_hits")
             text, source = cached["text"], cached["source"]
         else:
             text, source = self._metadata_text(chosen)
@@ -624,10 +600,6 @@ class PackageIndex:
 
     # -- transport -----------------------------------------------------------
 
-    def _count(self, counter: str) -> None:
-        with self._lock:
-            setattr(self.stats, counter, getattr(self.stats, counter) + 1)
-
     @contextlib.contextmanager
     def _open(self, url: str, accept: str) -> Iterator[tuple[object, str, str]]:
         """Yield (readable stream, content type, final URL); map failures to _Missing/_Unreachable."""
@@ -643,7 +615,6 @@ class PackageIndex:
             with stream:
                 yield stream, "text/html", path.as_uri()
             return
-        self._count("requests")
         request = Request(url, headers={"Accept": accept, "User-Agent": f"envprobe/{__version__}"})
         try:
             response = self._opener.open(request, timeout=self._timeout)
@@ -690,7 +661,6 @@ class PackageIndex:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        self._count("downloads")
 
     def _verify_local(self, path: Path, sha256: str | None) -> None:
         if sha256 is None or path in self._verified:

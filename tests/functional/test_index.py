@@ -200,7 +200,6 @@ def test_metadata_comes_from_pep658_file_without_downloading_the_wheel(
     ]
     assert "/files/alpha-1.0-py3-none-any.whl.metadata" in requests_seen
     assert "/files/alpha-1.0-py3-none-any.whl" not in requests_seen
-    assert index.stats.downloads == 0
     assert not (cache_dir() / "files").exists()
 
 
@@ -231,13 +230,6 @@ def test_dependencies_evaluate_markers_and_extras(json_index: str):
     assert [req.name for req in with_extra] == ["beta", "epsilon"]
     old_python = index.dependencies("alpha", "1.0", environment={"python_version": "2.7"})
     assert [req.name for req in old_python] == ["beta", "gamma"]
-
-
-def test_metadata_many_fetches_every_release(json_index: str):
-    index = _index(json_index)
-    releases = index.metadata_many("alpha", ["1.0", "1.5", "2.0"], max_workers=3)
-    assert sorted(releases) == [Version("1.0"), Version("1.5"), Version("2.0")]
-    assert releases[Version("2.0")].requires_dist == (Requirement("beta>=2"),)
 
 
 # -- errors -------------------------------------------------------------------
@@ -284,7 +276,6 @@ def test_second_run_makes_no_request(json_index: str, requests_seen: list[str]):
     assert second.versions("alpha") == [Version("1.0"), Version("2.0")]
     assert second.metadata("alpha", "1.0").requires_python == SpecifierSet(">=3.8")
     assert requests_seen == []
-    assert second.stats.page_cache_hits == 1 and second.stats.metadata_cache_hits == 1
 
 
 def test_stale_pages_and_refresh_ask_again_but_metadata_stays(
@@ -311,7 +302,6 @@ def test_default_index_is_pips_own():
     assert _default_index_url_from_help() == PyPI.simple_url
     config = IndexConfig.from_pip()
     assert config.index_url == PyPI.simple_url
-    assert config.pip_args() == ["--index-url", PyPI.simple_url]
 
 
 def test_config_file_sections_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -338,8 +328,7 @@ def test_config_file_sections_and_environment(tmp_path: Path, monkeypatch: pytes
     assert config.index_url == "http://127.0.0.1:5/env/"
     assert config.no_index and config.index_urls == ()
     assert config.cert == str(tmp_path / "bundle.pem")
-    assert config.pip_args() == ["--no-index", "--find-links", "/wheels/one",
-                                 "--find-links", "/wheels/two"]
+    assert config.find_links == ("/wheels/one", "/wheels/two")
 
 
 def test_explicit_arguments_apply_like_pips_command_line(monkeypatch: pytest.MonkeyPatch):
@@ -352,11 +341,10 @@ def test_explicit_arguments_apply_like_pips_command_line(monkeypatch: pytest.Mon
         find_links=["/mine"],
         no_index=False,
     )
-    assert config.pip_args() == [
-        "--index-url", "http://127.0.0.1:2/mine/",
-        "--extra-index-url", "http://127.0.0.1:3/extra/",
-        "--find-links", "/configured", "--find-links", "/mine",
-    ]
+    assert config.index_url == "http://127.0.0.1:2/mine/"
+    assert config.index_urls == ("http://127.0.0.1:2/mine/", "http://127.0.0.1:3/extra/")
+    assert config.find_links == ("/configured", "/mine")
+    assert not config.no_index
 
 
 def test_unreadable_certificate_bundle_is_one_line(tmp_path: Path):
