@@ -155,11 +155,9 @@ def links_from_html(text: str, page_url: str) -> list[Link]:
 def links_from_json(body: bytes, page_url: str) -> list[Link]:
     """Every file of a PEP 691 page; `MalformedPage` when the body is not one."""
     try:
-        page = json.loads(body)
-        entries = page["files"]
-    except (ValueError, KeyError, TypeError):
+        return [_json_link(entry, page_url) for entry in json.loads(body)["files"]]
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise MalformedPage(f"malformed JSON page at {page_url}") from None
-    return [_json_link(entry, page_url) for entry in entries]
 
 
 def _json_link(entry: dict, page_url: str) -> Link:
