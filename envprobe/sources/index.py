@@ -130,6 +130,17 @@ class PackageIndex:
             self._metadata[(project, wanted)] = result
         return result
 
+    def dependencies_known(self, name: str, version: Version | str) -> bool:
+        """Whether `dependencies()` of this release is the whole truth.
+
+        False for a release whose requirements only a build would tell: an
+        sdist without static Metadata 2.2 Requires-Dist, a release with no
+        readable metadata, or one with a Requires-Dist line that does not
+        parse. Then `dependencies()` returns only what is known (often
+        nothing), and an empty list must not be read as "needs nothing".
+        """
+        return self.metadata(name, version).complete
+
     def dependencies(
         self,
         name: str,
@@ -137,11 +148,12 @@ class PackageIndex:
         extras: Iterable[str] = (),
         environment: Mapping[str, str] | None = None,
     ) -> list[Requirement]:
-        """Requirements that apply in a target environment, with the given extras.
+        """Known requirements that apply in a target environment, with the given extras.
 
         `environment` overrides marker variables of this interpreter (pass the
         probe interpreter's `default_environment()`). The requirements are
-        returned as declared, markers included, but already filtered.
+        returned as declared, markers included, but already filtered. Ask
+        `dependencies_known()` before reading the list as complete.
         """
         release = self.metadata(name, version)
         target = {**default_environment(), **(environment or {})}

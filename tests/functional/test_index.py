@@ -217,10 +217,20 @@ def test_sdist_metadata_is_complete_only_when_declared_static(json_index: str):
     declared = index.metadata("newsd", "1.0")
     assert declared.complete and declared.requires_dist == (Requirement("beta>=1"),)
     assert declared.requires_python == SpecifierSet(">=3.9")
+    assert index.dependencies_known("newsd", "1.0")
     for project in ("oldsd", "dynsd"):
         release = index.metadata(project, "1.0")
         assert not release.complete and release.requires_dist == ()
         assert release.source == f"{project}-1.0.tar.gz"
+        # An empty list here means "unknown", and the index says so.
+        assert index.dependencies(project, "1.0") == []
+        assert not index.dependencies_known(project, "1.0")
+
+
+def test_wheel_dependencies_are_known_even_when_there_are_none(json_index: str):
+    index = _index(json_index)
+    assert index.dependencies("beta", "1.0") == []
+    assert index.dependencies_known("beta", "1.0")
 
 
 def test_dependencies_evaluate_markers_and_extras(json_index: str):
