@@ -20,7 +20,7 @@ from wheelfactory import build_sdist, build_wheel, serve_index, write_simple_ind
 
 from envprobe.errors import EnvprobeError, IndexUnreachable, UnknownPackage
 from envprobe.paths import cache_dir
-from envprobe.sources.config import IndexConfig, default_index_url
+from envprobe.sources.config import IndexConfig
 from envprobe.sources.index import PackageIndex
 
 # Captured before the hermetic fixture hides them: live tests use the real configuration.
@@ -300,61 +300,7 @@ def test_stale_pages_and_refresh_ask_again_but_metadata_stays(
     assert requests_seen == ["/simple/alpha/"]
 
 
-# -- pip configuration ------------------------------------------------------------
-
-
-def test_default_index_is_pips_own():
-    from pip._internal.models.index import PyPI
-
-    from envprobe.sources.config import _default_index_url_from_help
-
-    assert default_index_url() == PyPI.simple_url
-    assert _default_index_url_from_help() == PyPI.simple_url
-    config = IndexConfig.from_pip()
-    assert config.index_url == PyPI.simple_url
-
-
-def test_config_file_sections_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    conf = tmp_path / "pip.conf"
-    conf.write_text(
-        "[global]\n"
-        "index-url = http://127.0.0.1:1/global/\n"
-        "extra-index-url =\n    http://127.0.0.1:2/a/\n    http://127.0.0.1:3/b/\n"
-        "find-links = /wheels/one /wheels/two\n"
-        "[install]\n"
-        "index-url = http://127.0.0.1:4/install/\n"
-    )
-    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
-    config = IndexConfig.from_pip()
-    assert config.index_url == "http://127.0.0.1:4/install/"
-    assert config.extra_index_urls == ("http://127.0.0.1:2/a/", "http://127.0.0.1:3/b/")
-    assert config.find_links == ("/wheels/one", "/wheels/two")
-    assert not config.no_index
-
-    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:5/env/")
-    monkeypatch.setenv("PIP_NO_INDEX", "yes")
-    monkeypatch.setenv("PIP_CERT", str(tmp_path / "bundle.pem"))
-    config = IndexConfig.from_pip()
-    assert config.index_url == "http://127.0.0.1:5/env/"
-    assert config.no_index and config.index_urls == ()
-    assert config.cert == str(tmp_path / "bundle.pem")
-    assert config.find_links == ("/wheels/one", "/wheels/two")
-
-
-def test_explicit_arguments_apply_like_pips_command_line(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:1/configured/")
-    monkeypatch.setenv("PIP_FIND_LINKS", "/configured")
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    config = IndexConfig.from_pip(
-        index_url="http://127.0.0.1:2/mine/",
-        extra_index_urls=["http://127.0.0.1:3/extra/"],
-        find_links=["/mine"],
-        no_index=False,
-    )
-    assert config.index_url == "http://127.0.0.1:2/mine/"
-    assert config.index_urls == ("http://127.0.0.1:2/mine/", "http://127.0.0.1:3/extra/")
-    assert config.find_links == ("/configured", "/mine")
-    assert not config.no_index
+# -- certificates ---------------------------------------------------------------
 
 
 def test_unreadable_certificate_bundle_is_one_line(tmp_path: Path):
