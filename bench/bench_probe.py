@@ -64,7 +64,7 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
                ENVPROBE_ENV_ROOT=str(work / "envs"), PYTHONPATH=str(REPO))
     os.environ.update(ENVPROBE_ENV_ROOT=env["ENVPROBE_ENV_ROOT"])
     config = IndexConfig.from_pip()
-    sources = " ".join(shlex.quote(a) for a in config.pip_args())
+    sources = " ".join(shlex.quote(a) for a in InstallOptions.from_sources(config).index_args())
     everything = " ".join(shlex.quote(p) for p in [*base, *pins])
     code = shlex.quote("; ".join(f"import {m}" for m in imports))
     python = shlex.quote(sys.executable)

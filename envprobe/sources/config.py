@@ -10,11 +10,12 @@ written in this code.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from envprobe.errors import EnvprobeError
@@ -26,47 +27,80 @@ __all__ = ["IndexConfig", "default_index_url", "read_pip_settings"]
 _SECTIONS = ("global", "install", ":env:")
 _TRUE = frozenset({"1", "y", "yes", "t", "true", "on"})
 _FALSE = frozenset({"0", "n", "no", "f", "false", "off"})
+# What decides which configuration files pip reads, besides the interpreter.
+_FILE_PLACES = ("PIP_CONFIG_FILE", "HOME", "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS", "APPDATA")
+# `PIP_*` variables pip does not treat as settings.
+_NOT_SETTINGS = frozenset({"version", "help"})
 
 
-def _pip_config_items() -> list[tuple[str, str]]:
-    """pip's merged configuration as `section.key -> value` pairs.
-
-    In-process through pip's own loader (exact file order and `os.devnull`
-    rule); through `pip config list` when pip's internals are not importable.
-    """
+def _pip(python: str, *args: str, env: Mapping[str, str]) -> str:
+    """Standard output of `python -m pip ARGS`; a one-line error when pip cannot answer."""
     try:
-        from pip._internal.configuration import Configuration
-        from pip._internal.exceptions import ConfigurationError
-    except ImportError:
-        return _pip_config_items_from_cli()
-    configuration = Configuration(isolated=False)
-    try:
-        configuration.load()
-    except ConfigurationError as error:
-        raise EnvprobeError(f"pip configuration is unreadable: {error}") from None
-    return [(key, str(value)) for key, value in configuration.items()]
-
-
-def _pip_config_items_from_cli() -> list[tuple[str, str]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "list"],
-        capture_output=True, text=True, check=False,
-    )
+        result = subprocess.run(
+            [python, "-m", "pip", *args], capture_output=True, check=False,
+            env={**env, "PYTHONIOENCODING": "utf-8"}, encoding="utf-8", errors="replace",
+        )
+    except OSError as error:
+        raise EnvprobeError(f"cannot run pip with {python}: {error.strerror or error}") from None
     if result.returncode != 0:
         last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise EnvprobeError(f"cannot read pip's configuration: {last_line}")
+        raise EnvprobeError(f"pip {' '.join(args)} failed with {python}: {last_line}")
+    return result.stdout
+
+
+def _without_pip_variables(keep: Iterable[str] = ()) -> dict[str, str]:
+    return {
+        key: value for key, value in os.environ.items()
+        if not key.startswith("PIP_") or key in keep
+    }
+
+
+@functools.lru_cache(maxsize=32)
+def _file_items(python: str, places: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The configuration files' settings as (`section.key`, value), merged in pip's order.
+
+    `pip config list` of `python`, run without `PIP_*` variables (but with
+    `PIP_CONFIG_FILE`, `os.devnull` included) so that it lists the files
+    only. Kept per interpreter and per `places` (the variables in
+    `_FILE_PLACES`), since pip takes half a second to start: a file edited
+    during the run is not read again.
+    """
+    listing = _pip(python, "config", "list", env=_without_pip_variables(keep=("PIP_CONFIG_FILE",)))
     items = []
-    for line in result.stdout.splitlines():
+    for line in listing.splitlines():
         key, sep, value = line.partition("=")
-        if sep:
-            items.append((key.strip(), str(ast.literal_eval(value.strip()))))
-    return items
+        if not sep:
+            continue
+        try:
+            text = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise EnvprobeError(f"cannot read pip's configuration line {line!r}") from None
+        items.append((key.strip(), str(text)))
+    return tuple(items)
 
 
-def read_pip_settings() -> dict[str, str]:
-    """The effective value of each install setting (`index-url`, `find-links`, ...)."""
+def _environment_items() -> list[tuple[str, str]]:
+    """`PIP_*` variables as pip reads them: `PIP_NO_INDEX` is `:env:.no-index`.
+
+    `pip config list` would list them too; read here, they are always
+    current and a new value does not cost a pip call.
+    """
+    return [
+        (":env:." + key[4:].lower().replace("_", "-"), value)
+        for key, value in os.environ.items()
+        if key.startswith("PIP_") and key[4:].lower() not in _NOT_SETTINGS
+    ]
+
+
+def read_pip_settings(python: str | None = None) -> dict[str, str]:
+    """The effective value of each install setting (`index-url`, `find-links`, ...).
+
+    `python` is the interpreter whose pip is asked (default: this one), since
+    a target interpreter's site configuration may differ from ours.
+    """
     by_section: dict[str, dict[str, str]] = {}
-    for key, value in _pip_config_items():
+    places = tuple((key, os.environ[key]) for key in _FILE_PLACES if key in os.environ)
+    for key, value in [*_file_items(python or sys.executable, places), *_environment_items()]:
         section, _, name = key.rpartition(".")
         by_section.setdefault(section, {})[name.replace("_", "-")] = value
     settings: dict[str, str] = {}
@@ -75,28 +109,24 @@ def read_pip_settings() -> dict[str, str]:
     return settings
 
 
-def default_index_url() -> str:
+def default_index_url(python: str | None = None) -> str:
     """pip's built-in index URL, asked of the installed pip (never written here).
 
-    pip keeps it in an internal constant; when that moves, pip's own help
-    text still states it, so the CLI is the fallback.
+    pip's help text states the default of `--index-url`. pip fills that
+    default from its configuration, so the help is asked with no `PIP_*`
+    variable and no configuration file: what remains is pip's own.
     """
-    try:
-        from pip._internal.models.index import PyPI
-
-        return PyPI.simple_url
-    except (ImportError, AttributeError):
-        return _default_index_url_from_help()
+    return _default_index_url(python or sys.executable)
 
 
-def _default_index_url_from_help() -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--help"],
-        capture_output=True, text=True, check=False,
+@functools.lru_cache(maxsize=8)
+def _default_index_url(python: str) -> str:
+    help_text = _pip(
+        python, "install", "--help", env=_without_pip_variables() | {"PIP_CONFIG_FILE": os.devnull}
     )
-    match = re.search(r"--index-url\b.*?\(default\s+(\S+?)\)", result.stdout, re.DOTALL)
+    match = re.search(r"--index-url\b.*?\(default\s+(\S+?)\)", help_text, re.DOTALL)
     if match is None:
-        raise EnvprobeError("cannot learn pip's default index URL: is pip installed?")
+        raise EnvprobeError("cannot learn pip's default index URL from `pip install --help`")
     return match.group(1)
 
 
@@ -140,18 +170,20 @@ class IndexConfig:
         extra_index_urls: Iterable[str] = (),
         find_links: Iterable[str] = (),
         no_index: bool | None = None,
+        python: str | None = None,
     ) -> IndexConfig:
         """pip's configuration with explicit arguments applied as pip's command line would.
 
         A given `index_url` or `no_index` replaces the configured one; extra
         indexes and find-links add to the configured ones, because pip itself
         appends command-line values to configured lists and the installer we
-        hand `pip_args()` to still reads its configuration.
+        hand these sources to still reads its configuration. `python` is the
+        interpreter whose pip is asked (default: this one).
         """
-        settings = read_pip_settings()
+        settings = read_pip_settings(python)
         configured_no_index = settings.get("no-index")
         return cls(
-            index_url=index_url or settings.get("index-url") or default_index_url(),
+            index_url=index_url or settings.get("index-url") or default_index_url(python),
             extra_index_urls=_merged(_as_list(settings.get("extra-index-url")), extra_index_urls),
             find_links=tuple(
                 _expand_path(link)
@@ -170,13 +202,3 @@ class IndexConfig:
         if self.no_index:
             return ()
         return _merged([self.index_url], self.extra_index_urls)
-
-    def pip_args(self) -> list[str]:
-        """Command-line arguments that make pip or uv use these same sources."""
-        args: list[str] = ["--no-index"] if self.no_index else ["--index-url", self.index_url]
-        if not self.no_index:
-            for url in self.extra_index_urls:
-                args += ["--extra-index-url", url]
-        for link in self.find_links:
-            args += ["--find-links", link]
-        return args

@@ -20,7 +20,7 @@ from wheelfactory import build_sdist, build_wheel, serve_index, write_simple_ind
 
 from envprobe.errors import EnvprobeError, IndexUnreachable, UnknownPackage
 from envprobe.paths import cache_dir
-from envprobe.sources.config import IndexConfig, default_index_url
+from envprobe.sources.config import IndexConfig
 from envprobe.sources.index import PackageIndex
 
 # Captured before the hermetic fixture hides them: live tests use the real configuration.
@@ -200,7 +200,6 @@ def test_metadata_comes_from_pep658_file_without_downloading_the_wheel(
     ]
     assert "/files/alpha-1.0-py3-none-any.whl.metadata" in requests_seen
     assert "/files/alpha-1.0-py3-none-any.whl" not in requests_seen
-    assert index.stats.downloads == 0
     assert not (cache_dir() / "files").exists()
 
 
@@ -218,10 +217,20 @@ def test_sdist_metadata_is_complete_only_when_declared_static(json_index: str):
     declared = index.metadata("newsd", "1.0")
     assert declared.complete and declared.requires_dist == (Requirement("beta>=1"),)
     assert declared.requires_python == SpecifierSet(">=3.9")
+    assert index.dependencies_known("newsd", "1.0")
     for project in ("oldsd", "dynsd"):
         release = index.metadata(project, "1.0")
         assert not release.complete and release.requires_dist == ()
         assert release.source == f"{project}-1.0.tar.gz"
+        # An empty list here means "unknown", and the index says so.
+        assert index.dependencies(project, "1.0") == []
+        assert not index.dependencies_known(project, "1.0")
+
+
+def test_wheel_dependencies_are_known_even_when_there_are_none(json_index: str):
+    index = _index(json_index)
+    assert index.dependencies("beta", "1.0") == []
+    assert index.dependencies_known("beta", "1.0")
 
 
 def test_dependencies_evaluate_markers_and_extras(json_index: str):
@@ -231,13 +240,6 @@ def test_dependencies_evaluate_markers_and_extras(json_index: str):
     assert [req.name for req in with_extra] == ["beta", "epsilon"]
     old_python = index.dependencies("alpha", "1.0", environment={"python_version": "2.7"})
     assert [req.name for req in old_python] == ["beta", "gamma"]
-
-
-def test_metadata_many_fetches_every_release(json_index: str):
-    index = _index(json_index)
-    releases = index.metadata_many("alpha", ["1.0", "1.5", "2.0"], max_workers=3)
-    assert sorted(releases) == [Version("1.0"), Version("1.5"), Version("2.0")]
-    assert releases[Version("2.0")].requires_dist == (Requirement("beta>=2"),)
 
 
 # -- errors -------------------------------------------------------------------
@@ -284,7 +286,6 @@ def test_second_run_makes_no_request(json_index: str, requests_seen: list[str]):
     assert second.versions("alpha") == [Version("1.0"), Version("2.0")]
     assert second.metadata("alpha", "1.0").requires_python == SpecifierSet(">=3.8")
     assert requests_seen == []
-    assert second.stats.page_cache_hits == 1 and second.stats.metadata_cache_hits == 1
 
 
 def test_stale_pages_and_refresh_ask_again_but_metadata_stays(
@@ -299,64 +300,7 @@ def test_stale_pages_and_refresh_ask_again_but_metadata_stays(
     assert requests_seen == ["/simple/alpha/"]
 
 
-# -- pip configuration ------------------------------------------------------------
-
-
-def test_default_index_is_pips_own():
-    from pip._internal.models.index import PyPI
-
-    from envprobe.sources.config import _default_index_url_from_help
-
-    assert default_index_url() == PyPI.simple_url
-    assert _default_index_url_from_help() == PyPI.simple_url
-    config = IndexConfig.from_pip()
-    assert config.index_url == PyPI.simple_url
-    assert config.pip_args() == ["--index-url", PyPI.simple_url]
-
-
-def test_config_file_sections_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    conf = tmp_path / "pip.conf"
-    conf.write_text(
-        "[global]\n"
-        "index-url = http://127.0.0.1:1/global/\n"
-        "extra-index-url =\n    http://127.0.0.1:2/a/\n    http://127.0.0.1:3/b/\n"
-        "find-links = /wheels/one /wheels/two\n"
-        "[install]\n"
-        "index-url = http://127.0.0.1:4/install/\n"
-    )
-    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
-    config = IndexConfig.from_pip()
-    assert config.index_url == "http://127.0.0.1:4/install/"
-    assert config.extra_index_urls == ("http://127.0.0.1:2/a/", "http://127.0.0.1:3/b/")
-    assert config.find_links == ("/wheels/one", "/wheels/two")
-    assert not config.no_index
-
-    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:5/env/")
-    monkeypatch.setenv("PIP_NO_INDEX", "yes")
-    monkeypatch.setenv("PIP_CERT", str(tmp_path / "bundle.pem"))
-    config = IndexConfig.from_pip()
-    assert config.index_url == "http://127.0.0.1:5/env/"
-    assert config.no_index and config.index_urls == ()
-    assert config.cert == str(tmp_path / "bundle.pem")
-    assert config.pip_args() == ["--no-index", "--find-links", "/wheels/one",
-                                 "--find-links", "/wheels/two"]
-
-
-def test_explicit_arguments_apply_like_pips_command_line(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:1/configured/")
-    monkeypatch.setenv("PIP_FIND_LINKS", "/configured")
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    config = IndexConfig.from_pip(
-        index_url="http://127.0.0.1:2/mine/",
-        extra_index_urls=["http://127.0.0.1:3/extra/"],
-        find_links=["/mine"],
-        no_index=False,
-    )
-    assert config.pip_args() == [
-        "--index-url", "http://127.0.0.1:2/mine/",
-        "--extra-index-url", "http://127.0.0.1:3/extra/",
-        "--find-links", "/configured", "--find-links", "/mine",
-    ]
+# -- certificates ---------------------------------------------------------------
 
 
 def test_unreadable_certificate_bundle_is_one_line(tmp_path: Path):

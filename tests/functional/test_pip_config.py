@@ -1,0 +1,153 @@
+"""pip's configuration as the real pip reports it: files, `PIP_*` variables, interpreters."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from envprobe.errors import EnvprobeError
+from envprobe.sources import config as pip_config
+from envprobe.sources.config import IndexConfig, default_index_url, read_pip_settings
+
+
+@pytest.fixture
+def pip_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Command lines of the pip processes the configuration reader starts."""
+    runs: list[list[str]] = []
+    real_run = subprocess.run
+
+    def counting_run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess:
+        runs.append(list(argv))
+        return real_run(argv, **kwargs)
+
+    monkeypatch.setattr(pip_config.subprocess, "run", counting_run)
+    return runs
+
+
+@pytest.fixture
+def own_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Per-user and global configuration folders that only this test writes to."""
+    for variable in ("HOME", "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS"):
+        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
+    return tmp_path
+
+
+def _interpreter(folder: Path, *, with_pip: bool) -> str:
+    """A venv whose pip (when `with_pip`) is this interpreter's, seen through its site-packages."""
+    venv.create(folder, with_pip=False, system_site_packages=with_pip)
+    return str(folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+
+
+def test_default_index_is_pips_own_whatever_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    default = default_index_url()
+    assert default.startswith("https://") and "127.0.0.1" not in default
+    assert IndexConfig.from_pip().index_url == default
+
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nindex-url = http://127.0.0.1:1/configured/\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:2/env/")
+    pip_config._default_index_url.cache_clear()
+    assert default_index_url() == default
+    assert default_index_url(sys.executable) == default
+
+
+def test_config_file_sections_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    conf = tmp_path / "pip.conf"
+    conf.write_text(
+        "[global]\n"
+        "index-url = http://127.0.0.1:1/global/\n"
+        "extra-index-url =\n    http://127.0.0.1:2/a/\n    http://127.0.0.1:3/b/\n"
+        "find-links = /wheels/one /wheels/two\n"
+        "[install]\n"
+        "index-url = http://127.0.0.1:4/install/\n"
+    )
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    config = IndexConfig.from_pip()
+    assert config.index_url == "http://127.0.0.1:4/install/"
+    assert config.extra_index_urls == ("http://127.0.0.1:2/a/", "http://127.0.0.1:3/b/")
+    assert config.find_links == ("/wheels/one", "/wheels/two")
+    assert not config.no_index
+
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:5/env/")
+    monkeypatch.setenv("PIP_NO_INDEX", "yes")
+    monkeypatch.setenv("PIP_CERT", str(tmp_path / "bundle.pem"))
+    config = IndexConfig.from_pip()
+    assert config.index_url == "http://127.0.0.1:5/env/"
+    assert config.no_index and config.index_urls == ()
+    assert config.cert == str(tmp_path / "bundle.pem")
+    assert config.find_links == ("/wheels/one", "/wheels/two")
+
+
+def test_explicit_arguments_apply_like_pips_command_line(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:1/configured/")
+    monkeypatch.setenv("PIP_FIND_LINKS", "/configured")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    config = IndexConfig.from_pip(
+        index_url="http://127.0.0.1:2/mine/",
+        extra_index_urls=["http://127.0.0.1:3/extra/"],
+        find_links=["/mine"],
+        no_index=False,
+    )
+    assert config.index_url == "http://127.0.0.1:2/mine/"
+    assert config.index_urls == ("http://127.0.0.1:2/mine/", "http://127.0.0.1:3/extra/")
+    assert config.find_links == ("/configured", "/mine")
+    assert not config.no_index
+
+
+def test_not_a_yes_no_value_is_one_line(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PIP_NO_INDEX", "perhaps")
+    with pytest.raises(EnvprobeError, match="PIP_NO_INDEX|no-index"):
+        IndexConfig.from_pip()
+
+
+def test_the_target_interpreters_own_pip_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_files: Path
+):
+    # Site configuration lives in the interpreter's prefix: only its pip sees it.
+    monkeypatch.delenv("PIP_CONFIG_FILE")
+    target = _interpreter(tmp_path / "target", with_pip=True)
+    site_file = tmp_path / "target" / "pip.conf"
+    site_file.write_text("[global]\nindex-url = http://127.0.0.1:7/site/\n")
+    assert read_pip_settings(target)["index-url"] == "http://127.0.0.1:7/site/"
+    assert IndexConfig.from_pip(python=target).index_url == "http://127.0.0.1:7/site/"
+    assert "index-url" not in read_pip_settings()
+
+
+def test_pip_runs_once_per_interpreter_and_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pip_runs: list[list[str]]
+):
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nfind-links = /from-file\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    assert read_pip_settings()["find-links"] == "/from-file"
+    assert read_pip_settings(sys.executable)["find-links"] == "/from-file"
+    assert len(pip_runs) == 1 and pip_runs[0][-2:] == ["config", "list"]
+
+    # A variable is read afresh without asking pip again; another file is not.
+    monkeypatch.setenv("PIP_FIND_LINKS", "/from-env")
+    assert read_pip_settings()["find-links"] == "/from-env"
+    assert len(pip_runs) == 1
+    other = tmp_path / "other.conf"
+    other.write_text("[global]\nfind-links = /other\n")
+    monkeypatch.delenv("PIP_FIND_LINKS")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(other))
+    assert read_pip_settings()["find-links"] == "/other"
+    assert len(pip_runs) == 2
+
+
+def test_no_pip_or_no_interpreter_is_one_line(tmp_path: Path):
+    without_pip = _interpreter(tmp_path / "bare", with_pip=False)
+    with pytest.raises(EnvprobeError) as caught:
+        read_pip_settings(without_pip)
+    assert "\n" not in str(caught.value) and "No module named pip" in str(caught.value)
+    with pytest.raises(EnvprobeError, match="cannot run pip") as caught:
+        read_pip_settings(str(tmp_path / "no-such-python"))
+    assert "\n" not in str(caught.value)
