@@ -187,10 +187,10 @@ def test_undecided_section_has_no_answer_and_no_matrix(undecided):
 
 
 def test_solved_section_carries_the_uv_block(solved):
-    text = render_markdown(solved, matrix_images=["report-nemo-asr-huggingface-hub-ModelFilter.svg"])
+    text = render_markdown(solved, matrix_images=["report-figures/nemo-asr-hub-ModelFilter.svg"])
 
     assert "```toml\n[tool.uv]\noverride-dependencies = [" in text
-    assert "![compatibility matrix: " in text and "(report-nemo-asr-huggingface-hub-ModelFilter.svg)" in text
+    assert "![compatibility matrix: " in text and "(report-figures/nemo-asr-hub-ModelFilter.svg)" in text
 
 
 # matrix ----------------------------------------------------------------------------------
@@ -371,13 +371,22 @@ def test_write_report_writes_the_section_and_its_picture(solved, tmp_path: Path)
 
     written = write_report(solved, report)
 
-    picture = tmp_path / "report-nemo-asr-huggingface-hub-ModelFilter.svg"
+    picture = tmp_path / "report-figures" / "nemo-asr-huggingface-hub-ModelFilter.svg"
     assert written == [report, picture]
     text = report.read_text(encoding="utf-8")
     assert text.startswith("# Findings\n\nKeep me.\n\n<!-- envprobe:nemo-asr:start -->\n")
-    assert "(report-nemo-asr-huggingface-hub-ModelFilter.svg)" in text
+    assert "(report-figures/nemo-asr-huggingface-hub-ModelFilter.svg)" in text
     ET.parse(picture)
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["REPORT.md", "report-figures"]
+    assert [p.name for p in picture.parent.iterdir()] == [picture.name]
+
+
+def test_each_report_keeps_its_figures_in_its_own_folder(solved, tmp_path: Path):
+    written = write_report(solved, tmp_path / "docs" / "Findings.md")
+
+    assert written[1] == tmp_path / "docs" / "findings-figures" / (
+        "nemo-asr-huggingface-hub-ModelFilter.svg")
+    assert "(findings-figures/nemo-asr-huggingface-hub-ModelFilter.svg)" in written[0].read_text()
 
 
 def test_render_refuses_an_unknown_format(solved):
