@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import itertools
 import json
 import tomllib
 import xml.etree.ElementTree as ET
@@ -27,10 +28,12 @@ from envprobe.report import (
     render_constraints,
     render_json,
     render_markdown,
+    render_terminal,
     replace_section,
     uv_overrides,
     write_report,
 )
+from envprobe.report.outcome import render_outcome
 from envprobe.report.sections import SectionError
 
 HUB = "huggingface-hub"
@@ -38,6 +41,7 @@ NEMO = "nemo-toolkit"
 BECAUSE = (f"{NEMO} 1.23.0 imports ModelFilter from huggingface_hub in "
            f"nemo/core/classes/common.py:23; {HUB} provides it up to 0.23.5 and not from 0.24.0")
 SVG = "{http://www.w3.org/2000/svg}"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def missing_model_filter(hub: str) -> Failure:
@@ -341,6 +345,46 @@ def test_terminal_keeps_square_brackets_literal(unsatisfiable):
     assert "nemo-asr: unsatisfiable" in text
     assert f"{NEMO}[asr]>=1.18,<2" in text
     assert "Fallback export: unavailable — no exporter is installed" in text
+
+
+def test_terminal_reads_at_80_columns_one_block_per_rule():
+    stored = json.loads((REPO / "constraints" / "nemo-asr.result.json").read_text())
+    result = SolveResult.from_dict(stored)
+    console = Console(record=True, width=80, color_system=None)
+    console.print(render_terminal(result))
+    lines = console.export_text().splitlines()
+
+    assert max(len(line) for line in lines) <= 80
+    for rule in result.rules:
+        [start] = [i for i, line in enumerate(lines)
+                   if line.rstrip() == f"• {rule.package} requires {rule.requires}"]
+        under = itertools.takewhile(lambda line: line.startswith("    "), lines[start + 1:])
+        # the reason is indented under its rule and wrapped between words only
+        assert f"because {' '.join(rule.because.split())}" in " ".join(" ".join(under).split())
+    for name, version in result.pins.items():
+        assert any(line.split() == [name, version] for line in lines), name
+
+
+@pytest.mark.parametrize("case", ["solved", "unsatisfiable", "undecided"])
+def test_terminal_fits_80_columns(case, request):
+    console = Console(record=True, width=80, color_system=None)
+    console.print(render_terminal(request.getfixturevalue(case)))
+
+    assert max(len(line) for line in console.export_text().splitlines()) <= 80
+
+
+def test_probe_outcome_panel_keeps_extras_and_shows_the_evidence():
+    outcome = attempt("proposal", 3, "1.23.0", "0.25.0").outcome
+    outcome.requirements = [f"{NEMO}[asr]==1.23.0", f"{HUB}==0.25.0"]
+    outcome.seconds = {"create": 1.0, "install": 20.5, "run": 3.25}
+    console = Console(record=True, width=80, color_system=None)
+    console.print(render_outcome(outcome))
+    text = console.export_text()
+
+    assert f"FAILED {NEMO}[asr]==1.23.0 {HUB}==0.25.0" in text
+    assert "missing symbol 'ModelFilter'" in text
+    assert "nemo/core/classes/common.py:23 nemo-toolkit 1.23.0" in text
+    assert "probe #3 · Python  · pip · create 1.0 s, install 20.5 s, run 3.2 s" in text
 
 
 # sections and files ------------------------------------------------------------------------
