@@ -20,7 +20,7 @@ from envprobe.model.pins import parse_requirements
 from envprobe.probing.environments import InstallOptions
 from envprobe.probing.probe import ProbeRequest, import_code, run_probe
 from envprobe.probing.store import Store
-from envprobe.report.outcome import render_outcome
+from envprobe.report import render_outcome
 
 __all__ = ["probe_command", "register"]
 

@@ -25,13 +25,12 @@ if TYPE_CHECKING:
 __all__ = [
     "figures_folder",
     "matrix_path",
-    "write_atomically",
     "write_constraints",
     "write_report",
 ]
 
 
-def write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` in one rename, keeping its permissions."""
     # Encoded as is, so a CRLF document keeps its CRLF line endings.
     atomic.write_atomically(path, text.encode("utf-8"), keep_mode=True)
@@ -54,7 +53,7 @@ def write_report(result: SolveResult, report: Path) -> list[Path]:
     written = []
     for matrix in build_matrices(result):
         picture = matrix_path(report, result.scenario, matrix)
-        write_atomically(picture, matrix_svg(matrix))
+        _write_atomically(picture, matrix_svg(matrix))
         written.append(picture)
     document = ""
     if report.exists():
@@ -62,10 +61,10 @@ def write_report(result: SolveResult, report: Path) -> list[Path]:
             document = handle.read()
     links = [p.relative_to(report.parent).as_posix() for p in written]
     body = render_markdown(result, matrix_images=links)
-    write_atomically(report, replace_section(document, result.scenario, body))
+    _write_atomically(report, replace_section(document, result.scenario, body))
     return [report, *written]
 
 
 def write_constraints(result: SolveResult, path: Path) -> Path:
-    write_atomically(path, render_constraints(result))
+    _write_atomically(path, render_constraints(result))
     return path

@@ -24,16 +24,15 @@ from envprobe.model.rules import Boundary, ImportCheck, Rule
 from envprobe.report import (
     build_matrices,
     matrix_svg,
-    render,
     render_constraints,
     render_json,
     render_markdown,
+    render_outcome,
     render_terminal,
     replace_section,
     uv_overrides,
     write_report,
 )
-from envprobe.report.outcome import render_outcome
 from envprobe.report.sections import SectionError
 
 HUB = "huggingface-hub"
@@ -316,7 +315,6 @@ def test_json_has_the_issue_keys_and_is_stable(solved):
     assert (data["probes"], data["installs"]) == (4, 3)
     solved.pins = dict(reversed(solved.pins.items()))
     assert json.loads(render_json(solved)) == data
-    assert render_json(solved) == render(solved, "json")
 
 
 # terminal --------------------------------------------------------------------------------
@@ -324,7 +322,7 @@ def test_json_has_the_issue_keys_and_is_stable(solved):
 
 def recorded(result: SolveResult) -> str:
     console = Console(record=True, width=120, color_system=None)
-    console.print(render(result, "terminal"))
+    console.print(render_terminal(result))
     return console.export_text()
 
 
@@ -432,7 +430,3 @@ def test_each_report_keeps_its_figures_in_its_own_folder(solved, tmp_path: Path)
         "nemo-asr-huggingface-hub-ModelFilter.svg")
     assert "(findings-figures/nemo-asr-huggingface-hub-ModelFilter.svg)" in written[0].read_text()
 
-
-def test_render_refuses_an_unknown_format(solved):
-    with pytest.raises(ValueError, match="unknown report format 'html'"):
-        render(solved, "html")
