@@ -2,7 +2,8 @@
 
 Exit codes: 0 success, 1 the probe or solve failed, 2 bad usage or input (one
 line on stderr, never a traceback), 130 interrupted. `main` is the one place
-that maps errors to exit codes; handlers return 0 or 1 and raise the rest.
+that maps errors to exit codes; handlers return 0 or 1 and raise the rest
+(export and transcribe excepted: their JSON contract, see `cli.export`).
 """
 
 from __future__ import annotations

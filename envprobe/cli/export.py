@@ -4,8 +4,9 @@ The exporter's libraries (torch, onnx, onnxruntime, numpy, pyyaml) are the
 `export` extra, so `manual_export` is imported only inside the handlers:
 `--help`, `probe`, `solve` and `report` work without them, and these two
 commands say in one line what to install. With `--json`, stdout carries
-exactly one JSON object, errors included. Exit 0 done, 1 exported but failed
-validation, 2 bad input or a missing extra.
+exactly one JSON object, errors included, so these handlers report their own
+errors (one line, the JSON object, exit 2) instead of raising to `main`.
+Exit 0 done, 1 exported but failed validation, 2 bad input or a missing extra.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ EXTRA_MODULES = frozenset({"torch", "onnx", "onnxruntime", "numpy", "yaml"})
 _MB = 1024**2
 
 
-class MissingExtra(Exception):
+class _MissingExtra(Exception):
     """A library of the `export` extra is not installed."""
 
     exit_code = 2
@@ -41,11 +42,11 @@ class MissingExtra(Exception):
                          f"installed): {EXTRA_HINT}")
 
 
-def _missing_extra(command: str, error: ImportError) -> MissingExtra:
+def _missing_extra(command: str, error: ImportError) -> _MissingExtra:
     """The error to report, or `error` itself again when it is not a missing extra (a bug)."""
     if (error.name or "").partition(".")[0] not in EXTRA_MODULES:
         raise error
-    return MissingExtra(command, error)
+    return _MissingExtra(command, error)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
