@@ -1,7 +1,10 @@
-"""Put renderings on disk: a report section with its matrix picture, a constraints file.
+"""Put renderings on disk: a report section with its matrix pictures, a constraints file.
 
-Every write goes to a temporary file beside the target and is renamed over
-it, so an interrupted run never leaves a half-written REPORT.md behind.
+A report's pictures go into one folder beside it (`REPORT.md` ->
+`report-figures/`), linked relatively, so they travel with the report and
+never litter the folder it sits in. Every write goes to a temporary file
+beside the target and is renamed over it, so an interrupted run never leaves
+a half-written REPORT.md behind.
 """
 
 from __future__ import annotations
@@ -19,38 +22,49 @@ from envprobe.report.sections import replace_section
 if TYPE_CHECKING:
     from envprobe.model.result import SolveResult
 
-__all__ = ["matrix_path", "write_atomically", "write_constraints", "write_report"]
+__all__ = [
+    "figures_folder",
+    "matrix_path",
+    "write_constraints",
+    "write_report",
+]
 
 
-def write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` in one rename, keeping its permissions."""
     # Encoded as is, so a CRLF document keeps its CRLF line endings.
     atomic.write_atomically(path, text.encode("utf-8"), keep_mode=True)
 
 
+def figures_folder(report: Path) -> Path:
+    """The one folder beside `report` that holds its pictures: `<stem>-figures/`."""
+    return report.with_name(f"{report.stem.lower()}-figures")
+
+
 def matrix_path(report: Path, scenario: str, matrix: Matrix) -> Path:
-    """`report-<scenario>-<package>-<symbol>.svg` beside the report, named safely."""
-    name = f"{report.stem.lower()}-{scenario}-{matrix.package}-{matrix.symbol}"
+    """`<figures folder>/<scenario>-<package>-<symbol>.svg`, named safely."""
+    name = f"{scenario}-{matrix.package}-{matrix.symbol}"
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")
-    return report.with_name(f"{slug}.svg")
+    return figures_folder(report) / f"{slug}.svg"
 
 
 def write_report(result: SolveResult, report: Path) -> list[Path]:
-    """Update the scenario's section of `report` (and its SVG matrix); return the paths written."""
+    """Update the scenario's section of `report` and its SVG matrices; return the paths written."""
     written = []
     for matrix in build_matrices(result):
         picture = matrix_path(report, result.scenario, matrix)
-        write_atomically(picture, matrix_svg(matrix))
+        _write_atomically(picture, matrix_svg(matrix))
         written.append(picture)
     document = ""
     if report.exists():
         with open(report, encoding="utf-8", newline="") as handle:
             document = handle.read()
-    body = render_markdown(result, matrix_images=[p.name for p in written])
-    write_atomically(report, replace_section(document, result.scenario, body))
+    links = [p.relative_to(report.parent).as_posix() for p in written]
+    body = render_markdown(result, matrix_images=links)
+    _write_atomically(report, replace_section(document, result.scenario, body))
     return [report, *written]
 
 
 def write_constraints(result: SolveResult, path: Path) -> Path:
-    write_atomically(path, render_constraints(result))
+    _write_atomically(path, render_constraints(result))
     return path

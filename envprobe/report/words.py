@@ -59,7 +59,18 @@ def versions_of(attempt: Attempt) -> dict[str, str]:
 
 
 def boundary_for(rule: Rule, boundaries: Iterable[Boundary]) -> Boundary | None:
-    """The boundary a missing-symbol or missing-module rule rests on, if any."""
+    """The boundary a rule rests on, if any.
+
+    A rule that carries its boundary's key `(package, module, symbol)` is
+    matched by that key; an older rule without one, by its import check or
+    by the symbol named in its reason.
+    """
+    key = getattr(rule, "boundary", None)
+    if key is not None:
+        package, module, symbol = key
+        wanted = (canonicalize_name(package), module, symbol)
+        return next((b for b in boundaries
+                     if (canonicalize_name(b.package), b.module, b.symbol) == wanted), None)
     if rule.kind not in _SYMBOL_KINDS:
         return None
     for boundary in boundaries:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -35,9 +36,11 @@ def run_cli(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
 
 
 def assert_one_line_error(err: str, *words: str) -> None:
+    """`envprobe: message`, or `envprobe probe: message` from the subcommand's parser; once."""
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("envprobe: ")
+    assert re.match(r"envprobe( probe)?: ", lines[0]), lines[0]
+    assert not re.match(r"envprobe( probe)?: envprobe", lines[0]), lines[0]
     assert "Traceback" not in err
     for word in words:
         assert word in lines[0]

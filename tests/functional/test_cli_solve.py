@@ -10,6 +10,11 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from envprobe.cli.report import report_path
+from envprobe.probing.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+
 SCENARIO = """
 [scenario]
 name = "chain"
@@ -41,7 +46,10 @@ def test_solve_writes_report_constraints_and_json_then_report_rerenders(tmp_path
     assert result["pins"]["fakehub"] == "1.1"
     report = (tmp_path / "REPORT.md").read_text()
     assert report.startswith("# Figures\n\nkept as is\n")
-    assert "ModelFilter" in report and (tmp_path / "report-chain-fakehub-ModelFilter.svg").exists()
+    assert "(report-figures/chain-fakehub-ModelFilter.svg)" in report
+    assert (tmp_path / "report-figures" / "chain-fakehub-ModelFilter.svg").exists()
+    assert solved.stderr.splitlines()[-3:] == [
+        "wrote REPORT.md", "wrote report-figures/chain-fakehub-ModelFilter.svg", "wrote chain.txt"]
     lines = (tmp_path / "chain.txt").read_text().splitlines()
     pinned = {Requirement(line).name: str(Requirement(line).specifier)
               for line in lines if line and not line.startswith("#")}
@@ -82,3 +90,50 @@ def test_report_without_a_stored_solve_says_so(tmp_path):
     answer = envprobe("report", "s.toml", cwd=tmp_path)
     assert answer.returncode == 2
     assert "run `envprobe solve` first" in answer.stderr
+
+
+def stored_nemo_solve(store: Path) -> None:
+    result = json.loads((REPO / "constraints" / "nemo-asr.result.json").read_text())
+    with Store(store) as db:
+        db.save_solve("nemo-asr", result)
+
+
+def test_report_of_a_scenario_elsewhere_is_written_beside_it(tmp_path):
+    elsewhere, here = tmp_path / "elsewhere", tmp_path / "here"
+    elsewhere.mkdir()
+    here.mkdir()
+    (elsewhere / "nemo.toml").write_text(SCENARIO.replace('"chain"', '"nemo-asr"'))
+    stored_nemo_solve(tmp_path / "store.sqlite3")
+
+    answer = envprobe("report", str(elsewhere / "nemo.toml"), "--store",
+                      str(tmp_path / "store.sqlite3"), cwd=here)
+
+    assert answer.returncode == 0, answer.stderr
+    assert list(here.iterdir()) == []
+    figures = sorted((elsewhere / "report-figures").iterdir())
+    assert len(figures) == 4
+    wrote = [line.removeprefix("wrote ") for line in answer.stderr.splitlines()]
+    assert wrote[0] == str(elsewhere / "REPORT.md") and wrote[-1] == str(elsewhere / "nemo-asr.txt")
+    assert sorted(wrote[1:-1]) == [str(f) for f in figures]
+
+
+def test_report_goes_where_report_says(tmp_path):
+    (tmp_path / "nemo.toml").write_text(SCENARIO.replace('"chain"', '"nemo-asr"'))
+    stored_nemo_solve(tmp_path / "store.sqlite3")
+
+    answer = envprobe("report", "nemo.toml", "--store", "store.sqlite3", "--json",
+                      "--report", "docs/Findings.md", cwd=tmp_path)
+
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout)["scenario"] == "nemo-asr"
+    assert (tmp_path / "docs" / "Findings.md").exists()
+    assert len(list((tmp_path / "docs" / "findings-figures").iterdir())) == 4
+    assert not (tmp_path / "REPORT.md").exists()
+
+
+def test_default_report_path_is_here_or_beside_a_scenario_elsewhere(tmp_path):
+    (tmp_path / "project" / "constraints").mkdir(parents=True)
+    here = tmp_path / "project"
+
+    assert report_path(here / "constraints" / "s.toml", here) == Path("REPORT.md")
+    assert report_path(tmp_path / "s.toml", here) == tmp_path / "REPORT.md"

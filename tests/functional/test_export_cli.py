@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from nemo_fixture import write_fake_nemo
 
-from manual_export.__main__ import main
+from envprobe.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,21 +61,22 @@ def test_bad_archive_json_and_exit_2(tmp_path, capsys):
     assert code == 2
     assert payload["status"] == "error" and "not a tar archive" in payload["error"]
     assert payload["onnx"] is None and payload["frames_checked"] == 0
-    assert captured.err.count("\n") == 1 and captured.err.startswith("error: ")
+    assert captured.err.count("\n") == 1 and captured.err.startswith("envprobe: ")
     assert not (tmp_path / "out").exists()
 
 
-def test_bad_input_in_a_subprocess_has_no_traceback(tmp_path):
+@pytest.mark.parametrize("entry", ["envprobe", "manual_export"])
+def test_bad_input_in_a_subprocess_has_no_traceback(tmp_path, entry):
     missing = tmp_path / "nowhere.nemo"
     result = subprocess.run(
-        [sys.executable, "-m", "manual_export", "export", str(missing), "-o", str(tmp_path / "o")],
+        [sys.executable, "-m", entry, "export", str(missing), "-o", str(tmp_path / "o")],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr == f"error: {missing}: no such file\n"
+    assert result.stderr == f"envprobe: {missing}: no such file\n"
     assert result.stdout == ""
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import itertools
 import json
 import tomllib
 import xml.etree.ElementTree as ET
@@ -23,10 +24,11 @@ from envprobe.model.rules import Boundary, ImportCheck, Rule
 from envprobe.report import (
     build_matrices,
     matrix_svg,
-    render,
     render_constraints,
     render_json,
     render_markdown,
+    render_outcome,
+    render_terminal,
     replace_section,
     uv_overrides,
     write_report,
@@ -38,6 +40,7 @@ NEMO = "nemo-toolkit"
 BECAUSE = (f"{NEMO} 1.23.0 imports ModelFilter from huggingface_hub in "
            f"nemo/core/classes/common.py:23; {HUB} provides it up to 0.23.5 and not from 0.24.0")
 SVG = "{http://www.w3.org/2000/svg}"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def missing_model_filter(hub: str) -> Failure:
@@ -187,10 +190,10 @@ def test_undecided_section_has_no_answer_and_no_matrix(undecided):
 
 
 def test_solved_section_carries_the_uv_block(solved):
-    text = render_markdown(solved, matrix_images=["report-nemo-asr-huggingface-hub-ModelFilter.svg"])
+    text = render_markdown(solved, matrix_images=["report-figures/nemo-asr-hub-ModelFilter.svg"])
 
     assert "```toml\n[tool.uv]\noverride-dependencies = [" in text
-    assert "![compatibility matrix: " in text and "(report-nemo-asr-huggingface-hub-ModelFilter.svg)" in text
+    assert "![compatibility matrix: " in text and "(report-figures/nemo-asr-hub-ModelFilter.svg)" in text
 
 
 # matrix ----------------------------------------------------------------------------------
@@ -312,7 +315,6 @@ def test_json_has_the_issue_keys_and_is_stable(solved):
     assert (data["probes"], data["installs"]) == (4, 3)
     solved.pins = dict(reversed(solved.pins.items()))
     assert json.loads(render_json(solved)) == data
-    assert render_json(solved) == render(solved, "json")
 
 
 # terminal --------------------------------------------------------------------------------
@@ -320,7 +322,7 @@ def test_json_has_the_issue_keys_and_is_stable(solved):
 
 def recorded(result: SolveResult) -> str:
     console = Console(record=True, width=120, color_system=None)
-    console.print(render(result, "terminal"))
+    console.print(render_terminal(result))
     return console.export_text()
 
 
@@ -341,6 +343,46 @@ def test_terminal_keeps_square_brackets_literal(unsatisfiable):
     assert "nemo-asr: unsatisfiable" in text
     assert f"{NEMO}[asr]>=1.18,<2" in text
     assert "Fallback export: unavailable — no exporter is installed" in text
+
+
+def test_terminal_reads_at_80_columns_one_block_per_rule():
+    stored = json.loads((REPO / "constraints" / "nemo-asr.result.json").read_text())
+    result = SolveResult.from_dict(stored)
+    console = Console(record=True, width=80, color_system=None)
+    console.print(render_terminal(result))
+    lines = console.export_text().splitlines()
+
+    assert max(len(line) for line in lines) <= 80
+    for rule in result.rules:
+        [start] = [i for i, line in enumerate(lines)
+                   if line.rstrip() == f"• {rule.package} requires {rule.requires}"]
+        under = itertools.takewhile(lambda line: line.startswith("    "), lines[start + 1:])
+        # the reason is indented under its rule and wrapped between words only
+        assert f"because {' '.join(rule.because.split())}" in " ".join(" ".join(under).split())
+    for name, version in result.pins.items():
+        assert any(line.split() == [name, version] for line in lines), name
+
+
+@pytest.mark.parametrize("case", ["solved", "unsatisfiable", "undecided"])
+def test_terminal_fits_80_columns(case, request):
+    console = Console(record=True, width=80, color_system=None)
+    console.print(render_terminal(request.getfixturevalue(case)))
+
+    assert max(len(line) for line in console.export_text().splitlines()) <= 80
+
+
+def test_probe_outcome_panel_keeps_extras_and_shows_the_evidence():
+    outcome = attempt("proposal", 3, "1.23.0", "0.25.0").outcome
+    outcome.requirements = [f"{NEMO}[asr]==1.23.0", f"{HUB}==0.25.0"]
+    outcome.seconds = {"create": 1.0, "install": 20.5, "run": 3.25}
+    console = Console(record=True, width=80, color_system=None)
+    console.print(render_outcome(outcome))
+    text = console.export_text()
+
+    assert f"FAILED {NEMO}[asr]==1.23.0 {HUB}==0.25.0" in text
+    assert "missing symbol 'ModelFilter'" in text
+    assert "nemo/core/classes/common.py:23 nemo-toolkit 1.23.0" in text
+    assert "probe #3 · Python  · pip · create 1.0 s, install 20.5 s, run 3.2 s" in text
 
 
 # sections and files ------------------------------------------------------------------------
@@ -371,15 +413,20 @@ def test_write_report_writes_the_section_and_its_picture(solved, tmp_path: Path)
 
     written = write_report(solved, report)
 
-    picture = tmp_path / "report-nemo-asr-huggingface-hub-ModelFilter.svg"
+    picture = tmp_path / "report-figures" / "nemo-asr-huggingface-hub-ModelFilter.svg"
     assert written == [report, picture]
     text = report.read_text(encoding="utf-8")
     assert text.startswith("# Findings\n\nKeep me.\n\n<!-- envprobe:nemo-asr:start -->\n")
-    assert "(report-nemo-asr-huggingface-hub-ModelFilter.svg)" in text
+    assert "(report-figures/nemo-asr-huggingface-hub-ModelFilter.svg)" in text
     ET.parse(picture)
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["REPORT.md", "report-figures"]
+    assert [p.name for p in picture.parent.iterdir()] == [picture.name]
 
 
-def test_render_refuses_an_unknown_format(solved):
-    with pytest.raises(ValueError, match="unknown report format 'html'"):
-        render(solved, "html")
+def test_each_report_keeps_its_figures_in_its_own_folder(solved, tmp_path: Path):
+    written = write_report(solved, tmp_path / "docs" / "Findings.md")
+
+    assert written[1] == tmp_path / "docs" / "findings-figures" / (
+        "nemo-asr-huggingface-hub-ModelFilter.svg")
+    assert "(findings-figures/nemo-asr-huggingface-hub-ModelFilter.svg)" in written[0].read_text()
+

@@ -1,0 +1,109 @@
+"""`envprobe probe`: install one pin set into a throwaway environment and run code there.
+
+Exit 0 when the code ran, 1 when the probe failed; bad input raises and
+`envprobe.cli.main` turns it into one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+
+from rich.console import Console
+
+from envprobe.cli import options
+from envprobe.cli.console import spinner
+from envprobe.errors import UsageError
+from envprobe.model.pins import parse_requirements
+from envprobe.probing.environments import InstallOptions
+from envprobe.probing.probe import ProbeRequest, import_code, run_probe
+from envprobe.probing.store import Store
+from envprobe.report import render_outcome
+
+__all__ = ["probe_command", "register"]
+
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `probe` to the envprobe parser."""
+    probe = subparsers.add_parser(
+        "probe",
+        help="install a pin set into a throwaway environment and run code in it",
+        description="Install the given requirements into a fresh environment, run the probe "
+        "code there in a child process, and report what happened: the packages actually "
+        "installed and, on failure, a typed failure with its evidence. A probe already in the "
+        "store is answered from it without installing anything. Exit 0 when the code ran, "
+        "1 when the probe failed, 2 for bad input.",
+    )
+    probe.add_argument(
+        "--pin", dest="pins", action="append", default=[], metavar="REQ",
+        help="a PEP 508 requirement to install, usually NAME==VERSION (repeatable); "
+        "unpinned dependencies are left to the installer",
+    )
+    code = probe.add_mutually_exclusive_group(required=True)
+    code.add_argument(
+        "--import", dest="imports", action="append", metavar="MODULE",
+        help="import MODULE in the environment (repeatable; imported in order)",
+    )
+    code.add_argument("--code", metavar="CODE", help="Python statements to run instead")
+    probe.add_argument(
+        "--python", default=sys.executable, metavar="PATH",
+        help="interpreter of the environment (default: the one running envprobe)",
+    )
+    options.add_sources(probe)
+    probe.add_argument("--allow-sdist", action="store_true",
+                       help="allow building from source distributions (default: wheels only)")
+    probe.add_argument("--base", action="append", default=[], metavar="REQ",
+                       help="a heavy requirement (e.g. torch==2.13.0) kept in a shared base "
+                       "layer that is installed once and reused by every probe (repeatable)")
+    options.add_installer(probe, default="auto", fallback="auto")
+    probe.add_argument("--timeout", type=options.positive_float, default=300.0, metavar="S",
+                       help="seconds the probe code may run before its processes are killed "
+                       "(default: 300)")
+    options.add_refresh(probe)
+    options.add_store(probe)
+    options.add_json(probe, "the outcome")
+    probe.set_defaults(func=probe_command)
+
+
+def probe_command(args: argparse.Namespace) -> int:
+    """Run one probe and show its outcome."""
+    parse_requirements([*args.pins, *args.base])
+    for module in args.imports or ():
+        if not _MODULE_NAME.fullmatch(module):
+            raise UsageError(f"--import {module!r} is not a module name")
+    request = ProbeRequest(
+        requirements=tuple(args.pins),
+        code=import_code(args.imports) if args.imports else args.code,
+        python=args.python,
+        options=_install_options(args),
+        timeout=args.timeout,
+    )
+    console = Console(stderr=True)
+    store = Store(args.store) if args.store else Store.default()
+    with store, spinner(console, quiet=args.json) as progress:
+        outcome = run_probe(request, store=store, refresh=args.refresh, progress=progress)
+    if args.json:
+        print(json.dumps(outcome.to_dict()))
+    else:
+        Console().print(render_outcome(outcome))
+    return 0 if outcome else 1
+
+
+def _install_options(args: argparse.Namespace) -> InstallOptions:
+    """Reading pip's configuration imports pip's internals: only when a probe needs it."""
+    from envprobe.sources.config import IndexConfig
+
+    config = IndexConfig.from_pip(
+        index_url=args.index_url,
+        extra_index_urls=tuple(args.extra_index_urls),
+        find_links=tuple(args.find_links),
+        no_index=args.no_index,
+    )
+    return InstallOptions.from_sources(
+        config, allow_sdist=args.allow_sdist, installer=args.installer, base=tuple(args.base)
+    )
+

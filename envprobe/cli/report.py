@@ -1,0 +1,96 @@
+"""`envprobe report`: re-render a scenario's stored solve, and the publishing both commands share.
+
+`publish` is the one place that decides where a result's files go: the
+report beside the scenario when the scenario lives outside the current
+directory, its figures in one folder beside the report, the constraints file
+in the scenario's folder. It says where it wrote each file, on stderr, so
+`--json` keeps stdout to exactly one object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from envprobe.cli import options
+from envprobe.errors import UsageError
+from envprobe.model.result import SolveResult, Verdict
+from envprobe.model.scenario import Scenario, load_scenario
+from envprobe.probing.store import Store
+from envprobe.report import render_json, render_terminal, write_constraints, write_report
+
+__all__ = ["add_scenario_outputs", "publish", "register", "report_command", "report_path"]
+
+REPORT_NAME = "REPORT.md"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `report` to the envprobe parser."""
+    report = subparsers.add_parser(
+        "report",
+        help="render the last stored solve of a scenario, without probing",
+        description="Render REPORT.md, the constraints file and the terminal summary from "
+                    "the store's last result for this scenario. Nothing is installed.",
+    )
+    add_scenario_outputs(report)
+    report.set_defaults(func=report_command)
+
+
+def add_scenario_outputs(parser: argparse.ArgumentParser) -> None:
+    """The scenario argument and the flags saying where its result goes."""
+    parser.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    options.add_json(parser, "the result")
+    parser.add_argument("--report", type=Path, metavar="PATH",
+                        help="Markdown report to update (its section for this scenario), its "
+                        "figures going to a folder beside it (default: ./REPORT.md, or "
+                        "REPORT.md beside the scenario when it is outside this directory)")
+    parser.add_argument("--constraints-out", type=Path, metavar="PATH",
+                        help="pip constraints file of the answer "
+                             "(default: <scenario folder>/<name>.txt)")
+    options.add_store(parser)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    with Store(args.store) if args.store else Store.default() as store:
+        stored = store.last_solve(scenario.name)
+    if stored is None:
+        raise UsageError(f"the store has no solve of {scenario.name!r}; run `envprobe solve` first")
+    return publish(SolveResult.from_dict(stored), scenario, args)
+
+
+def report_path(scenario: Path, cwd: Path | None = None) -> Path:
+    """Where the report goes by default: `./REPORT.md`, or beside a scenario outside `cwd`.
+
+    "Outside" means the scenario file is not under the current directory, so
+    solving someone else's scenario never writes into the project you stand in.
+    """
+    here = (cwd or Path.cwd()).resolve()
+    folder = scenario.resolve().parent
+    return Path(REPORT_NAME) if folder.is_relative_to(here) else folder / REPORT_NAME
+
+
+def publish(result: SolveResult, scenario: Scenario, args: argparse.Namespace) -> int:
+    """Write the report, its figures and the constraints file, then show the result."""
+    written = write_report(result, args.report or report_path(scenario.path))
+    constraints = args.constraints_out or scenario.path.parent / f"{scenario.name}.txt"
+    written.append(write_constraints(result, constraints))
+    if args.json:
+        print(render_json(result), end="")
+    else:
+        Console().print(render_terminal(result))
+    for path in written:
+        print(f"wrote {_shown(path)}", file=sys.stderr)
+    return 0 if result.status == Verdict.SOLVED else 1
+
+
+def _shown(path: Path) -> str:
+    """Relative to the current directory where it is under it; absolute elsewhere."""
+    absolute = path.resolve()
+    try:
+        return str(absolute.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(absolute)
