@@ -58,11 +58,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"and check it against the PyTorch rebuild. Needs the export extra: {EXTRA_HINT}.",
     )
     export.add_argument("model", metavar="MODEL.nemo", help="NeMo archive (plain or gzip tar)")
-    export.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="output folder")
+    export.add_argument("-o", "--output", metavar="OUTDIR", required=True,
+                        help="output folder, written whole or not at all; a non-empty folder "
+                        "that an earlier export did not write is refused")
+    export.add_argument("--force", action="store_true",
+                        help="replace OUTDIR even when it holds files an export did not write")
     export.add_argument("--int8", action="store_true", help="also write model.int8.onnx")
     options.add_json(export, "the export report")
     export.add_argument("--max-member-mb", type=options.positive_int, default=4096, metavar="N",
                         help="refuse archive members larger than N MiB (default 4096)")
+    export.add_argument("--max-total-mb", type=options.positive_int, default=5120, metavar="N",
+                        help="refuse archives whose members add up to more than N MiB "
+                        "(default 5120)")
     export.add_argument("--check-long", action="store_true",
                         help="also validate an input past 5000 encoder frames "
                         "(needs GBs for large models)")
@@ -99,6 +106,8 @@ def export_command(args: argparse.Namespace) -> int:
                 int8=args.int8,
                 progress=progress,
                 max_member_bytes=args.max_member_mb * _MB,
+                max_total_bytes=args.max_total_mb * _MB,
+                force=args.force,
                 long_input=args.check_long,
                 tolerance=args.tolerance,
             )

@@ -7,6 +7,7 @@ argparse types reject bad numbers at parse time, so handlers never see them.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,26 +23,34 @@ __all__ = [
     "add_store",
     "positive_float",
     "positive_int",
+    "seconds",
 ]
 
 
-def _positive(kind: Callable[[str], float], words: str) -> Callable[[str], Any]:
-    """An argparse type: `kind(text)` when it is greater than zero (NaN is not)."""
+def _positive(kind: Callable[[str], float], words: str,
+              most: float | None = None) -> Callable[[str], Any]:
+    """An argparse type: a finite `kind(text)` above zero (NaN and inf are not), up to `most`."""
 
     def parse(text: str) -> Any:
         try:
             value = kind(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"not {words}: {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be a positive finite number: {text!r}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:g}: {text!r}")
         return value
 
     return parse
 
 
+# A week: longer is a mistake, and the process timers take milliseconds in 32 bits.
+MAX_SECONDS = 7 * 24 * 3600
+
 positive_float = _positive(float, "a number")
 positive_int = _positive(int, "a whole number")
+seconds = _positive(float, "a number of seconds", most=MAX_SECONDS)
 
 
 def add_sources(parser: argparse.ArgumentParser) -> None:

@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="a heavy requirement (e.g. torch==2.13.0) kept in a shared base "
                        "layer that is installed once and reused by every probe (repeatable)")
     options.add_installer(probe, default="auto", fallback="auto")
-    probe.add_argument("--timeout", type=options.positive_float, default=300.0, metavar="S",
+    probe.add_argument("--timeout", type=options.seconds, default=300.0, metavar="S",
                        help="seconds the probe code may run before its processes are killed "
                        "(default: 300)")
     options.add_refresh(probe)
