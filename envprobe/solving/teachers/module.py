@@ -10,6 +10,8 @@ then searched for the one that dropped the module.
 from __future__ import annotations
 
 import difflib
+import functools
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import packages_distributions
 
@@ -86,7 +88,7 @@ def _owner_candidates(tools: Tools, case: Case, module: str) -> list[NormalizedN
     # release that ships the module (setuptools and pkg_resources, say). The
     # wheel scan is what proves it either way.
     top = module.split(".")[0]
-    ranked += [canonicalize_name(d) for d in packages_distributions().get(top, [])
+    ranked += [canonicalize_name(d) for d in _distributions_here().get(top, [])
                if canonicalize_name(d) not in ranked]
     installed = {canonicalize_name(n): v for n, v in case.outcome.installed.items()}
     dependents = _dependents(tools, installed)
@@ -100,6 +102,12 @@ def _owner_candidates(tools: Tools, case: Case, module: str) -> list[NormalizedN
 
     ranked += sorted((n for n in installed if n not in ranked), key=likelihood)
     return ranked
+
+
+@functools.cache
+def _distributions_here() -> Mapping[str, list[str]]:
+    """Top-level module -> distributions in envprobe's own interpreter; read once (~0.3 s)."""
+    return packages_distributions()
 
 
 def _owner_in_era(tools: Tools, case: Case, module: str, candidates: list[NormalizedName],
