@@ -64,7 +64,6 @@ class Solver:
         events: Events | None = None,
         refresh: bool = False,
         max_installs: int | None = None,
-        confirm_boundaries: bool = True,
     ) -> None:
         self.scenario = scenario
         self.index = index
@@ -76,7 +75,7 @@ class Solver:
         self.interpreter: Interpreter = describe(scenario.python)
         self.scanner = StaticScanner(index, self.interpreter.tags)
         self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
-                               self._released, confirm_boundaries)
+                               self._released)
         self.universe: set[NormalizedName] = {t.name for t in scenario.targets} | set(scenario.pins)
         self.rules: list[Rule] = []
         self.boundaries: list[Boundary] = []
