@@ -7,6 +7,7 @@ ids, wheel files scanned) so every line of a report can be traced back.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,46 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-__all__ = ["Boundary", "ImportCheck", "Rule", "specifier_for"]
+__all__ = [
+    "Boundary",
+    "BoundaryKey",
+    "BoundaryMethod",
+    "ImportCheck",
+    "InstallOption",
+    "Rule",
+    "RuleKind",
+    "specifier_for",
+]
+
+# (package, module, symbol): how a rule names the boundary it rests on.
+BoundaryKey = tuple[str, str, str]
+_KEY_FIELDS = ("package", "module", "symbol")
+
+
+class RuleKind(enum.StrEnum):
+    """Which failure taught a rule, so readers know what kind of evidence stands behind it."""
+
+    MISSING_SYMBOL = "missing_symbol"  # a name vanished from (or appeared in) a module
+    MISSING_MODULE = "missing_module"  # a module vanished from a distribution
+    DEPENDENCY_CHECK = "dependency_check"  # a package rejected a version at import time
+    DECLARED = "declared"  # the installer quoted a declared requirement
+    NO_DISTRIBUTION = "no_distribution"  # no installable file for this interpreter
+    BUILD = "build"  # an sdist's build imports what it does not declare
+    BLAMED = "blamed"  # heuristic: the release whose own code raised
+
+
+class BoundaryMethod(enum.StrEnum):
+    """How a boundary was found; a static one may then be confirmed by a probe."""
+
+    STATIC = "static"  # scans of wheels, no install
+    PROBE = "probe"  # bisection with real installs
+    STATIC_AND_PROBE = "static+probe"  # static, and a probe of the release past it agreed
+
+
+class InstallOption(enum.StrEnum):
+    """How a rule changes the install itself rather than the pins."""
+
+    BUILD_WITHOUT_ISOLATION = "build_without_isolation"  # pre-install `requires`, no isolation
 
 
 @dataclass(frozen=True)
@@ -38,13 +78,22 @@ class Rule:
 
     requires: str
     because: str
-    kind: str
+    kind: RuleKind
     package: NormalizedName | None = None
     versions: str = ""
     when_imports: ImportCheck | None = None
     evidence: tuple[int, ...] = ()
     scanned: tuple[str, ...] = ()
-    install_option: str | None = None  # "pre_install" or "no_build_isolation" for build rules
+    install_option: InstallOption | None = None
+    boundary: BoundaryKey | None = None  # the `Boundary.key` this rule rests on
+
+    def __post_init__(self) -> None:
+        # Strings from old JSON and older callers become the enum values they name.
+        object.__setattr__(self, "kind", RuleKind(self.kind))
+        if self.install_option is not None:
+            object.__setattr__(self, "install_option", InstallOption(self.install_option))
+        if self.boundary is not None:
+            object.__setattr__(self, "boundary", tuple(self.boundary))
 
     @property
     def requirement(self) -> Requirement:
@@ -64,7 +113,8 @@ class Rule:
             who = "every set"
         elif self.when_imports is not None:
             symbol = self.when_imports.symbol or self.when_imports.module
-            who = f"{self.package} {self.versions} (releases that import {symbol})".replace("  ", " ")
+            releases = " ".join(filter(None, (self.package, self.versions)))
+            who = f"{releases} (releases that import {symbol})"
         else:
             who = f"{self.package} {self.versions or '(any release)'}"
         return f"{who} requires {self.requires}: {self.because}"
@@ -75,7 +125,7 @@ class Rule:
             "versions": self.versions or "*",
             "requires": self.requires,
             "because": self.because,
-            "kind": self.kind,
+            "kind": self.kind.value,
             "when_imports": (
                 {"module": self.when_imports.module, "symbol": self.when_imports.symbol,
                  "observed": self.when_imports.observed}
@@ -83,9 +133,10 @@ class Rule:
                 else None
             ),
             "evidence": {"probes": list(self.evidence), "wheels": list(self.scanned)},
-            "install_option": self.install_option,
+            "install_option": self.install_option.value if self.install_option else None,
+            "boundary": (dict(zip(_KEY_FIELDS, self.boundary, strict=True))
+                         if self.boundary else None),
         }
-
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rule:
@@ -102,6 +153,7 @@ class Rule:
             evidence=tuple(evidence.get("probes", ())),
             scanned=tuple(evidence.get("wheels", ())),
             install_option=data.get("install_option"),
+            boundary=_key_from(data.get("boundary")),
         )
 
 
@@ -117,9 +169,17 @@ class Boundary:
     direction: str = "removed"  # "removed": present up to last_with; "added": from first_with on
     last_without: str | None = None
     first_with: str | None = None
-    method: str = "static"  # "static", "probe" (bisection with real installs) or both
+    method: BoundaryMethod = BoundaryMethod.STATIC
     confirmed_by: tuple[int, ...] = ()
     checked: tuple[tuple[str, bool | None], ...] = ()  # release -> has it (None: unreadable)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "method", BoundaryMethod(self.method))
+
+    @property
+    def key(self) -> BoundaryKey:
+        """What a rule stores to point at this boundary: one per (package, module, symbol)."""
+        return (self.package, self.module, self.symbol)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,11 +191,10 @@ class Boundary:
             "direction": self.direction,
             "last_without": self.last_without,
             "first_with": self.first_with,
-            "method": self.method,
+            "method": self.method.value,
             "confirmed_by": list(self.confirmed_by),
             "checked": {version: has for version, has in self.checked},
         }
-
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Boundary:
@@ -152,6 +211,14 @@ class Boundary:
             confirmed_by=tuple(data.get("confirmed_by", ())),
             checked=tuple((data.get("checked") or {}).items()),
         )
+
+
+def _key_from(data: dict[str, str] | None) -> BoundaryKey | None:
+    """A boundary key from JSON; None for rules stored before rules named their boundary."""
+    if not data:
+        return None
+    package, module, symbol = (data[name] for name in _KEY_FIELDS)
+    return (package, module, symbol)
 
 
 def specifier_for(allowed: list[Version], universe: list[Version]) -> SpecifierSet:

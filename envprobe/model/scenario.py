@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,6 @@ class Target:
     name: NormalizedName
     specifier: SpecifierSet
     extras: frozenset[str] = frozenset()
-
-    def requirement(self, version: str | None = None) -> str:
-        """PEP 508 text: the range, or an exact pin when `version` is given."""
-        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
-        spec = f"=={version}" if version else str(self.specifier)
-        return f"{self.name}{extras}{spec}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +59,6 @@ class Scenario:
     find_links: tuple[str, ...] = ()
     fallback_model: Path | None = None
     fallback_output: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def code(self) -> str:

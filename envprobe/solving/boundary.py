@@ -6,17 +6,20 @@ release's wheel provide the name?) costs a download; the probe predicate
 costs a real install, so it uses plain bisection with its bound of
 ceil(log2 N) + 1 installs. The static search gallops outwards from the failing
 release, because the nearest releases are the ones most like it.
+
+A predicate answers None when it cannot tell (no wheel to read, an install
+that failed for another reason); the search then stops without a boundary,
+and the caller decides what to try next.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from packaging.version import Version
 
-__all__ = ["Search", "bisect_with_probes", "gallop_static", "probe_bound"]
+__all__ = ["Search", "bisect_with_probes", "gallop_static"]
 
 Predicate = Callable[[Version], "bool | None"]
 
@@ -31,7 +34,6 @@ class Search:
     last_without: Version | None = None
     first_with: Version | None = None
     checked: dict[Version, bool | None] = field(default_factory=dict)
-    inconclusive: bool = False
 
     @property
     def found(self) -> bool:
@@ -102,31 +104,31 @@ def _gallop(check: _Checker, start: int, step_sign: int, limit: int) -> tuple[in
 
 
 def gallop_static(releases: Sequence[Version], failing: Version, predicate: Predicate) -> Search:
-    """Search older releases first (a removal), then newer ones (an addition)."""
+    """Search older releases first (a removal), then newer ones (an addition).
+
+    Predicate calls, for N releases and a predicate that holds on one
+    contiguous run on each side of the failing release: one for the failing
+    release, then per side a gallop (steps 1, 2, 4, ...) and a bisection of
+    the last step. A removal d releases below the failing one costs at most
+    2*ceil(log2 d) + 2 calls; any search at most 3*ceil(log2 N) + 3.
+    """
     releases = sorted(set(releases) | {failing})
     search = Search()
     check = _Checker(releases, predicate, search)
     start = releases.index(failing)
     search.checked[failing] = predicate(failing)
-    if search.checked[failing] is None:
-        search.inconclusive = True
-        return search
-    if search.checked[failing]:
-        return search  # the static view disagrees with the probe: let probes decide
+    if search.checked[failing] is not False:
+        return search  # unreadable, or the static view disagrees with the probe: let probes decide
+    limit = len(releases) - 1
     for sign in (-1, 1):
-        limit = len(releases) - 1
         if (sign < 0 and start == 0) or (sign > 0 and start == limit):
             continue
         good, bad = _gallop(check, start, sign, limit)
         if bad == -1:
-            search.inconclusive = True
             return search
         if good is not None:
             narrowed = _bisect(check, good, bad)
-            if narrowed is None:
-                search.inconclusive = True
-                return search
-            return _finish(search, releases, *narrowed)
+            return search if narrowed is None else _finish(search, releases, *narrowed)
     return search
 
 
@@ -136,7 +138,9 @@ def bisect_with_probes(
     """Plain bisection over `releases` below the failing one, one install per check.
 
     The oldest release is checked first; if it passes, the boundary lies
-    between it and the failing release. At most ceil(log2 N) + 1 checks.
+    between it and the failing release. At most ceil(log2 N) + 1 checks for
+    the N releases up to and including the failing one (which is not checked
+    again: the probe that failed is its evidence).
     """
     releases = sorted(v for v in set(releases) | {failing} if v <= failing)
     search = Search()
@@ -144,19 +148,7 @@ def bisect_with_probes(
     if len(releases) < 2:
         return search
     check = _Checker(releases, predicate, search)
-    oldest = check(0)
-    if oldest is None:
-        search.inconclusive = True
-        return search
-    if not oldest:
+    if not check(0):
         return search
     narrowed = _bisect(check, 0, len(releases) - 1)
-    if narrowed is None:
-        search.inconclusive = True
-        return search
-    return _finish(search, releases, *narrowed)
-
-
-def probe_bound(count: int) -> int:
-    """The most installs `bisect_with_probes` may spend on `count` releases."""
-    return math.ceil(math.log2(max(count, 2))) + 1
+    return search if narrowed is None else _finish(search, releases, *narrowed)

@@ -129,16 +129,19 @@ class SolveProvider(AbstractProvider):
         excluded = {c.version for c in incompatibilities[identifier]}
         extras = frozenset().union(self._extras.get(identifier, frozenset()),
                                    *(n.extras for n in needs))
-        pinned = True if identifier in self._pins else None
+        pinned = identifier in self._pins
         if pinned:
             versions = [self._pins[identifier]]
         else:
             versions = sorted(self._index.versions(identifier), reverse=True)
+        # Pre-releases only when pinned or named by a specifier (">=3.0rc1"), as installers
+        # do; packaging's default for `contains` changed between releases, so it is explicit.
+        pre = pinned or any(n.specifier.prereleases for n in needs)
         matches = []
         for version in versions:
-            if version in excluded:
+            if version in excluded or (version.is_prerelease and not pre):
                 continue
-            if not all(n.specifier.contains(version, prereleases=pinned) for n in needs):
+            if not all(n.specifier.contains(version, prereleases=True) for n in needs):
                 continue
             if not pinned and not self.installable(identifier, version):
                 continue

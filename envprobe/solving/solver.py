@@ -21,7 +21,7 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from envprobe.model.outcome import ProbeOutcome
 from envprobe.model.result import Attempt, Purpose, SolveResult, Verdict
-from envprobe.model.rules import Boundary, Rule
+from envprobe.model.rules import Boundary, InstallOption, Rule
 from envprobe.model.scenario import Scenario
 from envprobe.probing import environments as envs
 from envprobe.probing.environments import InstallOptions, resolve_installer
@@ -64,7 +64,6 @@ class Solver:
         events: Events | None = None,
         refresh: bool = False,
         max_installs: int | None = None,
-        confirm_boundaries: bool = True,
     ) -> None:
         self.scenario = scenario
         self.index = index
@@ -76,7 +75,7 @@ class Solver:
         self.interpreter: Interpreter = describe(scenario.python)
         self.scanner = StaticScanner(index, self.interpreter.tags)
         self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
-                               self._released, confirm_boundaries)
+                               self._released)
         self.universe: set[NormalizedName] = {t.name for t in scenario.targets} | set(scenario.pins)
         self.rules: list[Rule] = []
         self.boundaries: list[Boundary] = []
@@ -186,10 +185,11 @@ class Solver:
     def _request(self, pins: dict[NormalizedName, Version]) -> ProbeRequest:
         requirements = []
         for name, version in sorted(pins.items()):
-            chosen = self._extras.get(name) or next(
-                (t.extras for t in self.scenario.targets if t.name == name), frozenset())
+            target = self.scenario.target(name)
+            chosen = self._extras.get(name) or (target.extras if target else frozenset())
             requirements.append(Candidate(name, version, chosen).requirement())
-        build_rules = [r for r in self.rules if r.install_option == "build_without_isolation"]
+        build_rules = [r for r in self.rules
+                       if r.install_option is InstallOption.BUILD_WITHOUT_ISOLATION]
         options = replace(
             self.options,
             base=self.scenario.pin_requirements() if self.scenario.base_layer else (),
@@ -228,7 +228,7 @@ class Solver:
         self.events("outcome", f"probe #{outcome.probe_id}{cached}: {verdict}")
         return outcome
 
-    def _reprobe(self, fixed: dict[str, Version]) -> ProbeOutcome | None:
+    def _reprobe(self, fixed: dict[str, Version], purpose: Purpose) -> ProbeOutcome | None:
         """A probe the teacher asks for, with `fixed` pinned and the rest re-resolved.
 
         Re-resolving keeps the set consistent with declared metadata (moving the
@@ -237,7 +237,7 @@ class Solver:
         """
         try:
             pins = self._propose({canonicalize_name(n): v for n, v in fixed.items()})
-            return self._probe(pins, Purpose.CONFIRM)
+            return self._probe(pins, purpose)
         except (_Budget, ResolutionImpossible, ResolutionTooDeep):
             return None
 
@@ -247,9 +247,8 @@ class Solver:
         new_projects = lesson.universe - self.universe
         self.rules += new_rules
         self.universe |= lesson.universe
-        known = {(b.package, b.symbol, b.module) for b in self.boundaries}
-        self.boundaries += [b for b in lesson.boundaries
-                            if (b.package, b.symbol, b.module) not in known]
+        known = {b.key for b in self.boundaries}
+        self.boundaries += [b for b in lesson.boundaries if b.key not in known]
         self.notes += lesson.notes
         for rule in new_rules:
             self.events("learn", rule.describe())

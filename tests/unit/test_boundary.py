@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
 from packaging.version import Version
 
 from envprobe.model.rules import specifier_for
-from envprobe.solving.boundary import bisect_with_probes, gallop_static, probe_bound
+from envprobe.solving.boundary import bisect_with_probes, gallop_static
 
 RELEASES = [Version(f"0.{minor}") for minor in range(1, 41)]
 
@@ -35,14 +39,14 @@ def test_gallop_finds_an_addition_when_older_releases_lack_the_name():
         "added", Version("0.4"), Version("0.5"))
 
 
-def test_gallop_reports_inconclusive_scans():
+def test_gallop_stops_without_a_boundary_when_scans_cannot_tell():
     search = gallop_static(RELEASES, Version("0.36"), lambda v: None if v < Version("0.36") else False)
-    assert search.inconclusive and not search.found
+    assert not search.found and search.checked[Version("0.35")] is None
 
 
 def test_gallop_defers_to_probes_when_the_static_view_disagrees():
     search = gallop_static(RELEASES, Version("0.36"), lambda v: True)
-    assert not search.found and not search.inconclusive
+    assert not search.found and list(search.checked) == [Version("0.36")]
 
 
 def test_probe_bisection_stays_within_its_install_bound():
@@ -51,7 +55,7 @@ def test_probe_bisection_stays_within_its_install_bound():
         search = bisect_with_probes(RELEASES, Version("0.36"), has)
         assert search.first_without == Version(f"0.{edge}")
         below = [v for v in RELEASES if v <= Version("0.36")]
-        assert len(has.calls) <= probe_bound(len(below))
+        assert len(has.calls) <= math.ceil(math.log2(len(below))) + 1
 
 
 def test_specifier_for_contiguous_and_holed_sets():
@@ -60,3 +64,79 @@ def test_specifier_for_contiguous_and_holed_sets():
     assert str(specifier_for(universe[1:3], universe)) == "<2.0,>=1.0"
     holed = specifier_for([universe[0], universe[2]], universe)
     assert [v for v in universe if holed.contains(v)] == [universe[0], universe[2]]
+
+
+# properties: random release lists, a removal point and optionally a re-addition point
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[Version], int, int, int]:
+    """Releases (in any order), and indices b <= f < c of the sorted list.
+
+    The name is present in releases [0, b) and [c, N), absent in [b, c); the
+    probe failed at f. b == 0: never there before; c == N: never came back.
+    """
+    parts = draw(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 40)),
+                          min_size=1, max_size=80, unique=True))
+    releases = [Version(f"{major}.{minor}") for major, minor in parts]
+    n = len(releases)
+    removed = draw(st.integers(0, n - 1))
+    failing = draw(st.integers(removed, n - 1))
+    readded = draw(st.integers(failing + 1, n))
+    return releases, removed, failing, readded
+
+
+class History:
+    """The predicate of one history, counting its calls."""
+
+    def __init__(self, releases: list[Version], removed: int, readded: int) -> None:
+        self.ordered = sorted(releases)
+        self.removed, self.readded = removed, readded
+        self.calls: list[Version] = []
+
+    def __call__(self, version: Version) -> bool:
+        self.calls.append(version)
+        position = self.ordered.index(version)
+        return position < self.removed or position >= self.readded
+
+
+def log2_ceil(count: int) -> int:
+    return math.ceil(math.log2(count)) if count > 1 else 0
+
+
+@given(histories())
+def test_gallop_finds_the_exact_boundary_within_its_bound(history):
+    releases, removed, failing, readded = history
+    has = History(releases, removed, readded)
+    ordered, n = has.ordered, len(has.ordered)
+    search = gallop_static(releases, ordered[failing], has)
+
+    assert len(has.calls) == len(set(has.calls)), "no release is scanned twice"
+    assert len(has.calls) <= 3 * log2_ceil(n) + 3
+    if removed > 0:
+        assert (search.direction, search.last_with, search.first_without) == (
+            "removed", ordered[removed - 1], ordered[removed])
+        assert len(has.calls) <= 2 * log2_ceil(failing - removed + 1) + 2
+    elif readded < n:
+        assert (search.direction, search.last_without, search.first_with) == (
+            "added", ordered[readded - 1], ordered[readded])
+    else:
+        assert not search.found
+    assert all(has(v) for v in search.allowed(ordered))
+
+
+@given(histories())
+def test_bisection_finds_the_exact_removal_within_ceil_log2_n_plus_one(history):
+    releases, removed, failing, readded = history
+    has = History(releases, removed, readded)
+    ordered = has.ordered
+    search = bisect_with_probes(releases, ordered[failing], has)
+
+    below = failing + 1  # the releases up to the failing one: the only ones bisected
+    assert len(has.calls) <= log2_ceil(below) + 1
+    assert ordered[failing] not in has.calls, "the failed probe is its own evidence"
+    assert all(v <= ordered[failing] for v in has.calls)
+    if removed > 0:
+        assert (search.direction, search.last_with, search.first_without) == (
+            "removed", ordered[removed - 1], ordered[removed])
+    else:
+        assert not search.found

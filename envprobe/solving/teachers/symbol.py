@@ -1,0 +1,175 @@
+"""Missing symbol: a module imported, a name not in it.
+
+The owner's releases are scanned outwards from the failing one for the
+release where the name vanished (or appeared); only when the wheels cannot
+tell does it bisect with real installs. A static boundary is confirmed by one
+probe of the release past it. The rule applies to the importer's releases
+that import the name, and points at its boundary by key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from envprobe.model.outcome import FailureKind
+from envprobe.model.result import Purpose
+from envprobe.model.rules import (
+    Boundary,
+    BoundaryMethod,
+    ImportCheck,
+    Rule,
+    RuleKind,
+    specifier_for,
+)
+from envprobe.solving.boundary import Search, bisect_with_probes, gallop_static
+from envprobe.solving.teachers.common import (
+    Case,
+    Lesson,
+    Tools,
+    boundary_of,
+    ids,
+    importer_of,
+    installed_version,
+    release_words,
+    where,
+)
+
+__all__ = ["missing_symbol"]
+
+_NOTHING = "<0.dev0"  # admits no release: "no version of this project will do"
+# Failures that show an import got past the name it lacked before.
+_GOT_FURTHER = (FailureKind.MISSING_SYMBOL, FailureKind.MISSING_MODULE,
+                FailureKind.PROBE_ERROR, FailureKind.DEPENDENCY_CHECK)
+
+
+def missing_symbol(tools: Tools, case: Case, lesson: Lesson) -> None:
+    failure = case.failure
+    module, symbol = failure.module or "", failure.name or ""
+    owner = canonicalize_name(failure.package or module.split(".")[0])
+    failing = installed_version(owner, failure.version, case)
+    if not (module and symbol and failing):
+        lesson.notes.append(f"cannot tell which release lacks {symbol!r}: {failure.message}")
+        return
+    releases = tools.releases(owner)
+    search = gallop_static(
+        releases, failing, lambda v: tools.scanner.provides(owner, v, module, symbol)
+    )
+    if search.found:
+        boundary = _confirm(tools, case, lesson, search, owner, failing,
+                            boundary_of(owner, symbol, module, search, BoundaryMethod.STATIC))
+    else:
+        search = _bisect_by_probe(tools, case, lesson, owner, failing, releases)
+        boundary = boundary_of(owner, symbol, module, search, BoundaryMethod.PROBE)
+    _rule(tools, case, lesson, releases, search, boundary)
+    for sibling in _siblings(tools, case, module, symbol):
+        # Python names only the first missing name of a `from m import a, b`; the
+        # others would each cost a full install to discover one by one.
+        found = gallop_static(
+            releases, failing, lambda v, n=sibling: tools.scanner.provides(owner, v, module, n)
+        )
+        if found.found:
+            _rule(tools, case, lesson, releases, found,
+                  boundary_of(owner, sibling, module, found, BoundaryMethod.STATIC))
+
+
+def _rule(tools: Tools, case: Case, lesson: Lesson, releases: list[Version], search: Search,
+          boundary: Boundary) -> None:
+    """`importer` (the releases that import the name) requires the owner's good side."""
+    failure, owner = case.failure, canonicalize_name(boundary.package)
+    lesson.boundaries.append(boundary)
+    allowed = search.allowed(releases) if search.found else []
+    requires = f"{owner}{specifier_for(allowed, releases)}" if allowed else f"{owner}{_NOTHING}"
+    importer = canonicalize_name(failure.importer_package) if failure.importer_package else None
+    who = release_words(importer, failure.importer_version) if importer else "the probe"
+    lesson.rules.append(Rule(
+        requires=requires,
+        because=f"{who} imports {boundary.symbol} from {boundary.module}{where(failure)}; "
+                f"{_provides_words(owner, boundary.symbol, boundary.module, search)}",
+        kind=RuleKind.MISSING_SYMBOL,
+        package=importer,
+        when_imports=(ImportCheck(boundary.module, boundary.symbol, failure.importer_version)
+                      if importer else None),
+        evidence=ids(case.outcome, *lesson.probes),
+        scanned=case.scanned(tools),
+        boundary=boundary.key,
+    ))
+    lesson.universe.add(owner)
+    if importer:
+        lesson.universe.add(importer)
+
+
+def _siblings(tools: Tools, case: Case, module: str, symbol: str) -> list[str]:
+    """Other names the failing `from module import ...` statement asks for."""
+    failure = case.failure
+    if not (failure.importer and failure.importer_package and failure.importer_version):
+        return []
+    file, _, line = failure.importer.rpartition(":")
+    if not line.isdigit():
+        return []
+    names = tools.scanner.names_at(
+        canonicalize_name(failure.importer_package), Version(failure.importer_version),
+        module, file, int(line),
+    )
+    return [n for n in names if n != symbol]
+
+
+def _bisect_by_probe(tools: Tools, case: Case, lesson: Lesson, owner: NormalizedName,
+                     failing: Version, releases: list[Version]) -> Search:
+    """Real installs decide, one per step, when no wheel could answer."""
+    failure = case.failure
+
+    def predicate(version: Version) -> bool | None:
+        result = tools.reprobe({**importer_of(failure), owner: version}, Purpose.BISECT)
+        if result is None:
+            return None
+        lesson.probes.append(result)
+        if result:
+            return True
+        again = result.failure
+        if again and again.kind is failure.kind and again.name == failure.name:
+            return False
+        if again and again.kind in _GOT_FURTHER:
+            return True
+        return None
+
+    return bisect_with_probes(releases, failing, predicate)
+
+
+def _confirm(tools: Tools, case: Case, lesson: Lesson, search: Search, owner: NormalizedName,
+             failing: Version, boundary: Boundary) -> Boundary:
+    """One real probe on the failing side of a statically found boundary.
+
+    Needless when the failing probe itself sits at the edge: it is the proof.
+    """
+    failure = case.failure
+    edge = search.first_without if search.direction == "removed" else search.last_without
+    confirmed: tuple[int, ...] = ()
+    if edge == failing:
+        confirmed = ids(case.outcome)
+    elif tools.confirm and edge is not None:
+        result = tools.reprobe({**importer_of(failure), owner: edge}, Purpose.CONFIRM)
+        if result is not None:
+            lesson.probes.append(result)
+            again = result.failure
+            if again and again.kind is failure.kind and again.name == failure.name:
+                confirmed = ids(result)
+            else:
+                lesson.notes.append(
+                    f"static boundary at {owner} {edge} NOT confirmed by probe: "
+                    f"{again.summary() if again else 'it passed'}"
+                )
+    if not confirmed:
+        return boundary
+    return dataclasses.replace(boundary, confirmed_by=confirmed,
+                               method=BoundaryMethod.STATIC_AND_PROBE)
+
+
+def _provides_words(owner: str, symbol: str, module: str, search: Search) -> str:
+    if search.direction == "removed":
+        return f"{owner} provides it up to {search.last_with} and not from {search.first_without}"
+    if search.direction == "added":
+        return f"{owner} provides it from {search.first_with} on, not up to {search.last_without}"
+    return f"no release of {owner} that was checked provides {symbol} in {module}"
