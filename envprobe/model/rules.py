@@ -153,7 +153,7 @@ class Rule:
             evidence=tuple(evidence.get("probes", ())),
             scanned=tuple(evidence.get("wheels", ())),
             install_option=data.get("install_option"),
-            boundary=_key_from(data.get("boundary")),
+            boundary=_key_from(data.get("boundary")) or _key_of_import(data, check),
         )
 
 
@@ -219,6 +219,18 @@ def _key_from(data: dict[str, str] | None) -> BoundaryKey | None:
         return None
     package, module, symbol = (data[name] for name in _KEY_FIELDS)
     return (package, module, symbol)
+
+
+def _key_of_import(data: dict[str, Any], check: dict[str, str] | None) -> BoundaryKey | None:
+    """The key an older stored rule implies: its import check names the module and symbol.
+
+    Rules stored before rules named their boundary carry the same facts as
+    structure (the constrained project, the module, the symbol); no prose is read.
+    """
+    if check is None or data.get("kind") not in (RuleKind.MISSING_SYMBOL, RuleKind.MISSING_MODULE):
+        return None
+    target = canonicalize_name(Requirement(data["requires"]).name)
+    return (target, check["module"], check["symbol"] or check["module"])
 
 
 def specifier_for(allowed: list[Version], universe: list[Version]) -> SpecifierSet:

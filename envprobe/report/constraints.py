@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import datetime
 import json
-from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from envprobe.model.result import SolveResult, Verdict
 from envprobe.report.words import passing_probe, pin_evidence
-
-if TYPE_CHECKING:
-    from envprobe.model.result import SolveResult
 
 __all__ = ["locked_rest", "render_constraints", "uv_overrides"]
 
@@ -53,7 +50,7 @@ def render_constraints(result: SolveResult, *, today: datetime.date | None = Non
         _comment(f"python {result.python} on {result.platform}, installer {result.installer}, "
                  f"written {day}"),
     ]
-    if result.status != "solved":
+    if result.status is not Verdict.SOLVED:
         lines.append(_comment(f"no pins: the solve ended {result.status}, "
                               "so there is no answer to pin."))
         lines += [_comment(f"- {line}") for line in result.chain]
@@ -83,7 +80,7 @@ def uv_overrides(result: SolveResult) -> str:
     The rest of the passing environment is pinned too: uv resolves unpinned
     packages differently from pip, and the answer was proven for this set.
     """
-    if result.status != "solved":
+    if result.status is not Verdict.SOLVED:
         return ""
     entries = [f"    {json.dumps(_pin(n, v))}," for n, v in sorted(result.pins.items())]
     rest = locked_rest(result)

@@ -31,7 +31,6 @@ __all__ = [
     "versions_of",
 ]
 
-_SYMBOL_KINDS = ("missing_symbol", "missing_module")
 
 
 def probe_ids(ids: Iterable[int | None]) -> str:
@@ -59,30 +58,13 @@ def versions_of(attempt: Attempt) -> dict[str, str]:
 
 
 def boundary_for(rule: Rule, boundaries: Iterable[Boundary]) -> Boundary | None:
-    """The boundary a rule rests on, if any.
-
-    A rule that carries its boundary's key `(package, module, symbol)` is
-    matched by that key; an older rule without one, by its import check or
-    by the symbol named in its reason.
-    """
-    key = getattr(rule, "boundary", None)
-    if key is not None:
-        package, module, symbol = key
-        wanted = (canonicalize_name(package), module, symbol)
-        return next((b for b in boundaries
-                     if (canonicalize_name(b.package), b.module, b.symbol) == wanted), None)
-    if rule.kind not in _SYMBOL_KINDS:
+    """The boundary a rule rests on: the one whose key the rule carries, if any."""
+    if rule.boundary is None:
         return None
-    for boundary in boundaries:
-        if canonicalize_name(boundary.package) != rule.target:
-            continue
-        check = rule.when_imports
-        if check is not None:
-            if check.module == boundary.module and check.symbol in ("", boundary.symbol):
-                return boundary
-        elif boundary.symbol in rule.because:
-            return boundary
-    return None
+    package, module, symbol = rule.boundary
+    wanted = (canonicalize_name(package), module, symbol)
+    return next((b for b in boundaries
+                 if (canonicalize_name(b.package), b.module, b.symbol) == wanted), None)
 
 
 def evidence_words(rule: Rule, boundary: Boundary | None) -> str:

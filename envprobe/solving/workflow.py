@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from envprobe.model.result import SolveResult
+from envprobe.model.result import SolveResult, Verdict
 from envprobe.model.scenario import Scenario
 from envprobe.probing.environments import InstallOptions
 from envprobe.probing.store import Store
@@ -50,7 +50,7 @@ def solve_scenario(
             scenario, index=index, store=store, options=options, events=events,
             refresh=refresh, max_installs=max_installs,
         ).solve()
-        if result.status == "unsatisfiable" and scenario.fallback_model is not None:
+        if result.status is Verdict.UNSATISFIABLE and scenario.fallback_model is not None:
             output = scenario.fallback_output or scenario.fallback_model.with_suffix("")
             progress = (lambda text: events("fallback", text)) if events else None
             result.fallback = run_fallback(scenario.fallback_model, output, progress)

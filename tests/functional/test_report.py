@@ -76,6 +76,7 @@ RULE = Rule(
     requires=f"{HUB}<0.24.0", because=BECAUSE, kind="missing_symbol", package=NEMO,
     when_imports=ImportCheck("huggingface_hub", "ModelFilter"), evidence=(3, 4),
     scanned=tuple(f"huggingface_hub-{v}-py3-none-any.whl" for v, _ in BOUNDARY.checked),
+    boundary=BOUNDARY.key,
 )
 INSTALLED = {NEMO: "1.23.0", "huggingface_hub": "0.23.5", "transformers": "4.40.0",
              "numpy": "1.26.4", "torch": "2.3.0+cpu", "Pillow": "10.3.0"}
@@ -226,7 +227,7 @@ def test_matrix_ignores_probes_that_failed_over_another_name(solved):
 
 def test_matrix_without_importer_is_one_row_of_the_package(solved):
     solved.rules = [Rule(requires=f"{HUB}<0.24.0", because="the probe imports ModelFilter",
-                         kind="missing_symbol", evidence=(3,))]
+                         kind="missing_symbol", evidence=(3,), boundary=BOUNDARY.key)]
     [matrix] = build_matrices(solved)
 
     assert matrix.importer is None and matrix.rows == ("any",)
