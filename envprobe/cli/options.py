@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from envprobe.model.scenario import MAX_SECONDS
 from envprobe.paths import default_store_path
 from envprobe.probing.environments import INSTALLERS
 
@@ -44,9 +45,6 @@ def _positive(kind: Callable[[str], float], words: str,
 
     return parse
 
-
-# A week: longer is a mistake, and the process timers take milliseconds in 32 bits.
-MAX_SECONDS = 7 * 24 * 3600
 
 positive_float = _positive(float, "a number")
 positive_int = _positive(int, "a whole number")

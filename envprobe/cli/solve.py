@@ -18,7 +18,8 @@ from envprobe.solving.workflow import solve_scenario
 __all__ = ["register", "solve_command"]
 
 # Progress events worth a line of their own, and the word that leads it.
-_SHOWN = {"propose": "proposing", "outcome": "  ", "learn": "  learned:", "fallback": "fallback:"}
+_SHOWN = {"propose": "proposing", "outcome": "  ", "learn": "  learned:", "fallback": "fallback:",
+          "warning": "warning:"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -8,6 +8,9 @@ file and the key, so a typo costs seconds rather than a run.
 
 from __future__ import annotations
 
+import enum
+import math
+import re
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -21,9 +24,21 @@ from packaging.version import InvalidVersion, Version
 
 from envprobe.errors import ScenarioError
 
-__all__ = ["Budget", "Scenario", "Target", "load_scenario"]
+__all__ = ["MAX_SECONDS", "Budget", "FallbackWhen", "Scenario", "Target", "load_scenario"]
 
 _INSTALLERS = ("auto", "pip", "uv")
+# A week: longer is a mistake, and process timers take milliseconds in 32 bits.
+MAX_SECONDS = 7 * 24 * 3600
+# A scenario's name becomes file names (report section, constraints, figures): a slug.
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+_EXTRA = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")  # PEP 685
+
+
+class FallbackWhen(enum.StrEnum):
+    """When the scenario's fallback export runs."""
+
+    UNSATISFIABLE = "unsatisfiable"  # only when no set in range can work
+    UNSOLVED = "unsolved"  # whenever no working set is handed over (undecided too)
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,7 @@ class Scenario:
     find_links: tuple[str, ...] = ()
     fallback_model: Path | None = None
     fallback_output: Path | None = None
+    fallback_when: FallbackWhen = FallbackWhen.UNSATISFIABLE
 
     @property
     def code(self) -> str:
@@ -121,6 +137,9 @@ def _targets(reader: _Reader) -> tuple[Target, ...]:
             extras = entry.get("extras", list, [])
             if not all(isinstance(e, str) for e in extras):
                 raise entry.fail("extras", "expected a list of strings")
+            for extra in extras:
+                if not _EXTRA.fullmatch(extra):
+                    raise entry.fail("extras", f"not a valid extra name: {extra!r}")
             spec = _specifier(entry, "version", entry.get("version", str, "*"))
             targets.append(Target(name, spec, frozenset(canonicalize_name(e) for e in extras)))
         else:
@@ -178,9 +197,10 @@ def load_scenario(path: str | Path) -> Scenario:
     head = table("scenario")
     head.unknown_keys({"name", "probe", "python", "timeout", "description"})
     name = head.get("name", str) or path.stem
-    timeout = float(head.get("timeout", (int, float), 300.0))
-    if timeout <= 0:
-        raise head.fail("timeout", "must be positive seconds")
+    if not _SLUG.fullmatch(name) or ".." in name:
+        raise head.fail("name", f"{name!r} is not a slug (letters, digits, '.', '_', '-'; "
+                                "it names files)")
+    timeout = _bounded(head, "timeout", 300.0, "seconds", most=MAX_SECONDS)
 
     if "packages" not in data:
         raise ScenarioError(f"{path}: [packages] missing: name the packages to search")
@@ -194,7 +214,8 @@ def load_scenario(path: str | Path) -> Scenario:
     budget_table.unknown_keys({"max_installs", "max_minutes"})
     budget = Budget(
         max_installs=budget_table.get("max_installs", int, Budget.max_installs),
-        max_minutes=float(budget_table.get("max_minutes", (int, float), Budget.max_minutes)),
+        max_minutes=_bounded(budget_table, "max_minutes", Budget.max_minutes, "minutes",
+                             most=MAX_SECONDS / 60),
     )
     if budget.max_installs < 1:
         raise budget_table.fail("max_installs", "must be at least 1")
@@ -209,9 +230,12 @@ def load_scenario(path: str | Path) -> Scenario:
         raise install.fail("find_links", "expected a list of folders or URLs")
 
     fallback = table("fallback")
-    fallback.unknown_keys({"model", "output"})
+    fallback.unknown_keys({"model", "output", "when"})
     model = fallback.get("model", str)
     output = fallback.get("output", str)
+    when = fallback.get("when", str, FallbackWhen.UNSATISFIABLE.value)
+    if when not in set(FallbackWhen):
+        raise fallback.fail("when", f"expected one of {', '.join(FallbackWhen)}")
 
     return Scenario(
         name=name,
@@ -225,10 +249,22 @@ def load_scenario(path: str | Path) -> Scenario:
         allow_sdist=install.get("allow_sdist", bool, False),
         timeout=timeout,
         base_layer=install.get("base_layer", bool, True),
-        find_links=tuple(find_links),
+        find_links=tuple(link if "://" in link else str(_relative(path, link))
+                         for link in find_links),
         fallback_model=_relative(path, model),
         fallback_output=_relative(path, output),
+        fallback_when=FallbackWhen(when),
     )
+
+
+def _bounded(reader: _Reader, key: str, default: float, unit: str, *, most: float) -> float:
+    """A positive, finite number of `unit`, at most `most`: NaN and inf are mistakes."""
+    value = float(reader.get(key, (int, float), default))
+    if not (value > 0 and math.isfinite(value)):
+        raise reader.fail(key, f"must be a positive finite number of {unit}, got {value!r}")
+    if value > most:
+        raise reader.fail(key, f"at most {most:g} {unit}, got {value:g}")
+    return value
 
 
 def _relative(scenario_path: Path, value: str | None) -> Path | None:

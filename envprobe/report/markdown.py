@@ -161,6 +161,8 @@ def _matrices(result: SolveResult, images: Sequence[str]) -> list[str]:
 def _fallback(fallback: dict[str, Any]) -> list[str]:
     status = fallback.get("status", "unknown")
     lines = ["### Fallback: manual export", "", f"Status: **{status}**."]
+    if fallback.get("why"):
+        lines += ["", f"It ran because {_md(fallback['why'])}."]
     if fallback.get("onnx"):
         lines += ["", f"- ONNX model: `{fallback['onnx']}`"]
         for key, label in (("max_abs_diff", "max abs diff against PyTorch"),

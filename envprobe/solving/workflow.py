@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from envprobe.model.result import SolveResult, Verdict
-from envprobe.model.scenario import Scenario
+from envprobe.model.scenario import FallbackWhen, Scenario
 from envprobe.probing.environments import InstallOptions
 from envprobe.probing.store import Store
 from envprobe.solving.fallback import run_fallback
@@ -45,14 +45,27 @@ def solve_scenario(
     options = InstallOptions.from_sources(
         config, allow_sdist=scenario.allow_sdist, installer=installer or scenario.installer
     )
+    say = events or (lambda kind, text: None)
+    model = scenario.fallback_model
+    if model is not None and not model.is_file():
+        say("warning", f"the fallback model {model} does not exist: no fallback export can run")
     with Store(store_path) if store_path else Store.default() as store:
         result = Solver(
             scenario, index=index, store=store, options=options, events=events,
             refresh=refresh, max_installs=max_installs,
         ).solve()
-        if result.status is Verdict.UNSATISFIABLE and scenario.fallback_model is not None:
-            output = scenario.fallback_output or scenario.fallback_model.with_suffix("")
-            progress = (lambda text: events("fallback", text)) if events else None
-            result.fallback = run_fallback(scenario.fallback_model, output, progress)
+        if model is not None and _fallback_due(result.status, scenario.fallback_when):
+            output = scenario.fallback_output or model.with_suffix("")
+            result.fallback = run_fallback(model, output, lambda text: say("fallback", text))
+            result.fallback["why"] = (
+                f"the verdict is {result.status.value} and the scenario's fallback runs when "
+                f"{scenario.fallback_when.value}")
         store.save_solve(scenario.name, result.to_dict())
     return result
+
+
+def _fallback_due(verdict: Verdict, when: FallbackWhen) -> bool:
+    """`unsolved` covers undecided too: no working set is handed over either way."""
+    if when is FallbackWhen.UNSOLVED:
+        return verdict is not Verdict.SOLVED
+    return verdict is Verdict.UNSATISFIABLE

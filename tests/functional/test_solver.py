@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from nemo_fixture import write_fake_nemo
 
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
@@ -103,6 +104,23 @@ def test_budget_exhaustion_is_undecided_not_a_verdict(tmp_path, chain_index):
     assert "budget" in result.reason
     assert result.installs == 1
     assert result.pins == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["unsolved", "unsatisfiable"])
+def test_an_undecided_solve_exports_only_when_the_scenario_says_unsolved(tmp_path, chain_index,
+                                                                         when):
+    model = write_fake_nemo(tmp_path / "m.nemo", layers=1)
+    fallback = f'[fallback]\nmodel = "{model}"\noutput = "{tmp_path / "onnx"}"\nwhen = "{when}"\n'
+    result = solve(scenario_file(tmp_path, budget=1, fallback=fallback), chain_index)
+
+    assert result.status == "undecided"
+    if when == "unsatisfiable":
+        assert result.fallback is None and not (tmp_path / "onnx").exists()
+        return
+    assert result.fallback["status"] == "ok", result.fallback
+    assert "undecided" in result.fallback["why"]
+    assert (tmp_path / "onnx" / "model.onnx").is_file()
 
 
 @pytest.mark.slow

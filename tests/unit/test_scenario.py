@@ -69,6 +69,14 @@ def test_the_shipped_scenario_loads():
         ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[budgte]\n", "] budgte: unknown key"),
         ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[pins]\nx = '1.0'\n", "[pins] x: also in [packages]"),
         ("not toml at all [", "not valid TOML"),
+        ("[scenario]\nprobe = 'import x'\ntimeout = nan\n[packages]\nx = '*'\n", "[scenario] timeout: must be a positive finite"),
+        ("[scenario]\nprobe = 'import x'\ntimeout = inf\n[packages]\nx = '*'\n", "[scenario] timeout: must be a positive finite"),
+        ("[scenario]\nprobe = 'import x'\ntimeout = 2200000\n[packages]\nx = '*'\n", "[scenario] timeout: at most 604800"),
+        ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[budget]\nmax_minutes = -5\n", "[budget] max_minutes: must be a positive finite"),
+        ("[scenario]\nprobe = 'import x'\n[packages]\nx = {extras = ['a b']}\n", "[packages.x] extras: not a valid extra name: 'a b'"),
+        ("[scenario]\nname = '../escaped'\nprobe = 'import x'\n[packages]\nx = '*'\n", "[scenario] name: '../escaped' is not a slug"),
+        ("[scenario]\nname = 'a/b'\nprobe = 'import x'\n[packages]\nx = '*'\n", "[scenario] name: 'a/b' is not a slug"),
+        ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[fallback]\nwhen = 'always'\n", "[fallback] when: expected one of unsatisfiable, unsolved"),
     ],
 )
 def test_mistakes_name_file_and_key(tmp_path: Path, text: str, expected: str):
@@ -83,3 +91,15 @@ def test_mistakes_name_file_and_key(tmp_path: Path, text: str, expected: str):
 def test_missing_file_is_one_line(tmp_path: Path):
     with pytest.raises(ScenarioError, match="no such scenario file"):
         load_scenario(tmp_path / "absent.toml")
+
+
+def test_find_links_and_fallback_paths_are_relative_to_the_scenario_file(tmp_path: Path):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    path = write(folder, "[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n"
+                         "[install]\nfind_links = ['../dists', 'http://127.0.0.1:9/simple']\n"
+                         "[fallback]\nmodel = 'm.nemo'\nwhen = 'unsolved'\n")
+    scenario = load_scenario(path)
+    assert scenario.find_links == (str(folder / "../dists"), "http://127.0.0.1:9/simple")
+    assert scenario.fallback_model == folder / "m.nemo"
+    assert scenario.fallback_when == "unsolved"
