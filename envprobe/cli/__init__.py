@@ -27,9 +27,10 @@ from envprobe.cli import solve as solve_cli
 from envprobe.errors import EnvprobeError, UsageError
 from envprobe.model.outcome import ProbeOutcome
 from envprobe.model.pins import parse_requirements
+from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.paths import default_store_path
-from envprobe.probing.environments import INSTALLERS, InstallOptions
-from envprobe.probing.probe import ProbeRequest, import_code, run_probe
+from envprobe.probing.backends import INSTALLERS
+from envprobe.probing.probe import import_code, run_probe
 from envprobe.probing.store import Store
 from manual_export import cli as export_cli
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from envprobe.errors import UsageError
 from envprobe.model.result import SolveResult
 from envprobe.model.scenario import Scenario, load_scenario
-from envprobe.probing.environments import INSTALLERS
+from envprobe.probing.backends import INSTALLERS
 from envprobe.probing.store import Store
 from envprobe.report import render_json, render_terminal, write_constraints, write_report
 from envprobe.solving.workflow import solve_scenario

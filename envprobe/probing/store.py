@@ -15,14 +15,12 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 from envprobe.model.outcome import FailureKind, ProbeOutcome
 from envprobe.model.pins import normalize_requirement
+from envprobe.model.requests import ProbeRequest
 from envprobe.paths import default_store_path
-
-if TYPE_CHECKING:
-    from envprobe.probing.probe import ProbeRequest
 
 __all__ = ["MIGRATIONS", "Store", "probe_key"]
 

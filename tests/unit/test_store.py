@@ -7,9 +7,8 @@ import sqlite3
 import pytest
 
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
+from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.probing import store as store_module
-from envprobe.probing.environments import InstallOptions
-from envprobe.probing.probe import ProbeRequest
 from envprobe.probing.store import MIGRATIONS, Store, probe_key
 
 OPTIONS = InstallOptions(no_index=True, find_links=("/wheels",), installer="pip")
