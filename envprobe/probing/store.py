@@ -97,11 +97,6 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
-    @property
-    def connection(self) -> sqlite3.Connection:
-        """For modules that keep their own tables in this store (added by a migration)."""
-        return self._db
-
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -151,16 +146,6 @@ class Store:
                 ),
             )
         return int(cursor.lastrowid)
-
-    def outcome(self, probe_id: int) -> ProbeOutcome:
-        row = self._db.execute("SELECT * FROM probes WHERE id = ?", (probe_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no probe {probe_id} in {self.path}")
-        return _outcome(row)
-
-    def probes(self) -> list[ProbeOutcome]:
-        """Every stored probe, oldest first."""
-        return [_outcome(row) for row in self._db.execute("SELECT * FROM probes ORDER BY id")]
 
     def save_solve(self, scenario: str, result: dict[str, Any]) -> int:
         """Keep a solve's result, so `envprobe report` can render it without probing."""
