@@ -10,7 +10,7 @@ solver a false rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -24,8 +24,8 @@ __all__ = [
     "demand",
     "first_build_error",
     "first_error",
+    "first_failure",
     "index_unreachable",
-    "install_failed",
     "is_build_failure",
     "no_distribution",
 ]
@@ -114,8 +114,13 @@ def no_distribution(log: str, requirement: str, reason: str) -> Failure:
     )
 
 
-def install_failed(text: str, log: str) -> Failure:
-    """No known shape fits: the installer's own first error line and the excerpt."""
+def first_failure(text: str, log: str,
+                  parsers: Iterable[Callable[[str], Failure | None]]) -> Failure:
+    """The first shape a parser recognises in `text` (the `log` as the installer's own
+    words); when none does, `install_failed` with its first error line and the excerpt."""
+    for parse in parsers:
+        if (failure := parse(text)) is not None:
+            return failure
     return Failure(FailureKind.INSTALL_FAILED, first_error(text), log_excerpt=excerpt(log))
 
 

@@ -105,10 +105,7 @@ class PipBackend:
         (env.site_packages / _BASE_PTH).write_text(f"{site}\n")
 
     def failure_from_log(self, log: str) -> Failure:
-        for parse in (_build_failure, _conflict, _no_distribution):
-            if (failure := parse(log)) is not None:
-                return failure
-        return logs.install_failed(log, log)
+        return logs.first_failure(log, log, (_build_failure, _conflict, _no_distribution))
 
     def unknown_project(self, env: Environment, name: str, log: str, options: InstallOptions,
                         log_dir: Path) -> bool:

@@ -118,11 +118,8 @@ class UvBackend:
                     shutil.copy2(Path(folder) / name, destination)
 
     def failure_from_log(self, log: str) -> Failure:
-        text = _strip_prefixes(log)
-        for parse in (_build_failure, _conflict, _no_distribution):
-            if (failure := parse(text)) is not None:
-                return failure
-        return logs.install_failed(text, log)
+        return logs.first_failure(_strip_prefixes(log), log,
+                                  (_build_failure, _conflict, _no_distribution))
 
     def unknown_project(self, env: Environment, name: str, log: str, options: InstallOptions,
                         log_dir: Path) -> bool:
