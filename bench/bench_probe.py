@@ -32,8 +32,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from envprobe.probing.environments import InstallOptions, find_uv
-from envprobe.probing.probe import ProbeRequest, import_code, run_probe
+from envprobe.model.requests import InstallOptions, ProbeRequest
+from envprobe.probing.backends.uv import find_uv
+from envprobe.probing.probe import import_code, run_probe
 from envprobe.sources.config import IndexConfig
 
 DEFAULT_PINS = ["six==1.16.0", "packaging==24.1", "idna==3.7", "attrs==23.2.0"]
@@ -75,10 +76,7 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
              + "".join(f" --import {m}" for m in imports))
 
     def request(installer: str) -> ProbeRequest:
-        options = InstallOptions(index_url=config.index_url,
-                                 extra_index_urls=config.extra_index_urls,
-                                 find_links=config.find_links, no_index=config.no_index,
-                                 installer=installer, base=tuple(base))
+        options = InstallOptions.from_sources(config, installer=installer, base=tuple(base))
         return ProbeRequest(tuple(pins), import_code(imports), options=options)
 
     chosen = {

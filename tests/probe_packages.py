@@ -10,7 +10,7 @@ from pathlib import Path
 
 from wheelfactory import build_sdist, build_wheel
 
-from envprobe.probing.environments import InstallOptions
+from envprobe.model.requests import InstallOptions
 
 SLEEPER_PIDS = "SLEEPER_PIDS"  # where the sleeping package writes its pid and its helper's
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from envprobe.model.scenario import MAX_SECONDS
 from envprobe.paths import default_store_path
-from envprobe.probing.environments import INSTALLERS
+from envprobe.probing.backends import INSTALLERS
 
 __all__ = [
     "add_installer",

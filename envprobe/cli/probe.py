@@ -17,8 +17,8 @@ from envprobe.cli import options
 from envprobe.cli.console import spinner
 from envprobe.errors import UsageError
 from envprobe.model.pins import parse_requirements
-from envprobe.probing.environments import InstallOptions
-from envprobe.probing.probe import ProbeRequest, import_code, run_probe
+from envprobe.model.requests import InstallOptions, ProbeRequest
+from envprobe.probing.probe import import_code, run_probe
 from envprobe.probing.store import Store
 from envprobe.report import render_outcome
 

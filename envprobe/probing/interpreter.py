@@ -1,76 +1,148 @@
-"""Facts about the probe's interpreter that the solver needs before any install.
+"""Ask the target interpreter, once, what the probes and the solver need to know of it.
 
-Markers and wheel tags must be evaluated for the Python the probes run on,
-which need not be the one envprobe runs on; the facts are asked of that
-interpreter once, with a stdlib-only snippet. (Version and platform as the
-store keys them come from `envs.interpreter`.)
+The target need not be the Python envprobe runs on, and need not have
+`packaging` installed, so it runs a stdlib-only snippet (any Python 3.8+) that
+reports the raw facts; its wheel tags are then computed here, in the order
+`packaging.tags.sys_tags()` would give them inside that interpreter.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
-from functools import lru_cache
+import sysconfig
+from functools import cache
+from typing import Any
 
 from packaging import tags
 from packaging.markers import default_environment
-from packaging.version import Version
 
 from envprobe.errors import EnvironmentSetupError
+from envprobe.model.interpreter import TargetInterpreter
 
-__all__ = ["Interpreter", "describe"]
+__all__ = ["describe"]
 
 _SNIPPET = """
-import json, os, platform, sys
+import importlib.machinery, json, os, platform, sys, sysconfig
 impl = sys.implementation
 info = impl.version
-version = f"{info.major}.{info.minor}.{info.micro}"
+version = "%d.%d.%d" % (info.major, info.minor, info.micro)
 if info.releaselevel != "final":
     version += info.releaselevel[0] + str(info.serial)
+debug = sysconfig.get_config_var("Py_DEBUG")
+if debug is None:
+    debug = hasattr(sys, "gettotalrefcount") or "_d.pyd" in importlib.machinery.EXTENSION_SUFFIXES
 print(json.dumps({
-    "implementation_name": impl.name,
-    "implementation_version": version,
-    "os_name": os.name,
-    "platform_machine": platform.machine(),
-    "platform_release": platform.release(),
-    "platform_system": platform.system(),
-    "platform_version": platform.version(),
-    "python_full_version": platform.python_version(),
-    "platform_python_implementation": platform.python_implementation(),
-    "python_version": ".".join(platform.python_version_tuple()[:2]),
-    "sys_platform": sys.platform,
+    "executable": sys.executable,
+    "platform": sysconfig.get_platform(),
+    "is_32bit": sys.maxsize <= 2**32,
+    "nodot": sysconfig.get_config_var("py_version_nodot"),
+    "debug": bool(debug),
+    "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "ext_suffix": sysconfig.get_config_var("EXT_SUFFIX") or "",
+    "environment": {
+        "implementation_name": impl.name,
+        "implementation_version": version,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    },
 }))
 """
+_HOST_IS_32BIT = sys.maxsize <= 2**32
+# What packaging names a 32-bit interpreter's platform on a 64-bit Linux.
+_LINUX_32BIT = {"linux_x86_64": "linux_i686", "linux_aarch64": "linux_armv8l"}
 
 
-@dataclass(frozen=True)
-class Interpreter:
-    path: str
-    environment: dict[str, str]
-    tags: frozenset[tags.Tag]
-
-    @property
-    def version(self) -> Version:
-        return Version(self.environment["python_full_version"])
-
-
-@lru_cache(maxsize=8)
-def describe(python: str) -> Interpreter:
-    """Marker environment and supported wheel tags of `python`."""
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
-        return Interpreter(python, dict(default_environment()), frozenset(tags.sys_tags()))
+@cache
+def describe(python: str) -> TargetInterpreter:
+    """The interpreter `python` (a path or a name on PATH); asked once per run."""
+    path = shutil.which(python) or python
+    if path == sys.executable:
+        return TargetInterpreter(
+            executable=sys.executable,
+            version=default_environment()["python_full_version"],
+            platform=sysconfig.get_platform(),
+            environment=dict(default_environment()),
+            tags=tuple(tags.sys_tags()),
+        )
     try:
         answer = subprocess.run(
-            [python, "-c", _SNIPPET], capture_output=True, text=True, timeout=60, check=True
+            [path, "-I", "-c", _SNIPPET], capture_output=True, text=True, timeout=60, check=True
         )
-        environment = json.loads(answer.stdout)
-    except (OSError, subprocess.SubprocessError, json.JSONDecodeError) as error:
-        raise EnvironmentSetupError(f"cannot run the probe interpreter {python}: {error}") from None
-    major, minor = (int(p) for p in environment["python_version"].split("."))
-    platforms = list(tags.platform_tags())
-    supported = list(tags.cpython_tags((major, minor), platforms=platforms))
-    supported += list(tags.compatible_tags((major, minor), platforms=platforms))
-    return Interpreter(python, environment, frozenset(supported))
+        facts = json.loads(answer.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        raise EnvironmentSetupError(f"no working Python interpreter at {python!r}") from None
+    environment = facts["environment"]
+    return TargetInterpreter(
+        executable=facts["executable"],
+        version=environment["python_full_version"],
+        platform=facts["platform"],
+        environment=environment,
+        tags=_ordered_tags(facts),
+    )
+
+
+def _ordered_tags(facts: dict[str, Any]) -> tuple[tags.Tag, ...]:
+    """What `sys_tags()` yields inside the interpreter these facts describe."""
+    environment = facts["environment"]
+    version = tuple(int(part) for part in environment["python_version"].split("."))[:2]
+    nodot = facts["nodot"] or f"{version[0]}{version[1]}"
+    platforms = _platforms(facts)
+    if environment["implementation_name"] == "cpython":
+        threading = "t" if version >= (3, 13) and facts["free_threaded"] else ""
+        abis = [f"cp{nodot}{threading}{'d' if facts['debug'] else ''}"]
+        if facts["debug"]:
+            abis.append(f"cp{nodot}{threading}")  # debug builds load release extensions too
+        specific = tags.cpython_tags(version, abis, platforms)
+        interpreter: str | None = f"cp{nodot}"
+    else:
+        name = tags.INTERPRETER_SHORT_NAMES.get(environment["implementation_name"],
+                                               environment["implementation_name"])
+        specific = tags.generic_tags(f"{name}{nodot}", _generic_abis(facts["ext_suffix"]),
+                                     platforms)
+        interpreter = "pp3" if name == "pp" else None
+    return (*specific, *tags.compatible_tags(version, interpreter, platforms))
+
+
+def _platforms(facts: dict[str, Any]) -> list[str]:
+    """Platform tags, best first.
+
+    On the same platform and word size as envprobe's own interpreter, the
+    host's list (manylinux, musllinux, macOS versions) fits: same machine, same
+    C library. Otherwise only the interpreter's own platform tag is claimed:
+    fewer wheels than it may accept, never one it cannot load.
+    """
+    if facts["platform"] == sysconfig.get_platform() and facts["is_32bit"] == _HOST_IS_32BIT:
+        return list(tags.platform_tags())
+    own = _normalize(facts["platform"])
+    return [_LINUX_32BIT.get(own, own) if facts["is_32bit"] else own]
+
+
+def _generic_abis(ext_suffix: str) -> list[str]:
+    """The ABI an extension suffix names (".pypy310-pp73-x86_64-linux-gnu.so": pypy310_pp73)."""
+    parts = ext_suffix.split(".")
+    if len(parts) < 3 or not parts[1]:
+        return []
+    soabi = parts[1]
+    if soabi.startswith("cpython"):
+        abi = "cp" + soabi.split("-")[1]
+    elif soabi.startswith("cp"):
+        abi = soabi.split("-")[0]
+    elif soabi.startswith(("pypy", "graalpy")):
+        abi = "-".join(soabi.split("-")[: 2 if soabi.startswith("pypy") else 3])
+    else:
+        abi = soabi
+    return [_normalize(abi)]
+
+
+def _normalize(text: str) -> str:
+    return text.replace(".", "_").replace("-", "_").replace(" ", "_")

@@ -3,7 +3,8 @@
 Installers and probe code may start helpers of their own (build backends,
 worker pools). Each command therefore leads a new session, its output goes to
 a file (a pipe would block on a chatty package), and whatever is left of its
-group is killed on return, on timeout and on Ctrl-C alike.
+group is killed on return, on timeout and on Ctrl-C alike. Commands that run
+inside an environment get `clean_environ()`, so no host package leaks in.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Completed", "run"]
+__all__ = ["Completed", "clean_environ", "run"]
 
 MAX_OUTPUT_BYTES = 4 * 1024 * 1024
+# Variables that would let the host's packages leak into an environment.
+_LEAKY_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,13 @@ def run(
         seconds=time.perf_counter() - started,
         timed_out=timed_out,
     )
+
+
+def clean_environ() -> dict[str, str]:
+    """The caller's environment without what would leak host packages in."""
+    env = {k: v for k, v in os.environ.items() if k not in _LEAKY_VARIABLES}
+    env["PYTHONNOUSERSITE"] = "1"
+    return env
 
 
 def _tail(path: Path) -> str:

@@ -15,14 +15,12 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 from envprobe.model.outcome import FailureKind, ProbeOutcome
 from envprobe.model.pins import normalize_requirement
+from envprobe.model.requests import ProbeRequest
 from envprobe.paths import default_store_path
-
-if TYPE_CHECKING:
-    from envprobe.probing.probe import ProbeRequest
 
 __all__ = ["MIGRATIONS", "Store", "probe_key"]
 
@@ -99,11 +97,6 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
-    @property
-    def connection(self) -> sqlite3.Connection:
-        """For modules that keep their own tables in this store (added by a migration)."""
-        return self._db
-
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -153,16 +146,6 @@ class Store:
                 ),
             )
         return int(cursor.lastrowid)
-
-    def outcome(self, probe_id: int) -> ProbeOutcome:
-        row = self._db.execute("SELECT * FROM probes WHERE id = ?", (probe_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no probe {probe_id} in {self.path}")
-        return _outcome(row)
-
-    def probes(self) -> list[ProbeOutcome]:
-        """Every stored probe, oldest first."""
-        return [_outcome(row) for row in self._db.execute("SELECT * FROM probes ORDER BY id")]
 
     def save_solve(self, scenario: str, result: dict[str, Any]) -> int:
         """Keep a solve's result, so `envprobe report` can render it without probing."""

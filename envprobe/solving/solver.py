@@ -19,14 +19,14 @@ from packaging.version import Version
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
+from envprobe.model.interpreter import TargetInterpreter
 from envprobe.model.outcome import ProbeOutcome
+from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.model.result import Attempt, Purpose, SolveResult, Verdict
 from envprobe.model.rules import Boundary, InstallOption, Rule
 from envprobe.model.scenario import Scenario
-from envprobe.probing import environments as envs
-from envprobe.probing.environments import InstallOptions, resolve_installer
-from envprobe.probing.interpreter import Interpreter, describe
-from envprobe.probing.probe import ProbeRequest, run_probe
+from envprobe.probing.interpreter import describe
+from envprobe.probing.probe import run_probe
 from envprobe.probing.store import Store
 from envprobe.solving.provider import Candidate, Need, SolveProvider
 from envprobe.solving.teachers import Teacher
@@ -72,7 +72,7 @@ class Solver:
         self.events = events or (lambda kind, text: None)
         self.refresh = refresh
         self.max_installs = max_installs or scenario.budget.max_installs
-        self.interpreter: Interpreter = describe(scenario.python)
+        self.interpreter: TargetInterpreter = describe(scenario.python)
         self.scanner = StaticScanner(index, self.interpreter.tags)
         self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
                                self._released)
@@ -160,7 +160,7 @@ class Solver:
                 rules=[r for r in self.rules if r.install_option is None],
                 pins=self.scenario.pins,
                 extras={t.name: t.extras for t in self.scenario.targets},
-                python_version=self.interpreter.version,
+                python_version=self.interpreter.python_version,
                 tags=self.interpreter.tags,
                 environment=self.interpreter.environment,
                 allow_sdist=self.scenario.allow_sdist,
@@ -209,9 +209,8 @@ class Solver:
     def _probe(self, pins: dict[NormalizedName, Version], purpose: Purpose) -> ProbeOutcome:
         request = self._request(pins)
         refresh = self.refresh and request.requirements not in self._refreshed
-        probed_on = envs.interpreter(self.scenario.python)  # the store's key, as run_probe sees it
         stored = None if refresh else self.store.lookup(
-            request, probed_on.version, probed_on.platform)
+            request, self.interpreter.version, self.interpreter.platform)
         if stored is None:
             used = sum(1 for a in self.attempts if not a.outcome.cached)
             if used >= self.max_installs or self._out_of_time():
@@ -266,10 +265,9 @@ class Solver:
             reason=reason,
             pins=pins,
             installed=dict(passed.installed) if passed is not None else {},
-            installer=passed.installer if passed is not None
-            else resolve_installer(self.options.installer),
+            installer=passed.installer if passed is not None else self.options.installer,
             python=str(self.interpreter.version),
-            platform=envs.interpreter(self.scenario.python).platform,
+            platform=self.interpreter.platform,
             rules=list(self.rules),
             boundaries=list(self.boundaries),
             attempts=list(self.attempts),

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from envprobe.model.requests import InstallOptions
 from envprobe.model.result import SolveResult, Verdict
 from envprobe.model.scenario import FallbackWhen, Scenario
-from envprobe.probing.environments import InstallOptions
+from envprobe.probing.backends import backend_for
 from envprobe.probing.store import Store
 from envprobe.solving.fallback import run_fallback
 from envprobe.solving.solver import Solver
@@ -43,7 +44,8 @@ def solve_scenario(
     )
     index = PackageIndex(config, refresh=refresh)
     options = InstallOptions.from_sources(
-        config, allow_sdist=scenario.allow_sdist, installer=installer or scenario.installer
+        config, allow_sdist=scenario.allow_sdist,
+        installer=backend_for(installer or scenario.installer).name,  # the store keys on it
     )
     say = events or (lambda kind, text: None)
     model = scenario.fallback_model

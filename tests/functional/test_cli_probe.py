@@ -17,7 +17,7 @@ from probe_packages import SLEEPER_PIDS, build_probe_packages, process_running
 
 from envprobe.cli import main
 from envprobe.paths import env_root
-from envprobe.probing.environments import find_uv
+from envprobe.probing.backends.uv import find_uv
 
 REPO = Path(__file__).resolve().parents[2]
 needs_uv = pytest.mark.skipif(find_uv() is None, reason="uv is not installed")

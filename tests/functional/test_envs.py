@@ -1,4 +1,5 @@
-"""Throwaway environments: cleanup, the sweep of dead runs, the shared base layer."""
+"""Throwaway environments: cleanup, the sweep of dead runs, the target interpreter,
+the installer backends and the shared base layer."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.tags import sys_tags
 from probe_packages import build_probe_packages, find_links_options
 
 from envprobe.errors import EnvironmentSetupError, UsageError
+from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.paths import cache_dir, env_root
-from envprobe.probing import environments as envs
-from envprobe.probing.environments import InstallOptions, find_uv, run_directory, sweep_stale_runs
-from envprobe.probing.probe import ProbeRequest, run_probe
+from envprobe.probing.backends import backend_for
+from envprobe.probing.backends.uv import find_uv
+from envprobe.probing.interpreter import describe
+from envprobe.probing.layers import layer_key
+from envprobe.probing.probe import run_probe
+from envprobe.probing.run_folders import run_directory, sweep_stale_runs
 
 needs_uv = pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
 
@@ -71,10 +77,10 @@ def test_sweep_treats_a_reused_pid_as_dead():
 
 
 def test_installer_choice():
-    assert envs.resolve_installer("pip") == "pip"
-    assert envs.resolve_installer("auto") == ("uv" if find_uv() else "pip")
-    with pytest.raises(UsageError):
-        envs.resolve_installer("conda")
+    assert backend_for("pip").name == "pip"
+    assert backend_for("auto").name == ("uv" if find_uv() else "pip")
+    with pytest.raises(UsageError, match="unknown installer"):
+        backend_for("conda")
 
 
 def test_options_key_is_stable_and_normalised():
@@ -84,6 +90,7 @@ def test_options_key_is_stable_and_normalised():
                             installer="pip")
     assert first.key() == second.key()
     assert first.key()["base"] == ["torch==2.13.0"]
+    assert first.key()["no_build_isolation"] == ["some-pkg"]
     assert InstallOptions(no_index=True, find_links=("/w",), index_url="http://127.0.0.1:1/s/",
                           extra_index_urls=("http://127.0.0.1:2/s/",)).index_args() == [
         "--no-index", "--index-url", "http://127.0.0.1:1/s/",
@@ -91,10 +98,25 @@ def test_options_key_is_stable_and_normalised():
 
 
 def test_interpreter_facts_and_a_missing_interpreter():
-    here = envs.interpreter(sys.executable)
+    here = describe(sys.executable)
     assert here.version == ".".join(map(str, sys.version_info[:3]))
+    assert str(here.python_version) == here.version
+    assert here.tags == tuple(sys_tags())
     with pytest.raises(EnvironmentSetupError):
-        envs.interpreter("/no/such/python")
+        describe("/no/such/python")
+
+
+def test_another_interpreter_is_asked_once_and_its_tags_keep_packagings_order(tmp_path):
+    """Through a link, the same Python is "another" one: the stdlib-only query must
+    give exactly what packaging gives inside it, most preferred tag first."""
+    alias = tmp_path / "python"
+    alias.symlink_to(os.path.realpath(sys.executable))
+    asked = describe(str(alias))
+    here = describe(sys.executable)
+    assert asked.tags == here.tags
+    assert (asked.version, asked.platform, asked.environment) == (
+        here.version, here.platform, here.environment)
+    assert describe(str(alias)) is asked
 
 
 def test_base_layer_is_built_once_and_pip_does_not_reinstall_it(probe_dists):
@@ -117,7 +139,7 @@ def test_base_layer_is_built_once_and_pip_does_not_reinstall_it(probe_dists):
 def test_uv_finds_the_base_layer_linked_into_site_packages(probe_dists):
     """uv ignores .pth paths, so the layer's files are hard-linked in instead of reinstalled."""
     options = find_links_options(probe_dists, installer="uv", base=("heavy==1.0",))
-    layer = cache_dir() / "layers" / envs.layer_key(envs.interpreter(sys.executable), options)
+    layer = cache_dir() / "layers" / layer_key(describe(sys.executable), options)
     same_file_as_layer = (
         IMPORTABLE
         + f"import os\nassert os.path.samefile(heavy.__file__, {str(layer / 'site')!r}"

@@ -16,9 +16,10 @@ from packaging.specifiers import SpecifierSet
 from probe_packages import SLEEPER_PIDS, build_probe_packages, find_links_options, process_running
 
 from envprobe.model.outcome import FailureKind, Status
+from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.paths import env_root
-from envprobe.probing.environments import InstallOptions, find_uv
-from envprobe.probing.probe import ProbeRequest, import_code, run_probe
+from envprobe.probing.backends.uv import find_uv
+from envprobe.probing.probe import import_code, run_probe
 from envprobe.probing.store import Store
 
 needs_uv = pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
@@ -209,5 +210,5 @@ def test_a_stored_probe_is_answered_without_an_environment(chain_dists, tmp_path
 
         refreshed = run_probe(request, store=store, refresh=True)
         assert not refreshed.cached and refreshed.probe_id != first.probe_id
-        assert [p.probe_id for p in store.probes()] == [first.probe_id, refreshed.probe_id]
+        assert store.lookup(request, first.python, first.platform).probe_id == refreshed.probe_id
 

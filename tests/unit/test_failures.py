@@ -1,8 +1,10 @@
 """Failure parsing on installer output and exception messages as the tools print them.
 
-The end-to-end tests (test_probe.py) produce these from real installs; here
-the shapes that a test package cannot easily produce (older pip wording,
-pkg_resources conflicts) are pinned down, and so is the refusal to guess.
+Each installer backend reads its own log; the child's report has a parser of
+its own. The end-to-end tests (test_probe.py) produce these from real
+installs; here the shapes that a test package cannot easily produce (older
+pip wording, pkg_resources conflicts) are pinned down, and so is the refusal
+to guess.
 """
 
 from __future__ import annotations
@@ -10,7 +12,15 @@ from __future__ import annotations
 import pytest
 
 from envprobe.model.outcome import Demand, Failure, FailureKind
-from envprobe.probing import failures
+from envprobe.probing import child_failures, evidence
+from envprobe.probing.backends import logs, pip, uv
+
+BACKENDS = {"pip": pip.PipBackend(), "uv": uv.UvBackend()}
+UNKNOWN_IN_LOG = {"pip": pip.unknown_in_log, "uv": uv.unknown_in_log}
+
+
+def from_install_log(log: str, installer: str) -> Failure:
+    return BACKENDS[installer].failure_from_log(log)
 
 PIP_CONFLICT = """\
 Processing ./pd/ca-1.0-py3-none-any.whl
@@ -84,7 +94,7 @@ error: Failed to build `brokenbuild==1.0`
 
 
 def test_pip_conflict_keeps_every_conflicting_requirement():
-    failure = failures.from_install_log(PIP_CONFLICT, "pip")
+    failure = from_install_log(PIP_CONFLICT, "pip")
     assert failure.kind is FailureKind.DECLARED_CONFLICT
     assert failure.requirements == ("heavy<1", "heavy>=1", "heavy==0.5")
     assert failure.name == "heavy"
@@ -93,24 +103,24 @@ def test_pip_conflict_keeps_every_conflicting_requirement():
 
 
 def test_uv_conflict_keeps_what_parses():
-    failure = failures.from_install_log(UV_CONFLICT, "uv")
+    failure = from_install_log(UV_CONFLICT, "uv")
     assert failure.kind is FailureKind.DECLARED_CONFLICT
     assert set(failure.requirements) == {"heavy>=1", "heavy<1", "ca==1.0", "cb==1.0"}
     assert failure.name == "heavy"
 
 
 def test_conflicts_keep_who_depends_on_what_for_both_installers():
-    pip = failures.from_install_log(PIP_CONFLICT, "pip")
+    pip = from_install_log(PIP_CONFLICT, "pip")
     assert pip.demands == (
         Demand("heavy<1", "ca", "==1.0"),
         Demand("heavy>=1", "cb", "==1.0"),
         Demand("heavy==0.5"),
     )
-    uv = failures.from_install_log(UV_CONFLICT, "uv")
+    uv = from_install_log(UV_CONFLICT, "uv")
     assert set(uv.demands) == {
         Demand("heavy>=1", "cb"), Demand("heavy<1", "ca"), Demand("ca==1.0"), Demand("cb==1.0"),
     }
-    ranged = failures.from_install_log(
+    ranged = from_install_log(
         "error: No solution found when resolving dependencies\n  cause: Because lib>=1.5 "
         "depends on helper<2 and app>=2.0 depends on helper>=2, we can conclude that app>=2.0 "
         "and lib>=1.5 are incompatible.\n", "uv")
@@ -126,10 +136,10 @@ def test_conflicts_keep_who_depends_on_what_for_both_installers():
     (UV_WRONG_TAG, "uv", "cp27only", False),
 ])
 def test_no_distribution_and_whether_the_project_exists(log, installer, name, unknown):
-    failure = failures.from_install_log(log, installer)
+    failure = from_install_log(log, installer)
     assert failure.kind is FailureKind.NO_DISTRIBUTION
     assert failure.name == name
-    assert failures.no_versions_at_all(failure, log, installer) is unknown
+    assert UNKNOWN_IN_LOG[installer](log, failure.name) is unknown
 
 
 @pytest.mark.parametrize(("log", "installer", "module", "package"), [
@@ -137,38 +147,38 @@ def test_no_distribution_and_whether_the_project_exists(log, installer, name, un
     (UV_BUILD, "uv", "numpyy_build_helper", "brokenbuild"),
 ])
 def test_build_failure_names_the_missing_build_module(log, installer, module, package):
-    failure = failures.from_install_log(log, installer)
+    failure = from_install_log(log, installer)
     assert failure.kind is FailureKind.BUILD_FAILED
     assert (failure.name, failure.package) == (module, package)
 
 
 def test_an_unrecognised_installer_error_is_install_failed_with_the_excerpt():
     log = "ERROR: Could not install packages due to an OSError: [Errno 28] No space left on device\n"
-    failure = failures.from_install_log(log, "pip")
+    failure = from_install_log(log, "pip")
     assert failure.kind is FailureKind.INSTALL_FAILED
     assert "No space left" in failure.message and "No space left" in failure.log_excerpt
 
 
 def test_excerpt_keeps_the_last_relevant_lines():
     log = "\n".join(["Collecting x", "Downloading x.whl"] + [f"line {i}" for i in range(100)])
-    kept = failures.excerpt(log).splitlines()
-    assert len(kept) == failures.EXCERPT_LINES
+    kept = evidence.excerpt(log).splitlines()
+    assert len(kept) == evidence.EXCERPT_LINES
     assert kept[-1] == "line 99" and "Collecting x" not in kept
 
 
 def test_unreachable_index_is_recognised():
     log = ("WARNING: Retrying (Retry(total=0)) after connection broken by 'NewConnectionError("
            "\"Failed to establish a new connection: [Errno 111] Connection refused\")': /simple/x/")
-    assert failures.index_unreachable(log) == "Failed to establish a new connection"
-    assert failures.index_unreachable(PIP_NONE_AT_ALL) is None
+    assert logs.index_unreachable(log) == "Failed to establish a new connection"
+    assert logs.index_unreachable(PIP_NONE_AT_ALL) is None
 
 
 def test_debug_log_file_names_tell_whether_a_project_has_files():
     log = ("Skipping link: none of the wheel's tags (cp27-cp27mu-linux_x86_64) are compatible: "
            "file:///tmp/d/cp27only-1.0-cp27-cp27mu-linux_x86_64.whl\n"
            "Skipping link: wrong project name (not cp27only): file:///tmp/d/heavy-1.0.tar.gz")
-    assert failures.lists_files_of(log, "cp27only")
-    assert not failures.lists_files_of(log, "nope")
+    assert pip.lists_files_of(log, "cp27only")
+    assert not pip.lists_files_of(log, "nope")
 
 
 def child_error(exception_type: str, message: str, **extra: object) -> dict:
@@ -189,8 +199,8 @@ def child_error(exception_type: str, message: str, **extra: object) -> dict:
     ("pkg_resources.VersionConflict", "numpy 2.0.0 is installed but numpy<2 is required", "numpy<2"),
 ])
 def test_import_time_dependency_checks_are_parsed_not_guessed(exception_type, message, expected):
-    failure = failures.from_child(child_error(exception_type, message),
-                                  {"tokenizers": "0.15.0", "huggingface-hub": "0.24.0"})
+    failure = child_failures.from_child(child_error(exception_type, message),
+                                        {"tokenizers": "0.15.0", "huggingface-hub": "0.24.0"})
     assert failure.kind is FailureKind.DEPENDENCY_CHECK
     assert failure.requirements == (expected,)
     assert failure.name == failure.package
@@ -203,16 +213,16 @@ def test_import_time_dependency_checks_are_parsed_not_guessed(exception_type, me
     "CUDA driver version is insufficient",
 ])
 def test_other_errors_stay_probe_errors(message):
-    failure = failures.from_child(child_error("RuntimeError", message), {})
+    failure = child_failures.from_child(child_error("RuntimeError", message), {})
     assert failure.kind is FailureKind.PROBE_ERROR
     assert failure.message == f"RuntimeError: {message}"
 
 
 def test_a_passing_child_has_no_failure():
-    assert failures.from_child({"status": "ok", "seconds": {"code": 0.1}}, {}) is None
+    assert child_failures.from_child({"status": "ok", "seconds": {"code": 0.1}}, {}) is None
 
 
 def test_crash_and_timeout_say_what_happened():
-    assert "SIGSEGV" in failures.crashed(-11, "Fatal Python error: Segmentation fault").message
-    assert "code 3" in failures.crashed(3, "").message
-    assert "3 s" in failures.timed_out(3.0, "").message
+    assert "SIGSEGV" in child_failures.crashed(-11, "Fatal Python error: Segmentation fault").message
+    assert "code 3" in child_failures.crashed(3, "").message
+    assert "3 s" in child_failures.timed_out(3.0, "").message

@@ -7,9 +7,8 @@ import sqlite3
 import pytest
 
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
+from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.probing import store as store_module
-from envprobe.probing.environments import InstallOptions
-from envprobe.probing.probe import ProbeRequest
 from envprobe.probing.store import MIGRATIONS, Store, probe_key
 
 OPTIONS = InstallOptions(no_index=True, find_links=("/wheels",), installer="pip")
@@ -34,13 +33,39 @@ def store(tmp_path):
         yield opened
 
 
+def rows(store: Store, sql: str = "SELECT * FROM probes ORDER BY id", *args: object) -> list:
+    """The store's file read as the tables it is, beside the Store's own connection."""
+    db = sqlite3.connect(store.path)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute(sql, args).fetchall()
+    finally:
+        db.close()
+
+
 def test_recorded_outcome_round_trips_and_answers_lookups(store):
     probe_id = store.record(REQUEST, failed_outcome())
     found = store.lookup(REQUEST, "3.11.7", "linux-x86_64")
     assert found.cached and found.probe_id == probe_id
     assert found.failure == failed_outcome().failure
-    assert store.outcome(probe_id).cached is False
-    assert [p.probe_id for p in store.probes()] == [probe_id]
+    assert [row["id"] for row in rows(store)] == [probe_id]
+
+
+def test_keys_of_probes_recorded_before_stay_the_same():
+    """A store written by an earlier envprobe must still answer: the hash may never drift."""
+    assert probe_key(REQUEST, "3.11.7", "linux-x86_64")[0] == (
+        "1dc2dbfeac12a987556ff43c1e598b732db7c10db16c6a76a417f698228e7a4d")
+    every_option = InstallOptions(no_index=True, find_links=("/wheels",), installer="pip",
+                                  base=("Torch == 2.0",), pre_install=("setuptools<70",),
+                                  no_build_isolation=("Flash_Attn",))
+    assert probe_key(ProbeRequest(REQUEST.requirements, REQUEST.code, options=every_option),
+                     "3.11.7", "linux-x86_64")[0] == (
+        "fd142f140f91ec9cd051a3119cca00757e2bfb2da1a313dd02649fd64ffaea4c")
+
+
+def test_an_unresolved_installer_cannot_be_keyed():
+    with pytest.raises(ValueError, match="resolve the installer"):
+        InstallOptions().key()
 
 
 def test_key_ignores_order_and_spelling_but_not_what_changes_the_outcome(store):
@@ -62,9 +87,8 @@ def test_key_ignores_order_and_spelling_but_not_what_changes_the_outcome(store):
 
 def test_key_parts_stay_readable(store):
     probe_id = store.record(REQUEST, failed_outcome())
-    row = store.connection.execute(
-        "SELECT key, python, platform, requirements, code, status, failure_kind FROM probes"
-        " WHERE id = ?", (probe_id,)).fetchone()
+    [row] = rows(store, "SELECT key, python, platform, requirements, code, status,"
+                        " failure_kind FROM probes WHERE id = ?", probe_id)
     assert row["key"] == probe_key(REQUEST, "3.11.7", "linux-x86_64")[0]
     assert row["requirements"] == '["fakehub==2.0", "toolkit==1.0"]'
     assert (row["python"], row["platform"], row["status"], row["failure_kind"]) == (
@@ -90,9 +114,9 @@ def test_migrations_run_once_and_set_user_version(tmp_path):
     with Store(path) as first:
         first.record(REQUEST, failed_outcome())
     with Store(path) as again:
-        assert again.connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        assert again.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert len(again.probes()) == 1
+        assert rows(again, "PRAGMA user_version")[0][0] == len(MIGRATIONS)
+        assert rows(again, "PRAGMA journal_mode")[0][0] == "wal"
+        assert len(rows(again)) == 1
 
 
 def test_a_failing_migration_leaves_no_half_schema(tmp_path, monkeypatch):
@@ -114,9 +138,4 @@ def test_an_interrupted_write_leaves_no_row(store):
                    " installer, timeout, status, outcome, started_at, recorded_at)"
                    " VALUES ('k', '', '', '[]', '{}', '', '', 1, 'ok', '{}', '', '')")
         raise KeyboardInterrupt
-    assert store.probes() == []
-
-
-def test_unknown_probe_id(store):
-    with pytest.raises(KeyError):
-        store.outcome(42)
+    assert rows(store) == []
