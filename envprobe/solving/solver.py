@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -75,7 +76,7 @@ class Solver:
         self.interpreter: TargetInterpreter = describe(scenario.python)
         self.scanner = StaticScanner(index, self.interpreter.tags)
         self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
-                               self._released)
+                               self._released, extras=self._extras)
         self.universe: set[NormalizedName] = {t.name for t in scenario.targets} | set(scenario.pins)
         self.rules: list[Rule] = []
         self.boundaries: list[Boundary] = []
@@ -125,6 +126,20 @@ class Solver:
         """When a release was uploaded (its earliest file), where the index says so."""
         times = [f.upload_time for f in self.index.files(name, version) if f.upload_time]
         return min(times) if times else None
+
+    def _extras(self, name: str, version: Version) -> dict[str, list[Requirement]]:
+        """extra -> the requirements only that extra selects on the probe's interpreter."""
+        metadata = self.index.metadata(name, version)
+        environment = {**self.interpreter.environment, "extra": ""}
+        chosen: dict[str, list[Requirement]] = {}
+        for requirement in metadata.requires_dist:
+            marker = requirement.marker
+            if marker is None or marker.evaluate(environment):
+                continue  # not behind an extra: a plain dependency
+            for extra in sorted(metadata.provides_extra):
+                if marker.evaluate({**environment, "extra": extra}):
+                    chosen.setdefault(extra, []).append(requirement)
+        return chosen
 
     # steps -------------------------------------------------------------------------
 

@@ -74,6 +74,8 @@ class Tools:
     declared: Callable[[str, Version], list[Requirement]]
     released: Callable[[str, Version], str | None]  # upload time, ISO 8601
     confirm: bool = True  # probe the release past a static boundary
+    # extra -> the requirements only that extra selects, as the release declares them
+    extras: Callable[[str, Version], dict[str, list[Requirement]]] | None = None
 
 
 @dataclass(frozen=True)

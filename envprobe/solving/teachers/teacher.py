@@ -46,8 +46,9 @@ class Teacher:
         declared: Callable[[str, Version], list[Requirement]],
         released: Callable[[str, Version], str | None],
         confirm: bool = True,
+        extras: Callable[[str, Version], dict[str, list[Requirement]]] | None = None,
     ) -> None:
-        self._tools = Tools(scanner, releases, reprobe, declared, released, confirm)
+        self._tools = Tools(scanner, releases, reprobe, declared, released, confirm, extras)
 
     def learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> Lesson:
         lesson = Lesson()
