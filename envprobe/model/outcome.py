@@ -24,6 +24,9 @@ class FailureKind(str, enum.Enum):
 
     MISSING_SYMBOL = "missing_symbol"  # module imported, name not in it
     MISSING_MODULE = "missing_module"  # no such module installed
+    MISSING_ATTRIBUTE = "missing_attribute"  # a module attribute gone when the code used it
+    REMOVED_KEYWORD = "removed_keyword"  # a function no longer takes a keyword the code passes
+    WARNING_ERROR = "warning_error"  # a warning the code (or its settings) turned into an error
     DEPENDENCY_CHECK = "dependency_check"  # a package rejected a version at import time
     DECLARED_CONFLICT = "declared_conflict"  # the installer found the pins contradict metadata
     NO_DISTRIBUTION = "no_distribution"  # no file for this version / Python / platform
@@ -81,6 +84,7 @@ class Failure:
     importer: str | None = None
     importer_package: str | None = None
     importer_version: str | None = None
+    function: str | None = None  # the callee of a removed keyword, as Python names it
     requirements: tuple[str, ...] = ()
     demands: tuple[Demand, ...] = ()
     frames: tuple[Frame, ...] = ()
@@ -111,6 +115,12 @@ class Failure:
             return f"missing symbol {self.name!r} in {self.module} ({where})"
         if self.kind is FailureKind.MISSING_MODULE:
             return f"missing module {self.name!r}"
+        if self.kind is FailureKind.MISSING_ATTRIBUTE:
+            where = f"{self.package} {self.version}" if self.package else self.module
+            return f"attribute {self.name!r} of {self.module} gone at call time ({where})"
+        if self.kind is FailureKind.REMOVED_KEYWORD:
+            where = f" ({self.package} {self.version})" if self.package else ""
+            return f"{self.function}() no longer takes keyword {self.name!r}{where}"
         return f"{self.kind.value}: {self.message}"
 
 

@@ -38,6 +38,7 @@ class RuleKind(enum.StrEnum):
     MISSING_SYMBOL = "missing_symbol"  # a name vanished from (or appeared in) a module
     MISSING_MODULE = "missing_module"  # a module vanished from a distribution
     UNDECLARED = "undeclared"  # code imports a distribution's module it does not declare
+    REMOVED_KEYWORD = "removed_keyword"  # a function dropped a keyword the code passes
     DEPENDENCY_CHECK = "dependency_check"  # a package rejected a version at import time
     DECLARED = "declared"  # the installer quoted a declared requirement
     NO_DISTRIBUTION = "no_distribution"  # no installable file for this interpreter

@@ -23,6 +23,7 @@ _BOOTSTRAP_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstr
 _THIS_FILE = os.path.normcase(os.path.abspath(__file__))
 _CANNOT_IMPORT = re.compile(r"^cannot import name '([^']+)' from '([^']+)'")
 _NO_ATTRIBUTE = re.compile(r"^module '([^']+)' has no attribute '([^']+)'")
+_UNEXPECTED_KEYWORD = re.compile(r"^([\w.<>]+)\(\) got an unexpected keyword argument '(\w+)'")
 _MAX_FRAMES = 60
 
 
@@ -119,7 +120,7 @@ def _frames(exc: BaseException, dists: _Distributions) -> list[dict]:
 
 
 def _missing(exc: BaseException) -> dict | None:
-    """The missing module or name, read from the exception's own fields and message."""
+    """The missing module, name, attribute or keyword, from the exception's own facts."""
     message = str(exc)
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         return {"kind": "module", "name": exc.name, "module": exc.name}
@@ -129,10 +130,84 @@ def _missing(exc: BaseException) -> dict | None:
             return {"kind": "symbol", "name": match.group(1), "module": match.group(2)}
         return None
     if isinstance(exc, AttributeError):
-        match = _NO_ATTRIBUTE.match(message)
-        if match:
-            return {"kind": "symbol", "name": match.group(2), "module": match.group(1)}
+        return _missing_attribute(exc)
+    if isinstance(exc, TypeError):
+        return _removed_keyword(exc)
     return None
+
+
+def _missing_attribute(exc: AttributeError) -> dict | None:
+    """A module attribute gone at call time, however the module words its refusal.
+
+    Python sets `obj` and `name` on its own AttributeErrors; a module-level
+    `__getattr__` (numpy's "`np.sctypes` was removed ...") raises one with a
+    message of its own, so the name is read from that function's argument.
+    """
+    target = getattr(exc, "obj", None)
+    if isinstance(target, type(sys)) and getattr(exc, "name", None):
+        return {"kind": "attribute", "name": exc.name, "module": target.__name__}
+    match = _NO_ATTRIBUTE.match(str(exc))
+    if match:
+        return {"kind": "attribute", "name": match.group(2), "module": match.group(1)}
+    frame = _innermost(exc)
+    if frame is None or frame.f_code.co_name != "__getattr__":
+        return None
+    hook = frame.f_globals.get("__getattr__")
+    if getattr(hook, "__code__", None) is not frame.f_code or not frame.f_code.co_argcount:
+        return None  # a class's __getattr__, not the module's
+    name = frame.f_locals.get(frame.f_code.co_varnames[0])
+    module = frame.f_globals.get("__name__")
+    if isinstance(name, str) and isinstance(module, str):
+        return {"kind": "attribute", "name": name, "module": module}
+    return None
+
+
+def _removed_keyword(exc: TypeError) -> dict | None:
+    """`f() got an unexpected keyword argument 'k'`: which function, from which module.
+
+    The error is raised at the call site, before the callee runs, so the
+    callee is found from the call expression on the raising line, evaluated
+    in that frame; a callee it cannot find still yields the keyword and name.
+    """
+    match = _UNEXPECTED_KEYWORD.match(str(exc))
+    if not match:
+        return None
+    function, keyword = match.groups()
+    found = {"kind": "keyword", "name": keyword, "function": function, "module": None}
+    frame = _innermost(exc)
+    callee = _callee(frame, keyword) if frame is not None else None
+    module = getattr(callee, "__module__", None)
+    if isinstance(module, str):
+        found["module"] = module
+    return found
+
+
+def _callee(frame, keyword: str):  # (types.FrameType, str) -> object | None
+    """The object called with `keyword` on the frame's current line, if it can be named."""
+    import ast
+    import linecache
+
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    try:
+        tree = ast.parse(line.rstrip(":") if line.endswith(":") else line)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and any(k.arg == keyword for k in node.keywords):
+            try:
+                expression = compile(ast.Expression(node.func), "<callee>", "eval")
+                callee = eval(expression, frame.f_globals, frame.f_locals)
+            except Exception:  # noqa: BLE001 - any failure means: not nameable
+                return None
+            return getattr(callee, "__func__", callee)
+    return None
+
+
+def _innermost(exc: BaseException):  # -> types.FrameType | None
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame if tb is not None else None
 
 
 def _module_file(module: str) -> str | None:
@@ -154,7 +229,9 @@ def _describe(exc: BaseException, dists: _Distributions) -> dict:
     missing = _missing(exc)
     lacking_file = None
     if missing is not None:
-        if missing["kind"] == "symbol":
+        if missing["kind"] == "keyword":
+            owner = dists.owner_of_module(missing["module"]) if missing["module"] else None
+        elif missing["kind"] in ("symbol", "attribute"):
             lacking_file = _module_file(missing["module"])
             owner = dists.owner_of_file(getattr(exc, "path", None)) or dists.owner_of_module(
                 missing["module"]
@@ -181,6 +258,7 @@ def _describe(exc: BaseException, dists: _Distributions) -> dict:
             "name": getattr(exc, "name", None) if isinstance(exc, ImportError) else None,
         },
         "missing": missing,
+        "warning": isinstance(exc, Warning),
         "importer": importer,
         "frames": frames,
         "traceback": "".join(traceback.format_exception(kind, exc, _probe_traceback(exc)))[-8000:],

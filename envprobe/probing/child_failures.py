@@ -35,6 +35,14 @@ _DEPENDENCY_CHECKS = (
 )
 
 
+_MISSING_KINDS = {
+    "symbol": FailureKind.MISSING_SYMBOL,
+    "module": FailureKind.MISSING_MODULE,
+    "attribute": FailureKind.MISSING_ATTRIBUTE,
+    "keyword": FailureKind.REMOVED_KEYWORD,
+}
+
+
 def from_child(data: Mapping[str, Any], installed: Mapping[str, str]) -> Failure | None:
     """The failure in the child's JSON report, or None when the probe code passed."""
     if data.get("status") == "ok":
@@ -53,11 +61,11 @@ def from_child(data: Mapping[str, Any], installed: Mapping[str, str]) -> Failure
     }
     missing = data.get("missing")
     if missing:
-        kind = FailureKind.MISSING_SYMBOL if missing["kind"] == "symbol" else FailureKind.MISSING_MODULE
         return Failure(
-            kind,
+            _MISSING_KINDS[missing["kind"]],
             name=missing["name"],
-            module=missing["module"],
+            module=missing.get("module"),
+            function=missing.get("function"),
             package=canonicalize_name(missing["package"]) if missing.get("package") else None,
             version=missing.get("version"),
             **evidence,
@@ -73,6 +81,11 @@ def from_child(data: Mapping[str, Any], installed: Mapping[str, str]) -> Failure
             requirements=requirements,
             **evidence,
         )
+    if data.get("warning"):
+        raiser = next((f for f in reversed(frames) if f.package), None)
+        return Failure(FailureKind.WARNING_ERROR,
+                       package=canonicalize_name(raiser.package) if raiser else None,
+                       version=raiser.version if raiser else None, **evidence)
     return Failure(FailureKind.PROBE_ERROR, **evidence)
 
 

@@ -81,10 +81,10 @@ def test_unpinned_rest_is_resolved_by_the_installer_and_recorded(chain_dists):
     assert_no_environment_left()
 
 
-def test_attribute_access_on_a_module_is_a_missing_symbol(probe_dists):
+def test_attribute_access_on_a_module_is_a_missing_attribute(probe_dists):
     outcome = probe(["attruser==1.0"], ["attruser"], find_links_options(probe_dists, installer="pip"))
     failure = outcome.failure
-    assert failure.kind is FailureKind.MISSING_SYMBOL
+    assert failure.kind is FailureKind.MISSING_ATTRIBUTE
     assert (failure.name, failure.module, failure.package, failure.version) == (
         "Thing", "attrhub", "attrhub", "1.0")
     assert failure.importer == "attruser/__init__.py:3"

@@ -63,6 +63,9 @@ class Scanner(Protocol):
     def names_at(self, name: str, version: Version, module: str, file: str,
                  line: int) -> tuple[str, ...]: ...
 
+    def accepts_keyword(self, name: str, version: Version, module: str, function: str,
+                        keyword: str) -> bool | None: ...
+
 
 @dataclass(frozen=True)
 class Tools:

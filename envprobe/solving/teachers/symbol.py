@@ -37,11 +37,12 @@ from envprobe.solving.teachers.common import (
     where,
 )
 
-__all__ = ["missing_symbol"]
+__all__ = ["bisect_by_probe", "confirm_boundary", "missing_symbol"]
 
 _NOTHING = "<0.dev0"  # admits no release: "no version of this project will do"
 # Failures that show an import got past the name it lacked before.
 _GOT_FURTHER = (FailureKind.MISSING_SYMBOL, FailureKind.MISSING_MODULE,
+                FailureKind.MISSING_ATTRIBUTE, FailureKind.REMOVED_KEYWORD,
                 FailureKind.PROBE_ERROR, FailureKind.DEPENDENCY_CHECK)
 
 
@@ -58,10 +59,10 @@ def missing_symbol(tools: Tools, case: Case, lesson: Lesson) -> None:
         releases, failing, lambda v: tools.scanner.provides(owner, v, module, symbol)
     )
     if search.found:
-        boundary = _confirm(tools, case, lesson, search, owner, failing,
+        boundary = confirm_boundary(tools, case, lesson, search, owner, failing,
                             boundary_of(owner, symbol, module, search, BoundaryMethod.STATIC))
     else:
-        search = _bisect_by_probe(tools, case, lesson, owner, failing, releases)
+        search = bisect_by_probe(tools, case, lesson, owner, failing, releases)
         boundary = boundary_of(owner, symbol, module, search, BoundaryMethod.PROBE)
     _rule(tools, case, lesson, releases, search, boundary)
     for sibling in _siblings(tools, case, module, symbol):
@@ -84,9 +85,12 @@ def _rule(tools: Tools, case: Case, lesson: Lesson, releases: list[Version], sea
     requires = f"{owner}{specifier_for(allowed, releases)}" if allowed else f"{owner}{_NOTHING}"
     importer = canonicalize_name(failure.importer_package) if failure.importer_package else None
     who = release_words(importer, failure.importer_version) if importer else "the probe"
+    uses = (f"uses {boundary.module}.{boundary.symbol}"
+            if failure.kind is FailureKind.MISSING_ATTRIBUTE
+            else f"imports {boundary.symbol} from {boundary.module}")
     lesson.rules.append(Rule(
         requires=requires,
-        because=f"{who} imports {boundary.symbol} from {boundary.module}{where(failure)}; "
+        because=f"{who} {uses}{where(failure)}; "
                 f"{_provides_words(owner, boundary.symbol, boundary.module, search)}",
         kind=RuleKind.MISSING_SYMBOL,
         package=importer,
@@ -116,7 +120,7 @@ def _siblings(tools: Tools, case: Case, module: str, symbol: str) -> list[str]:
     return [n for n in names if n != symbol]
 
 
-def _bisect_by_probe(tools: Tools, case: Case, lesson: Lesson, owner: NormalizedName,
+def bisect_by_probe(tools: Tools, case: Case, lesson: Lesson, owner: NormalizedName,
                      failing: Version, releases: list[Version]) -> Search:
     """Real installs decide, one per step, when no wheel could answer."""
     failure = case.failure
@@ -138,8 +142,8 @@ def _bisect_by_probe(tools: Tools, case: Case, lesson: Lesson, owner: Normalized
     return bisect_with_probes(releases, failing, predicate)
 
 
-def _confirm(tools: Tools, case: Case, lesson: Lesson, search: Search, owner: NormalizedName,
-             failing: Version, boundary: Boundary) -> Boundary:
+def confirm_boundary(tools: Tools, case: Case, lesson: Lesson, search: Search,
+                     owner: NormalizedName, failing: Version, boundary: Boundary) -> Boundary:
     """One real probe on the failing side of a statically found boundary.
 
     Needless when the failing probe itself sits at the edge: it is the proof.

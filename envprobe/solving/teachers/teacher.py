@@ -20,6 +20,7 @@ from envprobe.solving.teachers.common import Case, Lesson, Reprobe, Scanner, Too
 from envprobe.solving.teachers.dependency import dependency_check
 from envprobe.solving.teachers.heuristic import blame
 from envprobe.solving.teachers.installer import build_failed, declared_conflict, no_distribution
+from envprobe.solving.teachers.keyword import removed_keyword
 from envprobe.solving.teachers.module import missing_module
 from envprobe.solving.teachers.symbol import missing_symbol
 
@@ -27,6 +28,8 @@ __all__ = ["Teacher"]
 
 _TEACHERS: dict[FailureKind, Callable[[Tools, Case, Lesson], None]] = {
     FailureKind.MISSING_SYMBOL: missing_symbol,
+    FailureKind.MISSING_ATTRIBUTE: missing_symbol,  # the same question, asked at call time
+    FailureKind.REMOVED_KEYWORD: removed_keyword,
     FailureKind.MISSING_MODULE: missing_module,
     FailureKind.DEPENDENCY_CHECK: dependency_check,
     FailureKind.DECLARED_CONFLICT: declared_conflict,

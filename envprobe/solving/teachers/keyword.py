@@ -1,0 +1,72 @@
+"""Removed keyword: the code calls a function with a keyword the function no longer takes.
+
+The callee's distribution is searched for the release where the keyword
+left its signature: by reading the function's definition in each release's
+wheel where the scanner can, else by bisecting with real installs. The rule
+holds the caller's releases (those that import the callee's module) to the
+callee's releases that still take the keyword.
+"""
+
+from __future__ import annotations
+
+from packaging.utils import canonicalize_name
+
+from envprobe.model.rules import BoundaryMethod, ImportCheck, Rule, RuleKind, specifier_for
+from envprobe.solving.boundary import gallop_static
+from envprobe.solving.teachers.common import (
+    Case,
+    Lesson,
+    Tools,
+    boundary_of,
+    ids,
+    installed_version,
+    release_words,
+    where,
+)
+from envprobe.solving.teachers.symbol import bisect_by_probe, confirm_boundary
+
+__all__ = ["removed_keyword"]
+
+
+def removed_keyword(tools: Tools, case: Case, lesson: Lesson) -> None:
+    failure = case.failure
+    keyword, function, module = failure.name or "", failure.function or "", failure.module or ""
+    owner = canonicalize_name(failure.package) if failure.package else None
+    failing = installed_version(owner, failure.version, case) if owner else None
+    if not (keyword and function and module and owner and failing):
+        lesson.notes.append(f"cannot tell whose function dropped keyword {keyword!r}: "
+                            f"{failure.message}")
+        return
+    releases = tools.releases(owner)
+    label = f"{function}({keyword}=)"
+    search = gallop_static(
+        releases, failing,
+        lambda v: tools.scanner.accepts_keyword(owner, v, module, function, keyword))
+    if search.found:
+        boundary = confirm_boundary(tools, case, lesson, search, owner, failing,
+                                    boundary_of(owner, label, module, search,
+                                                BoundaryMethod.STATIC))
+    else:
+        search = bisect_by_probe(tools, case, lesson, owner, failing, releases)
+        boundary = boundary_of(owner, label, module, search, BoundaryMethod.PROBE)
+    lesson.boundaries.append(boundary)
+    if not search.found or search.direction != "removed":
+        lesson.notes.append(f"no release of {owner} that was checked takes keyword {keyword!r} "
+                            f"in {function}()")
+        return
+    importer = canonicalize_name(failure.importer_package) if failure.importer_package else None
+    who = release_words(importer, failure.importer_version) if importer else "the probe"
+    lesson.rules.append(Rule(
+        requires=f"{owner}{specifier_for(search.allowed(releases), releases)}",
+        because=f"{who} calls {module}.{function}() with keyword {keyword}{where(failure)}; "
+                f"{owner} takes it up to {search.last_with} and not from {search.first_without}",
+        kind=RuleKind.REMOVED_KEYWORD,
+        package=importer,
+        when_imports=ImportCheck(module, "", failure.importer_version) if importer else None,
+        evidence=ids(case.outcome, *lesson.probes),
+        scanned=case.scanned(tools),
+        boundary=boundary.key,
+    ))
+    lesson.universe.add(owner)
+    if importer:
+        lesson.universe.add(importer)
