@@ -14,7 +14,9 @@ from typing import Any
 from packaging.tags import Tag
 from packaging.version import Version
 
-from envprobe.static import wheels
+from envprobe.static.imports import import_sites
+from envprobe.static.layout import has_module
+from envprobe.static.namespaces import provides_symbol
 
 __all__ = ["StaticScanner"]
 
@@ -50,9 +52,9 @@ class StaticScanner:
             wheel = self._wheel(name, version)
             if wheel is None:
                 return None
-            if not wheels.has_module(wheel, module):
+            if not has_module(wheel, module):
                 return False
-            return wheels.provides_symbol(wheel, module, symbol)
+            return provides_symbol(wheel, module, symbol)
 
         return self._memo(("provides", name, version, module, symbol), compute)
 
@@ -61,7 +63,7 @@ class StaticScanner:
 
         def compute() -> bool | None:
             wheel = self._wheel(name, version)
-            return None if wheel is None else wheels.has_module(wheel, module)
+            return None if wheel is None else has_module(wheel, module)
 
         return self._memo(("module", name, version, module), compute)
 
@@ -78,7 +80,7 @@ class StaticScanner:
             if wheel is None:
                 return None
             top = module.split(".")[0]
-            for site in wheels.import_sites(wheel, top):
+            for site in import_sites(wheel, top):
                 if site.typing_only or site.optional:
                     continue  # never runs, or survives the name's absence
                 if not symbol:
@@ -98,7 +100,7 @@ class StaticScanner:
         wheel = self._wheel(name, version)
         if wheel is None:
             return ()
-        sites = wheels.import_sites(wheel, module.split(".")[0])
+        sites = import_sites(wheel, module.split(".")[0])
         return tuple(n for site in sites
                      if site.file == file and site.line == line and site.module == module
                      for n in site.names)
