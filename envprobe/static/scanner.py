@@ -7,9 +7,9 @@ or "does nemo_toolkit 1.22.0 import it?" in well under a second.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from packaging.tags import Tag
 from packaging.version import Version
@@ -18,32 +18,33 @@ from envprobe.static.imports import import_sites
 from envprobe.static.layout import has_module
 from envprobe.static.namespaces import provides_symbol
 
+if TYPE_CHECKING:
+    from envprobe.sources.index import PackageIndex
+
 __all__ = ["StaticScanner"]
+
+# A multi-GB wheel is dearer to download than the probe it would save.
+_MAX_WHEEL_BYTES = 256 << 20
 
 
 class StaticScanner:
-    """Answers True, False, or None (no wheel to read, or the code is too dynamic)."""
+    """Answers True, False, or None (no wheel to read, or the code is too dynamic).
 
-    def __init__(self, index: Any, tags: Iterable[Tag] | None = None) -> None:
+    `tags` are the target interpreter's wheel tags, most preferred first; the
+    index picks the best wheel by that order. None means this interpreter's.
+    `scanned` lists the wheels read so far, in the order first read.
+    """
+
+    def __init__(self, index: PackageIndex, tags: Sequence[Tag] | None = None) -> None:
         self._index = index
-        self._tags = frozenset(tags) if tags is not None else None
+        self._tags = tuple(tags) if tags is not None else None
         self._answers: dict[tuple, bool | None] = {}
         self.scanned: list[str] = []
-        self.max_wheel_bytes = 256 << 20
 
-    def _wheel(self, name: str, version: Version) -> Path | None:
-        dist_file = self._index.best_wheel(name, version, self._tags)
-        if dist_file is None or (dist_file.size or 0) > self.max_wheel_bytes:
-            return None  # a multi-GB wheel is dearer than the probe it would save
-        path = self._index.download(dist_file)
-        if dist_file.filename not in self.scanned:
-            self.scanned.append(dist_file.filename)
-        return path
-
-    def _memo(self, key: tuple, compute: Any) -> bool | None:
-        if key not in self._answers:
-            self._answers[key] = compute()
-        return self._answers[key]
+    @property
+    def count(self) -> int:
+        """How many distinct wheels were read."""
+        return len(self.scanned)
 
     def provides(self, name: str, version: Version, module: str, symbol: str) -> bool | None:
         """Whether `module` of this release binds `symbol`."""
@@ -105,6 +106,16 @@ class StaticScanner:
                      if site.file == file and site.line == line and site.module == module
                      for n in site.names)
 
-    @property
-    def count(self) -> int:
-        return len(self.scanned)
+    def _wheel(self, name: str, version: Version) -> Path | None:
+        dist_file = self._index.best_wheel(name, version, self._tags)
+        if dist_file is None or (dist_file.size or 0) > _MAX_WHEEL_BYTES:
+            return None
+        path = self._index.download(dist_file)
+        if dist_file.filename not in self.scanned:
+            self.scanned.append(dist_file.filename)
+        return path
+
+    def _memo(self, key: tuple, compute: Callable[[], bool | None]) -> bool | None:
+        if key not in self._answers:
+            self._answers[key] = compute()
+        return self._answers[key]
