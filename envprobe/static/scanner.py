@@ -7,41 +7,44 @@ or "does nemo_toolkit 1.22.0 import it?" in well under a second.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from packaging.tags import Tag
 from packaging.version import Version
 
-from envprobe.static import wheels
+from envprobe.static.imports import import_sites
+from envprobe.static.layout import has_module
+from envprobe.static.namespaces import provides_symbol
+
+if TYPE_CHECKING:
+    from envprobe.sources.index import PackageIndex
 
 __all__ = ["StaticScanner"]
 
+# A multi-GB wheel is dearer to download than the probe it would save.
+_MAX_WHEEL_BYTES = 256 << 20
+
 
 class StaticScanner:
-    """Answers True, False, or None (no wheel to read, or the code is too dynamic)."""
+    """Answers True, False, or None (no wheel to read, or the code is too dynamic).
 
-    def __init__(self, index: Any, tags: Iterable[Tag] | None = None) -> None:
+    `tags` are the target interpreter's wheel tags, most preferred first; the
+    index picks the best wheel by that order. None means this interpreter's.
+    `scanned` lists the wheels read so far, in the order first read.
+    """
+
+    def __init__(self, index: PackageIndex, tags: Sequence[Tag] | None = None) -> None:
         self._index = index
-        self._tags = frozenset(tags) if tags is not None else None
+        self._tags = tuple(tags) if tags is not None else None
         self._answers: dict[tuple, bool | None] = {}
         self.scanned: list[str] = []
-        self.max_wheel_bytes = 256 << 20
 
-    def _wheel(self, name: str, version: Version) -> Path | None:
-        dist_file = self._index.best_wheel(name, version, self._tags)
-        if dist_file is None or (dist_file.size or 0) > self.max_wheel_bytes:
-            return None  # a multi-GB wheel is dearer than the probe it would save
-        path = self._index.download(dist_file)
-        if dist_file.filename not in self.scanned:
-            self.scanned.append(dist_file.filename)
-        return path
-
-    def _memo(self, key: tuple, compute: Any) -> bool | None:
-        if key not in self._answers:
-            self._answers[key] = compute()
-        return self._answers[key]
+    @property
+    def count(self) -> int:
+        """How many distinct wheels were read."""
+        return len(self.scanned)
 
     def provides(self, name: str, version: Version, module: str, symbol: str) -> bool | None:
         """Whether `module` of this release binds `symbol`."""
@@ -50,9 +53,9 @@ class StaticScanner:
             wheel = self._wheel(name, version)
             if wheel is None:
                 return None
-            if not wheels.has_module(wheel, module):
+            if not has_module(wheel, module):
                 return False
-            return wheels.provides_symbol(wheel, module, symbol)
+            return provides_symbol(wheel, module, symbol)
 
         return self._memo(("provides", name, version, module, symbol), compute)
 
@@ -61,7 +64,7 @@ class StaticScanner:
 
         def compute() -> bool | None:
             wheel = self._wheel(name, version)
-            return None if wheel is None else wheels.has_module(wheel, module)
+            return None if wheel is None else has_module(wheel, module)
 
         return self._memo(("module", name, version, module), compute)
 
@@ -78,7 +81,7 @@ class StaticScanner:
             if wheel is None:
                 return None
             top = module.split(".")[0]
-            for site in wheels.import_sites(wheel, top):
+            for site in import_sites(wheel, top):
                 if site.typing_only or site.optional:
                     continue  # never runs, or survives the name's absence
                 if not symbol:
@@ -98,11 +101,21 @@ class StaticScanner:
         wheel = self._wheel(name, version)
         if wheel is None:
             return ()
-        sites = wheels.import_sites(wheel, module.split(".")[0])
+        sites = import_sites(wheel, module.split(".")[0])
         return tuple(n for site in sites
                      if site.file == file and site.line == line and site.module == module
                      for n in site.names)
 
-    @property
-    def count(self) -> int:
-        return len(self.scanned)
+    def _wheel(self, name: str, version: Version) -> Path | None:
+        dist_file = self._index.best_wheel(name, version, self._tags)
+        if dist_file is None or (dist_file.size or 0) > _MAX_WHEEL_BYTES:
+            return None
+        path = self._index.download(dist_file)
+        if dist_file.filename not in self.scanned:
+            self.scanned.append(dist_file.filename)
+        return path
+
+    def _memo(self, key: tuple, compute: Callable[[], bool | None]) -> bool | None:
+        if key not in self._answers:
+            self._answers[key] = compute()
+        return self._answers[key]

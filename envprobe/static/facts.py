@@ -1,0 +1,237 @@
+"""One pass over a module's import-time statements: what they bind, declare and feed.
+
+The namespace reader needs more than the names a module binds: its
+`__all__`, its star-imports, and the raw material of any lazy attribute
+mechanism (what each name is defined as, which tables are updated in place).
+This module collects those facts without judging them; `lazy` and
+`namespaces` draw the conclusions.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from envprobe.static.syntax import literal_string, literal_strings
+
+__all__ = ["ModuleFacts", "collect_facts", "table_names"]
+
+_TRY_NODES = (ast.Try, ast.TryStar)
+
+
+@dataclass
+class ModuleFacts:
+    """What one pass over a module's import-time statements found."""
+
+    names: set[str] = field(default_factory=set)
+    declared_all: list[str] = field(default_factory=list)
+    has_all: bool = False
+    all_readable: bool = True
+    star_imports: list[tuple[int, str | None]] = field(default_factory=list)
+    definitions: dict[str, list[ast.AST]] = field(default_factory=dict)
+    lazy_roots: list[ast.AST] = field(default_factory=list)
+    table_updates: dict[str, list[list[str] | None]] = field(default_factory=dict)
+    mutations: dict[str, list[ast.AST]] = field(default_factory=dict)
+    unresolved: list[str] = field(default_factory=list)
+
+    def define(self, name: str, value: ast.AST) -> None:
+        self.definitions.setdefault(name, []).append(value)
+
+    def update_table(self, name: str, names: list[str] | None) -> None:
+        self.table_updates.setdefault(name, []).append(names)
+
+
+def collect_facts(tree: ast.Module, where: str) -> ModuleFacts:
+    """Facts of every statement that runs at import time; `where` names the file in messages."""
+    facts = ModuleFacts()
+    for statement in _module_level(tree.body):
+        _note_statement(statement, facts, where)
+    return facts
+
+
+def table_names(table: ast.Dict) -> list[str] | None:
+    """Names a lazy table makes available; None when it cannot be read.
+
+    Two shapes occur: submodule -> [names] (huggingface_hub, transformers,
+    lazy_loader) and name -> anything (a name -> submodule map, or
+    `extra_objects`).
+    """
+    if any(literal_string(key) is None for key in table.keys):
+        return None
+    if all(isinstance(value, (ast.List, ast.Tuple, ast.Set)) for value in table.values):
+        names: list[str] = []
+        for value in table.values:
+            strings = literal_strings(value)
+            if strings is None:
+                return None
+            names += strings
+        return names
+    return [literal_string(key) for key in table.keys]
+
+
+def _module_level(body: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements that run at import time: top level, both sides of every if/try."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, _TRY_NODES):
+            blocks = [statement.body, *(h.body for h in statement.handlers),
+                      statement.orelse, statement.finalbody]
+        elif isinstance(statement, (ast.If, ast.For, ast.AsyncFor, ast.While)):
+            blocks = [statement.body, statement.orelse]
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            blocks = [statement.body]
+        elif isinstance(statement, ast.Match):
+            blocks = [case.body for case in statement.cases]
+        else:
+            blocks = []
+        for block in blocks:
+            yield from _module_level(block)
+
+
+def _bound_names(target: ast.expr) -> Iterator[str]:
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _bound_names(element)
+    elif isinstance(target, ast.Starred):
+        yield from _bound_names(target.value)
+
+
+def _entry_names(key: ast.expr, value: ast.expr) -> list[str] | None:
+    """Names added by `table[key] = value`, in either table shape; None if unreadable."""
+    if literal_string(value) is not None:
+        return [literal_string(key)] if literal_string(key) is not None else None
+    return literal_strings(value)
+
+
+def _appended_strings(method: str, argument: ast.expr | None) -> list[str] | None:
+    """Strings that `x.extend(argument)` or `x.append(argument)` adds; None if not literal."""
+    if method == "extend":
+        return literal_strings(argument)
+    return [literal_string(argument)] if literal_string(argument) is not None else None
+
+
+def _is_sys_modules_entry(target: ast.expr) -> bool:
+    return (
+        isinstance(target, ast.Subscript)
+        and isinstance(target.value, ast.Attribute)
+        and target.value.attr == "modules"
+        and isinstance(target.value.value, ast.Name)
+        and target.value.value.id == "sys"
+    )
+
+
+def _is_namespace_call(node: ast.expr) -> bool:
+    """`globals()` or `vars()`: a way to bind names no static reading can list."""
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        and node.func.id in ("globals", "vars")
+    )
+
+
+def _root_name(node: ast.expr) -> str | None:
+    """`T` for `T`, `T[k]`, `T.a[k]`...; None when the chain starts elsewhere."""
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _subscripted_name(node: ast.expr) -> str | None:
+    """`T` for `T["key"]`, else None."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        return node.value.id
+    return None
+
+
+def _note_statement(statement: ast.stmt, facts: ModuleFacts, where: str) -> None:
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        facts.names.add(statement.name)
+        facts.define(statement.name, statement)
+        if statement.name == "__getattr__":
+            facts.lazy_roots.append(statement)
+    elif isinstance(statement, ast.Assign):
+        for target in statement.targets:
+            _note_assignment(target, statement.value, facts)
+            if isinstance(target, ast.Subscript) and _is_namespace_call(target.value):
+                facts.unresolved.append(f"{where} assigns names through {target.value.func.id}()")
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        _note_assignment(statement.target, statement.value, facts)
+    elif isinstance(statement, ast.AugAssign):
+        _note_augmented(statement, facts)
+    elif isinstance(statement, (ast.For, ast.AsyncFor)):
+        facts.names.update(_bound_names(statement.target))
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        for item in statement.items:
+            if item.optional_vars is not None:
+                facts.names.update(_bound_names(item.optional_vars))
+    elif isinstance(statement, ast.Import):
+        for alias in statement.names:
+            facts.names.add(alias.asname or alias.name.partition(".")[0])
+    elif isinstance(statement, ast.ImportFrom):
+        for alias in statement.names:
+            if alias.name == "*":
+                facts.star_imports.append((statement.level, statement.module))
+            elif (alias.asname or alias.name) == "__getattr__":
+                facts.names.add("__getattr__")
+                facts.unresolved.append(f"{where} takes its __getattr__ from another module")
+            else:
+                facts.names.add(alias.asname or alias.name)
+    elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        _note_call(statement.value, facts, where)
+
+
+def _note_assignment(target: ast.expr, value: ast.expr, facts: ModuleFacts) -> None:
+    bound = list(_bound_names(target))
+    facts.names.update(bound)
+    for name in bound:
+        facts.define(name, value)
+    if "__getattr__" in bound or _is_sys_modules_entry(target):
+        facts.lazy_roots.append(value)
+    if "__all__" in bound:
+        facts.has_all = True
+    if isinstance(target, ast.Name) and target.id == "__all__":
+        _declare_all(facts, literal_strings(value))
+    elif "__all__" in bound:
+        facts.all_readable = False
+    table = _subscripted_name(target)
+    if table is not None:
+        facts.update_table(table, _entry_names(target.slice, value))
+
+
+def _note_augmented(statement: ast.AugAssign, facts: ModuleFacts) -> None:
+    target, value = statement.target, statement.value
+    if isinstance(target, ast.Name):
+        facts.names.add(target.id)
+        if target.id == "__all__":
+            _declare_all(facts, literal_strings(value))
+    table = _subscripted_name(target)
+    if table is not None:
+        facts.update_table(table, literal_strings(value))
+
+
+def _note_call(call: ast.Call, facts: ModuleFacts, where: str) -> None:
+    function = call.func
+    if not isinstance(function, ast.Attribute):
+        return
+    owner, method = function.value, function.attr
+    if (root := _root_name(owner)) is not None:
+        # `T[k].update(other)` makes `other` reachable from wherever T is.
+        facts.mutations.setdefault(root, []).append(call)
+    argument = call.args[0] if len(call.args) == 1 and not call.keywords else None
+    if isinstance(owner, ast.Name) and owner.id == "__all__" and method in ("extend", "append"):
+        _declare_all(facts, _appended_strings(method, argument))
+    elif (table := _subscripted_name(owner)) is not None and method in ("extend", "append"):
+        facts.update_table(table, _appended_strings(method, argument))
+    elif isinstance(owner, ast.Name) and method == "update":
+        names = table_names(argument) if isinstance(argument, ast.Dict) else None
+        facts.update_table(owner.id, names)
+    if method == "update" and _is_namespace_call(owner):
+        facts.unresolved.append(f"{where} adds names through {owner.func.id}().update()")
+
+
+def _declare_all(facts: ModuleFacts, strings: list[str] | None) -> None:
+    """Add literal strings to `__all__`; a computed part makes `__all__` unreadable."""
+    facts.all_readable &= strings is not None
+    facts.declared_all += strings or []

@@ -1,0 +1,108 @@
+"""A wheel as the tree of files it installs, read from the zip without installing it.
+
+Scans ask where a dotted module lives (package, module, extension or
+namespace folder) and what a package holds; `.dist-info` metadata and
+non-library `.data` schemes never land on `sys.path`, so they are left out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["WheelFiles", "has_module"]
+
+_EXTENSION_SUFFIXES = (".so", ".pyd")
+
+
+def has_module(wheel_path: Path, dotted: str) -> bool:
+    """Whether the wheel installs `dotted` as a package, namespace package, module or extension."""
+    with WheelFiles.open(wheel_path) as wheel:
+        return wheel.locate(dotted) is not None
+
+
+def _installed_path(member: str) -> str | None:
+    """Where a zip member lands relative to site-packages; None for metadata and data."""
+    if member.endswith("/"):
+        return None
+    head, _, rest = member.partition("/")
+    if head.endswith(".dist-info"):
+        return None
+    if head.endswith(".data"):
+        scheme, _, inner = rest.partition("/")
+        return inner if scheme in ("purelib", "platlib") and inner else None
+    return member
+
+
+def _extension_module(filename: str) -> str | None:
+    """`fast.cpython-311-x86_64-linux-gnu.so` -> `fast`; None for other files."""
+    if filename.endswith(_EXTENSION_SUFFIXES):
+        return filename.partition(".")[0]
+    return None
+
+
+@dataclass
+class WheelFiles:
+    """The installed layout of an open wheel: files, folders and how to read them."""
+
+    archive: zipfile.ZipFile
+    members: dict[str, str] = field(default_factory=dict)
+    folders: set[str] = field(default_factory=set)
+    extensions: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, wheel_path: Path) -> Iterator[WheelFiles]:
+        with zipfile.ZipFile(wheel_path) as archive:
+            wheel = cls(archive)
+            for member in archive.namelist():
+                installed = _installed_path(member)
+                if installed is None:
+                    continue
+                wheel.members[installed] = member
+                folder, _, filename = installed.rpartition("/")
+                while folder and folder not in wheel.folders:
+                    wheel.folders.add(folder)
+                    folder = folder.rpartition("/")[0]
+                stem = _extension_module(filename)
+                if stem is not None:
+                    module_path = f"{installed.rpartition('/')[0]}/{stem}".lstrip("/")
+                    wheel.extensions[module_path] = installed
+            yield wheel
+
+    def read(self, path: str) -> bytes:
+        return self.archive.read(self.members[path])
+
+    def python_files(self) -> list[str]:
+        return sorted(path for path in self.members if path.endswith(".py"))
+
+    def locate(self, dotted: str) -> tuple[str, str | None] | None:
+        """(kind, source file) of a module: package, module, extension or namespace."""
+        base = dotted.replace(".", "/")
+        if f"{base}/__init__.py" in self.members:
+            return "package", f"{base}/__init__.py"
+        if f"{base}.py" in self.members:
+            return "module", f"{base}.py"
+        if base in self.extensions:
+            return "extension", self.extensions[base]
+        if base in self.folders:
+            return "namespace", None
+        return None
+
+    def children(self, dotted: str) -> frozenset[str]:
+        """Names of the modules and packages directly inside package `dotted`."""
+        prefix = dotted.replace(".", "/") + "/"
+        names = set()
+        for path in [*self.members, *self.folders]:
+            if not path.startswith(prefix):
+                continue
+            head, slash, _ = path[len(prefix):].partition("/")
+            name = head if slash else (
+                head[: -len(".py")] if head.endswith(".py") else _extension_module(head)
+            )
+            if name and name.isidentifier() and name != "__init__":
+                names.add(name)
+        return frozenset(names)
