@@ -17,6 +17,7 @@ from packaging.version import Version
 from envprobe.static.imports import import_sites
 from envprobe.static.layout import has_module
 from envprobe.static.namespaces import provides_symbol
+from envprobe.static.signatures import accepts_keyword
 
 if TYPE_CHECKING:
     from envprobe.sources.index import PackageIndex
@@ -94,6 +95,16 @@ class StaticScanner:
             return False
 
         return self._memo(("imports", name, version, module, symbol), compute)
+
+    def accepts_keyword(self, name: str, version: Version, module: str, function: str,
+                        keyword: str) -> bool | None:
+        """Whether this release's `module.function` (qualified name) takes `keyword`."""
+
+        def compute() -> bool | None:
+            wheel = self._wheel(name, version)
+            return None if wheel is None else accepts_keyword(wheel, module, function, keyword)
+
+        return self._memo(("keyword", name, version, module, function, keyword), compute)
 
     def names_at(self, name: str, version: Version, module: str, file: str,
                  line: int) -> tuple[str, ...]:

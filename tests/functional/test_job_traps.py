@@ -18,6 +18,14 @@ from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
 
 
+_REFUSES_SCTYPES = """\
+def __getattr__(attr):
+    if attr == "sctypes":
+        raise AttributeError("`np.sctypes` was removed in the 2.0 release.")
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+"""
+
+
 @pytest.fixture(scope="module")
 def job_index(tmp_path_factory: pytest.TempPathFactory):
     dists = tmp_path_factory.mktemp("job-dists")
@@ -34,6 +42,22 @@ def job_index(tmp_path_factory: pytest.TempPathFactory):
     for version in ("0.5", "1.0", "1.2"):
         build_wheel(dists, "fancy-tools", version,
                     {"fancymod/__init__.py": "def make():\n    return 'made'\n"})
+    # `numbers` 2.0 refuses `sctypes` from its module __getattr__, in words of its own.
+    build_wheel(dists, "numbers", "1.0", {"numbers_/__init__.py": "sctypes = {'int': [int]}\n"})
+    build_wheel(dists, "numbers", "2.0", {"numbers_/__init__.py": _REFUSES_SCTYPES})
+    build_wheel(dists, "segment", "1.0", {
+        "segment/__init__.py": "import numbers_ as np\n\n\ndef convert():\n"
+                               "    return int in np.sctypes['int']\n",
+    }, requires=["numbers"])
+    # `audiolib` 2.0 dropped load()'s `mmap` keyword; `caller` passes it after import.
+    build_wheel(dists, "audiolib", "1.0",
+                {"audiolib/__init__.py": "def load(path, mmap=False):\n    return path\n"})
+    build_wheel(dists, "audiolib", "2.0",
+                {"audiolib/__init__.py": "def load(path):\n    return path\n"})
+    build_wheel(dists, "caller", "1.0", {
+        "caller/__init__.py": "import audiolib\n\n\ndef run():\n"
+                              "    return audiolib.load('x.wav', mmap=True)\n",
+    }, requires=["audiolib"])
     root = tmp_path_factory.mktemp("job-index")
     write_simple_index(dists, root)
     with serve_index(root) as url:
@@ -75,3 +99,39 @@ def test_a_module_named_only_in_an_extra_comes_from_that_extras_project(tmp_path
     assert "comes from fancy-tools (speech declares fancy-tools only in its extra 'tts')" \
         in rule.because
     assert result.installed["fancy-tools"] == "1.2"
+
+
+@pytest.mark.slow
+def test_an_attribute_removed_and_used_after_import_gets_its_boundary(tmp_path, job_index):
+    path = scenario(tmp_path, 'segment = "*"\nnumbers = "*"',
+                    ["import segment", "assert segment.convert()"])
+    result = solve_scenario(load_scenario(path), index_url=job_index)
+
+    assert result.status == "solved", result.reason
+    first = result.attempts[0].outcome.failure
+    assert (first.kind.value, first.name, first.module, first.package, first.version) == (
+        "missing_attribute", "sctypes", "numbers_", "numbers", "2.0")
+    assert first.importer_package == "segment"
+    [rule] = result.rules
+    assert (rule.package, rule.requires) == ("segment", "numbers<2.0")
+    assert "segment 1.0 uses numbers_.sctypes" in rule.because
+    assert result.installed["numbers"] == "1.0"
+
+
+@pytest.mark.slow
+def test_a_keyword_removed_from_a_function_gets_its_boundary(tmp_path, job_index):
+    path = scenario(tmp_path, 'caller = "*"\naudiolib = "*"',
+                    ["import caller", "assert caller.run()"])
+    result = solve_scenario(load_scenario(path), index_url=job_index)
+
+    assert result.status == "solved", result.reason
+    first = result.attempts[0].outcome.failure
+    assert (first.kind.value, first.name, first.function, first.module, first.package) == (
+        "removed_keyword", "mmap", "load", "audiolib", "audiolib")
+    [rule] = result.rules
+    assert (rule.kind, rule.package, rule.requires) == ("removed_keyword", "caller",
+                                                        "audiolib<2.0")
+    [boundary] = result.boundaries
+    assert (boundary.last_with, boundary.first_without, boundary.method) == (
+        "1.0", "2.0", "static+probe")
+    assert result.installed["audiolib"] == "1.0"

@@ -169,8 +169,8 @@ def test_without_upload_times_the_look_alikes_fill_the_shortlist():
     lesson = Bench(Snapshot(data)).learn("fabric_fails")
 
     assert lesson.rules == []
-    assert lesson.notes == ["no installed distribution ever shipped module 'legacy_res', and no "
-                            "project on the index was found to provide it"]
+    assert lesson.notes == [("no installed distribution ever shipped module 'legacy_res', and "
+                             "no project on the index was found to provide it")]
 
 
 # import-time dependency checks ---------------------------------------------------
