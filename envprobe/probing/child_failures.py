@@ -89,8 +89,15 @@ def from_child(data: Mapping[str, Any], installed: Mapping[str, str]) -> Failure
     return Failure(FailureKind.PROBE_ERROR, **evidence)
 
 
+# pyarrow's "pyarrow requires NumPy 2.0 or newer, found 1.26.4": a floor in words.
+_OR_NEWER = re.compile(
+    r"\brequires?\s+([A-Za-z0-9][A-Za-z0-9._-]*)\s+(?:version\s+)?v?([0-9][0-9.]*[0-9])"
+    r"\s+or\s+(?:newer|later|higher)\b.*\b(?:found|installed|but)\b", re.IGNORECASE | re.DOTALL)
+
+
 def _dependency_check(message: str) -> tuple[str, ...]:
     candidates = [m for pattern in _DEPENDENCY_CHECKS for m in pattern.findall(message)]
+    candidates += [f"{name}>={floor}" for name, floor in _OR_NEWER.findall(message)]
     return tuple(r for r in requirements_in(candidates) if Requirement(r).specifier)
 
 

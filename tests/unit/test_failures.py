@@ -197,6 +197,7 @@ def child_error(exception_type: str, message: str, **extra: object) -> dict:
      "huggingface-hub<0.20,>=0.16"),
     ("RuntimeError", "pytorch_lightning requires torch>=2.1 but found torch 1.13", "torch>=2.1"),
     ("pkg_resources.VersionConflict", "numpy 2.0.0 is installed but numpy<2 is required", "numpy<2"),
+    ("ImportError", "pyarrow requires NumPy 2.0 or newer, found 1.26.4", "numpy>=2.0"),
 ])
 def test_import_time_dependency_checks_are_parsed_not_guessed(exception_type, message, expected):
     failure = child_failures.from_child(child_error(exception_type, message),
