@@ -17,7 +17,6 @@ from wheelfactory import build_wheel, serve_index, write_simple_index
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
 
-
 _REFUSES_SCTYPES = """\
 def __getattr__(attr):
     if attr == "sctypes":
