@@ -45,6 +45,13 @@ class Lesson:
     notes: list[str] = field(default_factory=list)
     probes: list[ProbeOutcome] = field(default_factory=list)
 
+    def learn(self, rule: Rule) -> None:
+        """Keep `rule`; the project it constrains and the one it binds join the resolution."""
+        self.rules.append(rule)
+        self.universe.add(rule.target)
+        if rule.package:
+            self.universe.add(canonicalize_name(rule.package))
+
 
 # Probe with these projects fixed at these releases (the rest re-resolved), or None
 # when no consistent set or no budget is left; the purpose is recorded with the probe.

@@ -56,7 +56,7 @@ def removed_keyword(tools: Tools, case: Case, lesson: Lesson) -> None:
         return
     importer = canonicalize_name(failure.importer_package) if failure.importer_package else None
     who = release_words(importer, failure.importer_version) if importer else "the probe"
-    lesson.rules.append(Rule(
+    lesson.learn(Rule(
         requires=f"{owner}{specifier_for(search.allowed(releases), releases)}",
         because=f"{who} calls {module}.{function}() with keyword {keyword}{where(failure)}; "
                 f"{owner} takes it up to {search.last_with} and not from {search.first_without}",
@@ -67,6 +67,3 @@ def removed_keyword(tools: Tools, case: Case, lesson: Lesson) -> None:
         scanned=case.scanned(tools),
         boundary=boundary.key,
     ))
-    lesson.universe.add(owner)
-    if importer:
-        lesson.universe.add(importer)

@@ -65,7 +65,7 @@ def missing_module(tools: Tools, case: Case, lesson: Lesson) -> None:
             continue
         boundary = boundary_of(owner, module, module, search, BoundaryMethod.STATIC)
         lesson.boundaries.append(boundary)
-        lesson.rules.append(Rule(
+        lesson.learn(Rule(
             requires=f"{owner}{specifier_for(search.allowed(releases), releases)}",
             because=f"{importer or 'the probe'} imports module {module}{where(failure)}; "
                     f"{owner} shipped it up to {search.last_with} and not from "
@@ -77,9 +77,6 @@ def missing_module(tools: Tools, case: Case, lesson: Lesson) -> None:
             scanned=case.scanned(tools),
             boundary=boundary.key,
         ))
-        lesson.universe.add(owner)
-        if importer:
-            lesson.universe.add(importer)
         return
     if undeclared.from_the_index(tools, case, lesson, module):
         return

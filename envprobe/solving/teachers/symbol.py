@@ -88,7 +88,7 @@ def _rule(tools: Tools, case: Case, lesson: Lesson, releases: list[Version], sea
     uses = (f"uses {boundary.module}.{boundary.symbol}"
             if failure.kind is FailureKind.MISSING_ATTRIBUTE
             else f"imports {boundary.symbol} from {boundary.module}")
-    lesson.rules.append(Rule(
+    lesson.learn(Rule(
         requires=requires,
         because=f"{who} {uses}{where(failure)}; "
                 f"{_provides_words(owner, boundary.symbol, boundary.module, search)}",
@@ -100,9 +100,6 @@ def _rule(tools: Tools, case: Case, lesson: Lesson, releases: list[Version], sea
         scanned=case.scanned(tools),
         boundary=boundary.key,
     ))
-    lesson.universe.add(owner)
-    if importer:
-        lesson.universe.add(importer)
 
 
 def _siblings(tools: Tools, case: Case, module: str, symbol: str) -> list[str]:

@@ -74,7 +74,7 @@ def _learn(tools: Tools, case: Case, lesson: Lesson, module: str, provider: Requ
     name = canonicalize_name(provider.name)
     requires = f"{name}{provider.specifier}"
     who = release_words(importer, failure.importer_version) if importer else "the probe"
-    lesson.rules.append(Rule(
+    lesson.learn(Rule(
         requires=requires,
         because=f"{who} imports {module} on this code path{where(failure)} but does not "
                 f"declare it; {module} comes from {name} ({evidence})",
@@ -84,9 +84,6 @@ def _learn(tools: Tools, case: Case, lesson: Lesson, module: str, provider: Requ
         evidence=ids(case.outcome),
         scanned=case.scanned(tools),
     ))
-    lesson.universe.add(name)
-    if importer:
-        lesson.universe.add(importer)
 
 
 def _importer(case: Case) -> tuple[NormalizedName | None, Version | None]:
