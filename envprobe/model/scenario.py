@@ -26,7 +26,6 @@ from envprobe.errors import ScenarioError
 
 __all__ = ["MAX_SECONDS", "Budget", "FallbackWhen", "Scenario", "Target", "load_scenario"]
 
-_INSTALLERS = ("auto", "pip", "uv")
 # A week: longer is a mistake, and process timers take milliseconds in 32 bits.
 MAX_SECONDS = 7 * 24 * 3600
 # A scenario's name becomes file names (report section, constraints, figures): a slug.
@@ -222,9 +221,10 @@ def load_scenario(path: str | Path) -> Scenario:
 
     install = table("install")
     install.unknown_keys({"installer", "allow_sdist", "base_layer", "find_links"})
+    # Which names are installers is the backends' business; the solve checks it first thing.
     installer = install.get("installer", str, "pip")
-    if installer not in _INSTALLERS:
-        raise install.fail("installer", f"expected one of {', '.join(_INSTALLERS)}")
+    if not installer.strip():
+        raise install.fail("installer", "expected an installer's name")
     find_links = install.get("find_links", list, [])
     if not all(isinstance(link, str) for link in find_links):
         raise install.fail("find_links", "expected a list of folders or URLs")

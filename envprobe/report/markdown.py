@@ -74,10 +74,9 @@ def _pins(result: SolveResult) -> list[str]:
         return []
     lines = ["### Working pins", ""]
     lines += _table(["package", "version"], [[n, v] for n, v in sorted(result.pins.items())])
-    other = "uv" if result.installer == "pip" else "pip"
-    caveat = (f"Found with {result.installer}, and proven for {result.installer} only: {other} "
-              "may resolve the unpinned rest differently and meet other failures, so lock "
-              "the rest too (constraints file, or the uv block below).")
+    caveat = (f"Found with {result.installer}, and proven for {result.installer} only: another "
+              "installer may resolve the unpinned rest differently and meet other failures, so "
+              "lock the rest too (constraints file, or the uv block below).")
     return [*lines, "", caveat, ""]
 
 

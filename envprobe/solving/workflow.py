@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from envprobe.errors import ScenarioError, UsageError
 from envprobe.model.requests import InstallOptions
 from envprobe.model.result import SolveResult, Verdict
 from envprobe.model.scenario import FallbackWhen, Scenario
-from envprobe.probing.backends import backend_for
+from envprobe.probing.backends import InstallerBackend, backend_for
 from envprobe.probing.store import Store
 from envprobe.solving.fallback import run_fallback
 from envprobe.solving.solver import Solver
@@ -36,6 +37,7 @@ def solve_scenario(
     events: Callable[[str, str], None] | None = None,
 ) -> SolveResult:
     """Solve `scenario`, run its fallback if nothing imports, and keep the result."""
+    backend = _backend(scenario, installer)
     config = IndexConfig.from_pip(
         index_url=index_url,
         extra_index_urls=tuple(extra_index_urls),
@@ -45,7 +47,7 @@ def solve_scenario(
     index = PackageIndex(config, refresh=refresh)
     options = InstallOptions.from_sources(
         config, allow_sdist=scenario.allow_sdist,
-        installer=backend_for(installer or scenario.installer).name,  # the store keys on it
+        installer=backend.name,  # the store keys on it
     )
     say = events or (lambda kind, text: None)
     model = scenario.fallback_model
@@ -71,3 +73,13 @@ def _fallback_due(verdict: Verdict, when: FallbackWhen) -> bool:
     if when is FallbackWhen.UNSOLVED:
         return verdict is not Verdict.SOLVED
     return verdict is Verdict.UNSATISFIABLE
+
+
+def _backend(scenario: Scenario, chosen: str | None) -> InstallerBackend:
+    """The installer for this solve; a scenario naming an unknown one is told where."""
+    try:
+        return backend_for(chosen or scenario.installer)
+    except UsageError as error:
+        if chosen:
+            raise
+        raise ScenarioError(f"{scenario.path}: [install] installer: {error}") from None

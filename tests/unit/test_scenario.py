@@ -8,6 +8,7 @@ import pytest
 
 from envprobe.errors import ScenarioError
 from envprobe.model.scenario import load_scenario
+from envprobe.solving.workflow import solve_scenario
 
 MINIMAL = '''
 [scenario]
@@ -65,7 +66,7 @@ def test_the_shipped_scenario_loads():
         ("[scenario]\n[packages]\nx = '*'\n", "[scenario] probe: missing"),
         ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[pins]\ny = 'abc'\n", "[pins] y: not an exact version"),
         ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[budget]\nmax_installs = 'many'\n", "[budget] max_installs: expected int"),
-        ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[install]\ninstaller = 'conda'\n", "[install] installer: expected one of"),
+        ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[install]\ninstaller = ''\n", "[install] installer: expected an installer's name"),
         ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[budgte]\n", "] budgte: unknown key"),
         ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[pins]\nx = '1.0'\n", "[pins] x: also in [packages]"),
         ("not toml at all [", "not valid TOML"),
@@ -103,3 +104,11 @@ def test_find_links_and_fallback_paths_are_relative_to_the_scenario_file(tmp_pat
     assert scenario.find_links == (str(folder / "../dists"), "http://127.0.0.1:9/simple")
     assert scenario.fallback_model == folder / "m.nemo"
     assert scenario.fallback_when == "unsolved"
+
+
+def test_an_installer_no_backend_knows_is_named_with_file_and_key(tmp_path: Path):
+    path = write(tmp_path, "[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n"
+                           "[install]\ninstaller = 'conda'\n")
+    with pytest.raises(ScenarioError) as error:
+        solve_scenario(load_scenario(path))
+    assert str(error.value).startswith(f"{path}: [install] installer: unknown installer 'conda'")
