@@ -3,9 +3,10 @@
 The set installed is the passing probe's installed set, every version exact:
 the environment that was proven, not a new resolution. It goes in with the
 steps the solve learned, as the solver's own probes did (each build rule's
-requirement pre-installed, its project built without isolation), which is
-what makes it work with an empty pip cache. Then the scenario's code runs
-there, and the folder counts only if it passes.
+requirement pre-installed, its project built without isolation), plus the
+build requirements that project declares, which isolation used to supply:
+that is what makes it work with an empty pip cache. Then the scenario's
+code runs there, and the folder counts only if it passes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -33,6 +35,8 @@ from envprobe.probing.run_folders import run_directory
 from envprobe.probing.store import Store
 from envprobe.solving.workflow import solve_scenario
 from envprobe.sources.config import IndexConfig
+from envprobe.sources.index import PackageIndex
+from envprobe.static.sdists import build_requirements
 
 __all__ = ["KeptEnvironment", "keep_environment"]
 
@@ -165,14 +169,34 @@ def _options(result: SolveResult, scenario: Scenario, installer: str,
         find_links=(*scenario.find_links, *sources["find_links"]),
         no_index=sources["no_index"],
     )
-    in_set = {canonicalize_name(name) for name in result.installed}
+    in_set = {canonicalize_name(name): version for name, version in result.installed.items()}
     builds = [r for r in result.rules if r.install_option is InstallOption.BUILD_WITHOUT_ISOLATION
               and r.package is not None and canonicalize_name(r.package) in in_set]
+    index = PackageIndex(config) if builds else None
+    pre_install: dict[str, str] = {}
+    for rule in builds:
+        assert index is not None and rule.package is not None
+        name = canonicalize_name(rule.package)
+        for requirement in (*_declared_build(index, name, in_set[name]), rule.requires):
+            pre_install.setdefault(canonicalize_name(Requirement(requirement).name), requirement)
     return InstallOptions.from_sources(
         config, allow_sdist=scenario.allow_sdist, installer=installer,
-        pre_install=tuple(dict.fromkeys(r.requires for r in builds)),
+        pre_install=tuple(pre_install.values()),
         no_build_isolation=tuple(dict.fromkeys(str(r.package) for r in builds)),
     )
+
+
+def _declared_build(index: PackageIndex, name: str, version: str) -> tuple[str, ...]:
+    """What `name`'s sdist declares for its build: isolation off, nobody else installs it.
+
+    The learned rule names only what the build lacked (Cython); the backend
+    it declares (setuptools) came with isolation, or from a wheel pip had
+    cached. None when no sdist is listed: then nothing is built.
+    """
+    sdists = [f for f in index.files(name, version) if not f.is_wheel and not f.yanked]
+    if not sdists:
+        return ()
+    return build_requirements(index.download(sdists[0]))
 
 
 def _exact(name: str, version: str) -> str:

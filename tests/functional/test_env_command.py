@@ -3,7 +3,10 @@
 Made-up packages on 127.0.0.1: `needscy` is an sdist whose build imports
 `fakecython` without declaring it (the pattern of `test_solver_traps`), so
 it installs with an empty pip cache only through the steps the solve
-learned; `app` needs `helper`, whose newest release is not the answer's.
+learned; `needsbk` is the same through a build backend it declares
+(`fakebackend`, as youtokentome's setup.py has setuptools), which a build
+without isolation needs too; `app` needs `helper`, whose newest release is
+not the answer's.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from envprobe.solving.workflow import solve_scenario
 HERE = describe(sys.executable)
 BECAUSE = ("building needscy imports fakecython, which its build requirements do not "
            "declare: pre-install it and build without isolation")
+DECLARED_BACKEND = '[build-system]\nrequires = ["fakebackend"]\nbuild-backend = "fakebackend"\n'
 JSON_KEYS = {"status", "dir", "python", "installed", "steps", "probe", "seconds"}
 
 
@@ -40,6 +44,9 @@ def index(tmp_path_factory: pytest.TempPathFactory):
     dists = tmp_path_factory.mktemp("env-dists")
     build_wheel(dists, "fakecython", "3.0", {"fakecython/__init__.py": ""})
     build_sdist(dists, "needscy", "1.0", {"pyproject.toml": PYPROJECT, "backend.py": BACKEND})
+    build_wheel(dists, "fakebackend", "1.0",
+                {"fakebackend/__init__.py": BACKEND.replace("needscy", "needsbk")})
+    build_sdist(dists, "needsbk", "1.0", {"pyproject.toml": DECLARED_BACKEND})
     for version in ("1.0", "2.0"):
         build_wheel(dists, "helper", version, {"helper/__init__.py": f"V = {version!r}\n"})
     build_wheel(dists, "app", "1.0", {"app/__init__.py": "import helper\n"}, requires=["helper"])
@@ -63,12 +70,17 @@ def envprobe(*args: str, cwd: Path, **environ: str) -> subprocess.CompletedProce
                           timeout=300, check=False)
 
 
-def answer(installed: dict[str, str], *, installer: str = "pip", build: bool = False,
+def answer(installed: dict[str, str], *, installer: str = "pip", build: str | None = None,
            status: str = "solved", python: str = HERE.version) -> SolveResult:
-    """A stored answer shaped as a solve leaves it: the passing probe's set, its rules."""
-    rules = [Rule(requires="fakecython", because=BECAUSE, kind="build", package="needscy",
-                  evidence=(1,), install_option="build_without_isolation")] if build else []
-    pins = {n: v for n, v in installed.items() if n in ("needscy", "app")}
+    """A stored answer shaped as a solve leaves it: the passing probe's set, its rules.
+
+    `build` names the project a rule says to build without isolation after
+    pre-installing `fakecython`.
+    """
+    rules = [Rule(requires="fakecython", because=BECAUSE.replace("needscy", build),
+                  kind="build", package=build, evidence=(1,),
+                  install_option="build_without_isolation")] if build else []
+    pins = {n: v for n, v in installed.items() if n in ("needscy", "needsbk", "app")}
     outcome = ProbeOutcome(status=Status.OK, pins=pins, installed=installed, installer=installer,
                            probe_id=2, requirements=[f"{n}=={v}" for n, v in pins.items()])
     return SolveResult(scenario="kept", status=status, reason="probe #2 passed", pins=pins,
@@ -131,6 +143,23 @@ def test_a_scenario_never_solved_is_solved_first(tmp_path, index):
     with Store.default() as opened:
         assert opened.last_solve("kept")["status"] == "solved"
     assert "seconds" in data and data["seconds"]["solve"] > 0
+
+
+@pytest.mark.slow
+def test_a_build_without_isolation_gets_the_backend_its_project_declares(tmp_path, index):
+    """An answer whose rule names only the undeclared module, as the stored NeMo one does."""
+    store(answer({"fakebackend": "1.0", "fakecython": "3.0", "needsbk": "1.0"}, build="needsbk"))
+    scenario(tmp_path, 'needsbk = "*"', "import needsbk")
+    empty = tmp_path / "empty-pip-cache"
+    empty.mkdir()
+
+    built = envprobe("env", "kept.toml", "venv", "--json", "--index-url", index, cwd=tmp_path,
+                     PIP_CACHE_DIR=str(empty))
+
+    assert built.returncode == 0, built.stderr + built.stdout
+    data = json.loads(built.stdout)
+    assert data["steps"][0].endswith("fakebackend==1.0 fakecython==3.0"), data["steps"]
+    assert data["installed"] == {"fakebackend": "1.0", "fakecython": "3.0", "needsbk": "1.0"}
 
 
 def test_the_answers_exact_set_is_installed_not_a_new_resolution(tmp_path, index):
@@ -216,7 +245,8 @@ def shell(command: str, folder: Path, environ: dict[str, str]) -> subprocess.Com
 @pytest.mark.slow
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_the_constraints_headers_commands_install_the_set_as_written(tmp_path, index, installer):
-    result = answer({"fakecython": "3.0", "needscy": "1.0"}, installer=installer, build=True)
+    result = answer({"fakecython": "3.0", "needscy": "1.0"}, installer=installer,
+                    build="needscy")
     folder = tmp_path / "answer"
     folder.mkdir()
     (folder / "kept.txt").write_text(render_constraints(result))
@@ -237,8 +267,28 @@ def test_the_constraints_headers_commands_install_the_set_as_written(tmp_path, i
 
 
 @pytest.mark.slow
+def test_a_fresh_solve_learns_the_backend_too_and_its_header_installs_as_written(tmp_path,
+                                                                                 index):
+    path = scenario(tmp_path, 'needsbk = "*"', "import needsbk")
+    result = solve_scenario(load_scenario(path), index_url=index)
+    assert result.status == "solved", result.reason
+    assert [r.requires for r in result.rules] == ["fakecython", "fakebackend"]
+    folder = tmp_path / "answer"
+    folder.mkdir()
+    (folder / "kept.txt").write_text(render_constraints(result))
+    environ = fresh_shell(tmp_path, index)
+
+    for command in header_commands((folder / "kept.txt").read_text()):
+        done = shell(command, folder, environ)
+        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+
+    python = str(folder / ".venv" / "bin" / "python")
+    assert installed_distributions(python, frozenset({"pip", "setuptools"})) == result.installed
+
+
+@pytest.mark.slow
 def test_the_uv_block_builds_the_set_with_uv_sync(tmp_path, index):
-    result = answer({"fakecython": "3.0", "needscy": "1.0"}, build=True)
+    result = answer({"fakecython": "3.0", "needscy": "1.0"}, build="needscy")
     project = tmp_path / "project"
     project.mkdir()
     (project / "pyproject.toml").write_text(
