@@ -68,6 +68,8 @@ def check_folder(folder: Path, *, force: bool) -> None:
     if not (folder / "pyvenv.cfg").is_file():
         raise UsageError(f"{folder} is not empty and is not a virtual environment (no "
                          "pyvenv.cfg): --force replaces only an environment, nothing was deleted")
+    if folder.is_symlink():
+        raise UsageError(f"{folder} is a symbolic link: name the environment's own folder")
     if Path(sys.prefix).resolve() == folder.resolve():
         raise UsageError(f"{folder} is the environment envprobe runs from: name another folder")
 

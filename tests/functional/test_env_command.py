@@ -191,6 +191,7 @@ def test_a_probe_that_fails_in_the_new_environment_exits_1_and_keeps_it(tmp_path
     ("folder with files", "not empty"),
     ("folder with files, --force", "is not a virtual environment"),
     ("a file", "is not a folder"),
+    ("a link to an environment, --force", "is a symbolic link"),
     ("unsatisfiable", "ended unsatisfiable"),
     ("another python", "proven on Python 2.7.18"),
 ])
@@ -202,6 +203,10 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, case, expected):
         (target / "notes.txt").write_text("mine")
     elif case == "a file":
         target.write_text("mine")
+    elif case.startswith("a link"):
+        (tmp_path / "real").mkdir()
+        (tmp_path / "real" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+        target.symlink_to(tmp_path / "real")
     elif case == "unsatisfiable":
         store(answer({}, status="unsatisfiable"))
     else:
@@ -215,6 +220,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, case, expected):
     assert "Traceback" not in refused.stderr
     if case.startswith("folder"):
         assert (target / "notes.txt").read_text() == "mine", "--force deletes no user files"
+    if case.startswith("a link"):
+        assert (tmp_path / "real" / "pyvenv.cfg").exists()
 
 
 def header_commands(text: str) -> list[str]:
