@@ -302,6 +302,69 @@ def test_uv_block_is_toml_with_the_same_pins(solved):
     assert "torch==2.3.0+cpu" in overrides and len(overrides) == 6
 
 
+def with_build_rule(result: SolveResult, installer: str = "pip") -> SolveResult:
+    """The solved case after learning that youtokentome's build needs Cython (probe #1)."""
+    rule = Rule(requires="Cython", because="building youtokentome imports Cython, which its "
+                "build requirements do not declare", kind="build", package="youtokentome",
+                evidence=(1,), install_option="build_without_isolation")
+    installed = {**INSTALLED, "cython": "3.0.10", "youtokentome": "1.0.6"}
+    return dataclasses.replace(result, rules=[*result.rules, rule], installed=installed,
+                               installer=installer)
+
+
+def header_commands(text: str) -> list[str]:
+    return [line.removeprefix("#   ") for line in text.splitlines() if line.startswith("#   ")]
+
+
+def test_constraints_header_gives_the_commands_that_rebuild_it_learned_steps_included(solved):
+    text = render_constraints(with_build_rule(solved))
+
+    assert header_commands(text) == [
+        "python3.11 -m venv .venv",
+        ".venv/bin/pip install -c nemo-asr.txt cython==3.0.10",
+        ".venv/bin/pip install -c nemo-asr.txt --no-build-isolation --no-deps youtokentome==1.0.6",
+        (f".venv/bin/pip install -c nemo-asr.txt {HUB}==0.23.5 {NEMO}==1.23.0 "
+         "transformers==4.40.0"),
+    ]
+    assert ("# learned from probe #1: building youtokentome imports Cython, which its build "
+            "requirements do not declare") in text
+    assert ("# or in one command, which also runs the scenario's probe there: "
+            "envprobe env nemo-asr.toml .venv") in text
+    assert len(requirements_of(text)) == 8, "the header's commands are comments, not pins"
+
+
+def test_constraints_header_names_the_files_and_the_targets_the_probe_asked_for(solved):
+    passed = solved.attempts[-1].outcome
+    passed.requirements = [f"{NEMO}[asr]==1.23.0", "torch==2.3.0"]
+    text = render_constraints(solved, file_name="answer.txt", scenario_file="my scenario.toml")
+
+    assert header_commands(text) == [
+        "python3.11 -m venv .venv",
+        f".venv/bin/pip install -c answer.txt '{NEMO}[asr]==1.23.0' torch==2.3.0",
+    ]
+    assert text.count("envprobe env 'my scenario.toml' .venv") == 1
+
+
+def test_constraints_header_for_uv_turns_isolation_off_per_project(solved):
+    text = render_constraints(with_build_rule(solved, installer="uv"))
+
+    assert header_commands(text) == [
+        "uv venv --python 3.11 .venv",
+        "uv pip install --python .venv/bin/python -c nemo-asr.txt cython==3.0.10",
+        ("uv pip install --python .venv/bin/python -c nemo-asr.txt "
+         f"--no-build-isolation-package youtokentome {HUB}==0.23.5 {NEMO}==1.23.0 "
+         "transformers==4.40.0"),
+    ]
+
+
+def test_uv_block_carries_the_learned_build_requirements(solved):
+    data = tomllib.loads(uv_overrides(with_build_rule(solved)))
+
+    assert data["tool"]["uv"]["extra-build-dependencies"] == {"youtokentome": ["cython==3.0.10"]}
+    assert "youtokentome==1.0.6" in data["tool"]["uv"]["override-dependencies"]
+    assert "extra-build-dependencies" not in uv_overrides(solved)
+
+
 # json ------------------------------------------------------------------------------------
 
 
