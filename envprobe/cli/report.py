@@ -77,7 +77,7 @@ def publish(result: SolveResult, scenario: Scenario, args: argparse.Namespace) -
     """Write the report, its figures and the constraints file, then show the result."""
     written = write_report(result, args.report or report_path(scenario.path))
     constraints = args.constraints_out or scenario.path.parent / f"{scenario.name}.txt"
-    written.append(write_constraints(result, constraints))
+    written.append(write_constraints(result, constraints, scenario.path))
     if args.json:
         print(render_json(result), end="")
     else:

@@ -9,6 +9,7 @@ a half-written REPORT.md behind.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,6 +66,9 @@ def write_report(result: SolveResult, report: Path) -> list[Path]:
     return [report, *written]
 
 
-def write_constraints(result: SolveResult, path: Path) -> Path:
-    _write_atomically(path, render_constraints(result))
+def write_constraints(result: SolveResult, path: Path, scenario_file: Path) -> Path:
+    """Write the constraints file; its header names it and the scenario as seen from its folder."""
+    _write_atomically(path, render_constraints(
+        result, file_name=path.name,
+        scenario_file=os.path.relpath(scenario_file.absolute(), path.absolute().parent)))
     return path
