@@ -63,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     probe.add_argument("--timeout", type=options.seconds, default=300.0, metavar="S",
                        help="seconds the probe code may run before its processes are killed "
                        "(default: 300)")
+    options.add_isolation(probe)
     options.add_refresh(probe)
     options.add_store(probe)
     options.add_json(probe, "the outcome")
@@ -104,6 +105,7 @@ def _install_options(args: argparse.Namespace) -> InstallOptions:
         no_index=args.no_index,
     )
     return InstallOptions.from_sources(
-        config, allow_sdist=args.allow_sdist, installer=args.installer, base=tuple(args.base)
+        config, allow_sdist=args.allow_sdist, installer=args.installer, base=tuple(args.base),
+        pass_env=tuple(dict.fromkeys(args.pass_env)), network=args.network,
     )
 

@@ -131,7 +131,8 @@ def test_ctrl_c_mid_probe_removes_the_environment_and_exits_130(probe_dists, tmp
     env = dict(os.environ, **{SLEEPER_PIDS: str(pid_file)})
     process = subprocess.Popen(
         [sys.executable, "-m", "envprobe", "probe", "--pin", "sleeper==1.0", "--import", "sleeper",
-         "--no-index", "--find-links", str(probe_dists), "--timeout", "120"],
+         "--no-index", "--find-links", str(probe_dists), "--timeout", "120",
+         "--pass-env", SLEEPER_PIDS],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 60
