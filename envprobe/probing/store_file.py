@@ -35,15 +35,12 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     if readonly and not path.exists():
         raise StoreError(f"no store at {path}: run `envprobe solve` first, or pass --store PATH")
     if not readonly:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StoreError(f"cannot create the store {path}: {error.strerror or error}"
-                             " (pass --store PATH)") from None
+        _make_folder(path)
+        _check_writable(path)
     with guarded(path):
         if readonly:
-            db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True,
-                                 timeout=BUSY_SECONDS, isolation_level=None)
+            db = sqlite3.connect(_read_only_uri(path), uri=True, timeout=BUSY_SECONDS,
+                                 isolation_level=None)
         else:
             db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
         try:
@@ -57,6 +54,43 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
             db.close()
             raise
     return db
+
+
+def _make_folder(path: Path) -> None:
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise StoreError(f"cannot create the store {path}: {blocking} is a file, not a folder"
+                         " (pass --store PATH)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot create the store {path}: {error.strerror or error}"
+                         " (pass --store PATH)") from None
+
+
+def _check_writable(path: Path) -> None:
+    """The file and its folder (where SQLite keeps the -wal and -shm files) must be writable.
+
+    `os.access` asks the kernel, so a read-only mount is refused even for root.
+    """
+    for place in (path, path.parent):
+        if place.exists() and not os.access(place, os.W_OK):
+            raise StoreError(f"the store {path} is read-only ({place} cannot be written): "
+                             "`envprobe report` can read it; to probe or solve, pass --store PATH")
+
+
+def _read_only_uri(path: Path) -> str:
+    """SQLite's read-only URI; immutable where no writer can be at work.
+
+    A store in WAL mode is read through its -shm file, which SQLite must be
+    able to create unless it is there. In a folder nobody can write (a
+    read-only mount), with no -wal file beside it, no writer can be running,
+    so the file is opened as immutable, needing neither.
+    """
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    if not os.access(path.parent, os.W_OK) and not Path(f"{path}-wal").exists():
+        uri += "&immutable=1"
+    return uri
 
 
 def migrate(db: sqlite3.Connection, migrations: Sequence[str]) -> None:
@@ -124,8 +158,8 @@ def _check_size(db: sqlite3.Connection, path: Path) -> None:
 
 
 def _damaged(path: Path, reason: str) -> str:
-    return (f"the store {path} is damaged ({reason}): move it aside "
-            f"(mv {path} {path}.damaged) and run again to start a new store")
+    return (f"the store {path} is damaged ({reason}): move it aside with its -wal and -shm "
+            f"files if any (mv {path} {path}.damaged) and run again to start a new store")
 
 
 def _statements(script: str) -> list[str]:
