@@ -14,7 +14,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
+from envprobe.errors import UsageError
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.model.pins import exact_pins, parse_requirements
 from envprobe.model.requests import ProbeRequest
@@ -54,6 +57,7 @@ def run_probe(
     """
     say = progress or (lambda message: None)
     requirements = parse_requirements(request.requirements)
+    _check_find_links(request.options.find_links)
     interpreter = describe(request.python)
     backend = backend_for(request.options.installer)
     # The store keys on the installer that runs, whatever the caller chose.
@@ -89,6 +93,17 @@ def run_probe(
     if store is not None:
         outcome.probe_id = store.record(request, outcome)
     return outcome
+
+
+def _check_find_links(links: tuple[str, ...]) -> None:
+    """A find-links folder that is not there is a typo, not a project no source knows."""
+    for link in links:
+        parts = urlsplit(link)
+        if len(parts.scheme) > 1 and parts.scheme != "file":
+            continue  # a URL: the installer reaches it, or says it could not
+        folder = Path(url2pathname(parts.path)) if parts.scheme == "file" else Path(link)
+        if not folder.exists():
+            raise UsageError(f"the find-links folder {link} does not exist")
 
 
 def _run_child(ready: Prepared, request: ProbeRequest) -> tuple[Failure | None,
