@@ -2,9 +2,11 @@
 
 `run_probe` answers from the store when the same probe was run before;
 otherwise it prepares an environment, runs `child.py` with the environment's
-interpreter in its own process group under a timeout, and turns whatever
-happened into a `ProbeOutcome`. The engine never prints: progress goes to the
-caller's callback.
+interpreter (sealed, watched, under a timeout, without network unless asked),
+and turns whatever happened into a `ProbeOutcome` that says which isolation
+was in force. Nothing the probe code does to its folder or its report ends in
+envprobe's traceback: an untrustworthy report is a `crashed` probe. The engine
+never prints: progress goes to the caller's callback.
 """
 
 from __future__ import annotations

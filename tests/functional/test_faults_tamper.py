@@ -1,15 +1,19 @@
 """Fault suite, tampering probe code: whatever the code does to its folder or its output,
 the probe ends in an outcome (`crashed` when its report cannot be trusted), never in
-envprobe's own traceback, and what the store keeps stays small."""
+envprobe's own traceback, what the store keeps stays small, and its folder is swept."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from faults import build_quiet
+from faults import REPO, build_quiet
 from probe_packages import find_links_options
 
 from envprobe.model.outcome import FailureKind, Status
@@ -72,3 +76,30 @@ def test_a_probe_that_prints_10_mb_keeps_a_bounded_excerpt(dists, tmp_path, prin
     if outcome.failure is not None:
         assert len(outcome.failure.message) < 3000
     assert json.loads(stored)["status"] == outcome.status.value
+
+
+def as_unprivileged(argv: list[str]) -> list[str]:
+    """`argv` where permission bits bind: root is nobody special in a user namespace."""
+    if os.geteuid() != 0:
+        return argv
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "--user", "true"], check=False).returncode:
+        pytest.skip("root here, and no user namespace to drop its privileges in")
+    return [unshare, "--user", *argv]
+
+
+def test_a_run_folder_whose_code_took_its_permissions_away_is_swept(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / "envs" / f"run-{dead.pid}-locked"
+    (stale / "work" / "deep").mkdir(parents=True)
+    (stale / "work" / "deep" / "file").write_text("kept from its owner")
+    for folder in (stale / "work" / "deep", stale / "work"):
+        folder.chmod(0)
+    sweep = "from envprobe.probing.run_folders import sweep_stale_runs; sweep_stale_runs()"
+    answer = subprocess.run(as_unprivileged([sys.executable, "-c", sweep]),
+                            env=dict(os.environ, PYTHONPATH=str(REPO),
+                                     ENVPROBE_ENV_ROOT=str(tmp_path / "envs")),
+                            capture_output=True, text=True, check=False)
+    assert answer.returncode == 0, answer.stderr
+    assert not stale.exists()
