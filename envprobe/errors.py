@@ -6,6 +6,16 @@ prints it and exits 2 (bad input) instead of showing a traceback.
 
 from __future__ import annotations
 
+__all__ = [
+    "EnvironmentSetupError",
+    "EnvprobeError",
+    "IndexUnreachable",
+    "ScenarioError",
+    "StoreError",
+    "UnknownPackage",
+    "UsageError",
+]
+
 
 class EnvprobeError(Exception):
     """Base class: a problem with the user's input or surroundings, not a bug."""
@@ -31,3 +41,10 @@ class IndexUnreachable(EnvprobeError):
 
 class EnvironmentSetupError(EnvprobeError):
     """A throwaway environment could not be created (interpreter missing, disk full)."""
+
+
+class StoreError(EnvprobeError):
+    """The store cannot be used as it is: damaged, a folder, missing, read-only, locked.
+
+    The message names the file and how to recover; the file is never replaced.
+    """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -61,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return args.func(args)
     except EnvprobeError as error:
-        print(f"{getattr(error, 'prog', 'envprobe')}: {one_line(error)}", file=sys.stderr)
+        prog = getattr(error, "prog", "envprobe")
+        print(f"{prog}: {_unprefixed(one_line(error), prog)}", file=sys.stderr)
         return error.exit_code
     except (KeyboardInterrupt, _Terminated):
         print("envprobe: interrupted", file=sys.stderr)
@@ -72,6 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _unprefixed(message: str, prog: str) -> str:
+    """The message without a program prefix of its own: the line says `envprobe:` once."""
+    prefix = re.compile(rf"^(?:{re.escape(prog)}|envprobe(?: \w+)?):\s*")
+    while (shorter := prefix.sub("", message, count=1)) != message:
+        message = shorter
+    return message or "failed"
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

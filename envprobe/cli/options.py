@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from envprobe.probing.backends import INSTALLERS
 
 __all__ = [
     "add_installer",
+    "add_isolation",
     "add_json",
     "add_refresh",
     "add_sources",
@@ -69,6 +71,24 @@ def add_installer(parser: argparse.ArgumentParser, *, default: str | None, fallb
     parser.add_argument("--installer", choices=INSTALLERS, default=default,
                         help=f"pip (in a virtualenv) or uv; auto picks uv when it is installed "
                         f"(default: {fallback})")
+
+
+def add_isolation(parser: argparse.ArgumentParser) -> None:
+    """What the untrusted processes of a probe may see besides the minimum they need."""
+    parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                        type=_variable_name,
+                        help="let builds and the probe code see this environment variable "
+                        "(repeatable); by default they see only what installers need, and a "
+                        "throwaway HOME")
+    parser.add_argument("--network", action="store_true",
+                        help="let the probe code use the network (installs always may); by "
+                        "default it has none where the kernel allows user namespaces")
+
+
+def _variable_name(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        raise argparse.ArgumentTypeError(f"not an environment variable name: {text!r}")
+    return text
 
 
 def add_store(parser: argparse.ArgumentParser) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
+from urllib.parse import urlsplit
 
 from rich.console import Console
 
@@ -63,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     probe.add_argument("--timeout", type=options.seconds, default=300.0, metavar="S",
                        help="seconds the probe code may run before its processes are killed "
                        "(default: 300)")
+    options.add_isolation(probe)
     options.add_refresh(probe)
     options.add_store(probe)
     options.add_json(probe, "the outcome")
@@ -93,6 +96,13 @@ def probe_command(args: argparse.Namespace) -> int:
     return 0 if outcome else 1
 
 
+def _absolute(link: str) -> str:
+    """A find-links folder as given here: installers run elsewhere, in the run folder."""
+    if len(urlsplit(link).scheme) > 1:
+        return link
+    return os.path.abspath(link)
+
+
 def _install_options(args: argparse.Namespace) -> InstallOptions:
     """Reading pip's configuration imports pip's internals: only when a probe needs it."""
     from envprobe.sources.config import IndexConfig
@@ -100,10 +110,11 @@ def _install_options(args: argparse.Namespace) -> InstallOptions:
     config = IndexConfig.from_pip(
         index_url=args.index_url,
         extra_index_urls=tuple(args.extra_index_urls),
-        find_links=tuple(args.find_links),
+        find_links=tuple(_absolute(link) for link in args.find_links),
         no_index=args.no_index,
     )
     return InstallOptions.from_sources(
-        config, allow_sdist=args.allow_sdist, installer=args.installer, base=tuple(args.base)
+        config, allow_sdist=args.allow_sdist, installer=args.installer, base=tuple(args.base),
+        pass_env=tuple(dict.fromkeys(args.pass_env)), network=args.network,
     )
 

@@ -19,6 +19,7 @@ from envprobe.cli import options
 from envprobe.errors import UsageError
 from envprobe.model.result import SolveResult, Verdict
 from envprobe.model.scenario import Scenario, load_scenario
+from envprobe.paths import default_store_path
 from envprobe.probing.store import Store
 from envprobe.report import render_json, render_terminal, write_constraints, write_report
 
@@ -55,7 +56,8 @@ def add_scenario_outputs(parser: argparse.ArgumentParser) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    with Store(args.store) if args.store else Store.default() as store:
+    # Read-only: a report needs no write access and never creates a store.
+    with Store(args.store or default_store_path(), readonly=True) as store:
         stored = store.last_solve(scenario.name)
     if stored is None:
         raise UsageError(f"the store has no solve of {scenario.name!r}; run `envprobe solve` first")

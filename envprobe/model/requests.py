@@ -45,16 +45,20 @@ class InstallOptions:
     no_build_isolation: tuple[str, ...] = ()
     pre_install: tuple[str, ...] = ()
     base: tuple[str, ...] = ()
+    pass_env: tuple[str, ...] = ()  # host variables, by name, that builds and the probe see
+    network: bool = False  # the probe code may use the network (installs always may)
 
     def key(self) -> dict:
         """The options as stored with a probe.
 
         The installer must be resolved first (`backend_for(...).name`): a
-        probe records the installer that ran, and "auto" names none.
+        probe records the installer that ran, and "auto" names none. The
+        isolation options join the key only when set, so keys of probes
+        recorded before they existed stay the same.
         """
         if self.installer == AUTO:
             raise ValueError("resolve the installer before keying install options")
-        return {
+        key = {
             "index_url": self.index_url,
             "extra_index_urls": list(self.extra_index_urls),
             "find_links": list(self.find_links),
@@ -65,6 +69,11 @@ class InstallOptions:
             "pre_install": sorted(normalize_requirement(r) for r in self.pre_install),
             "base": sorted(normalize_requirement(r) for r in self.base),
         }
+        if self.pass_env:
+            key["pass_env"] = sorted(set(self.pass_env))
+        if self.network:
+            key["network"] = True
+        return key
 
     @classmethod
     def from_sources(cls, sources: IndexSources, **rest: Any) -> InstallOptions:

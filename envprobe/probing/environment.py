@@ -20,7 +20,7 @@ from envprobe.model.interpreter import TargetInterpreter
 from envprobe.model.outcome import Failure, FailureKind
 from envprobe.model.pins import parse_requirements, project_names
 from envprobe.model.requests import ProbeRequest
-from envprobe.probing import processes
+from envprobe.probing import processes, sealed
 from envprobe.probing.backends import Environment, InstallerBackend
 from envprobe.probing.backends.logs import index_unreachable
 from envprobe.probing.evidence import excerpt
@@ -79,15 +79,16 @@ def _prepare(run_dir: Path, request: ProbeRequest, interpreter: TargetInterprete
     done = None
     seconds["install"] = 0.0
     for step in backend.install_steps(env, request.requirements, options):
-        done = processes.run(step.argv, log_path=run_dir / f"{step.label}.log",
-                             cwd=run_dir, env=processes.clean_environ())
+        done = processes.run(step.argv, log_path=run_dir / f"{step.label}.log", cwd=run_dir,
+                             env=sealed.installer_environ(run_dir, options.pass_env))
         seconds["install"] += done.seconds
         if not done.ok:
             return _failed(done, env, backend, request, run_dir, seconds)
     assert done is not None  # every backend's last step installs the set
     requested = project_names(parse_requirements(request.requirements))
     return Prepared(env, run_dir, seconds, shlex.join(done.argv),
-                    installed_distributions(env.python, backend.seed - requested))
+                    installed_distributions(env.python, run_dir, options.pass_env,
+                                            backend.seed - requested))
 
 
 def _failed(done: processes.Completed, env: Environment, backend: InstallerBackend,

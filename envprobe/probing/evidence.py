@@ -14,9 +14,10 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from envprobe.model.pins import normalize_requirement
 
-__all__ = ["EXCERPT_LINES", "excerpt", "project_name", "requirements_in"]
+__all__ = ["EXCERPT_LINES", "MAX_LINE", "bounded_line", "excerpt", "project_name", "requirements_in"]
 
 EXCERPT_LINES = 40
+MAX_LINE = 1600  # characters kept of one line: an excerpt stays under 64 KB whatever was printed
 
 _NOISE = re.compile(
     r"^\s*(Requirement already satisfied|Collecting |Downloading |Using cached |Looking in"
@@ -26,9 +27,16 @@ _NOISE = re.compile(
 
 
 def excerpt(log: str, lines: int = EXCERPT_LINES) -> str:
-    """The last `lines` lines of `log` that are not routine progress."""
-    kept = [line.rstrip() for line in log.splitlines() if line.strip() and not _NOISE.match(line)]
-    return "\n".join(kept[-lines:])
+    """The last `lines` lines of `log` that are not routine progress, each cut to `MAX_LINE`."""
+    kept = [text for text in log.splitlines() if text.strip() and not _NOISE.match(text)]
+    return "\n".join(bounded_line(text.rstrip()) for text in kept[-lines:])
+
+
+def bounded_line(text: str) -> str:
+    """`text` cut to `MAX_LINE` characters, saying how much was cut."""
+    if len(text) <= MAX_LINE:
+        return text
+    return f"{text[:MAX_LINE]} … ({len(text) - MAX_LINE} more characters)"
 
 
 def requirements_in(texts: Iterable[str]) -> tuple[str, ...]:

@@ -79,16 +79,30 @@ def describe(python: str) -> TargetInterpreter:
             [path, "-I", "-c", _SNIPPET], capture_output=True, text=True, timeout=60, check=True
         )
         facts = json.loads(answer.stdout)
-    except (OSError, subprocess.SubprocessError, ValueError):
-        raise EnvironmentSetupError(f"no working Python interpreter at {python!r}") from None
-    environment = facts["environment"]
-    return TargetInterpreter(
-        executable=facts["executable"],
-        version=environment["python_full_version"],
-        platform=facts["platform"],
-        environment=environment,
-        tags=_ordered_tags(facts),
-    )
+        environment = facts["environment"]
+        return TargetInterpreter(
+            executable=facts["executable"],
+            version=environment["python_full_version"],
+            platform=facts["platform"],
+            environment=environment,
+            tags=_ordered_tags(facts),
+        )
+    except (OSError, subprocess.SubprocessError, ValueError, LookupError, TypeError) as error:
+        # Whatever the program printed stays out: one short line names it and why.
+        shown = python if len(python) <= 200 else python[:200] + "…"
+        raise EnvironmentSetupError(
+            f"{shown!r} is not a Python 3 interpreter envprobe can use ({_why(error)})"
+        ) from None
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, subprocess.CalledProcessError):
+        return f"it exited with code {error.returncode}"
+    if isinstance(error, subprocess.TimeoutExpired):
+        return "it did not answer within a minute"
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return "it did not answer as Python 3.8 or later does"
 
 
 def _ordered_tags(facts: dict[str, Any]) -> tuple[tags.Tag, ...]:

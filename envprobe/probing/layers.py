@@ -19,7 +19,7 @@ from envprobe.model.interpreter import TargetInterpreter
 from envprobe.model.pins import normalize_requirement
 from envprobe.model.requests import InstallOptions
 from envprobe.paths import cache_dir
-from envprobe.probing import processes
+from envprobe.probing import processes, sealed
 from envprobe.probing.backends import Environment, InstallerBackend
 
 __all__ = ["attach_base_layer", "layer_key"]
@@ -70,7 +70,7 @@ def _build(env: Environment, backend: InstallerBackend, interpreter: TargetInter
         done = processes.run(
             backend.target_command(env, options.base, options, building / "site"),
             log_path=log_dir / "base-layer.log", cwd=env.root.parent,
-            env=processes.clean_environ(),
+            env=sealed.installer_environ(log_dir, options.pass_env),
         )
         if done.ok:
             (building / _DONE).write_text(json.dumps(

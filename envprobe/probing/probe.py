@@ -2,27 +2,34 @@
 
 `run_probe` answers from the store when the same probe was run before;
 otherwise it prepares an environment, runs `child.py` with the environment's
-interpreter in its own process group under a timeout, and turns whatever
-happened into a `ProbeOutcome`. The engine never prints: progress goes to the
-caller's callback.
+interpreter (sealed, watched, under a timeout, without network unless asked),
+and turns whatever happened into a `ProbeOutcome` that says which isolation
+was in force. Nothing the probe code does to its folder or its report ends in
+envprobe's traceback: an untrustworthy report is a `crashed` probe. The engine
+never prints: progress goes to the caller's callback.
 """
 
 from __future__ import annotations
 
-import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
-from envprobe.model.outcome import Failure, ProbeOutcome, Status
+from envprobe.errors import UsageError
+from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.model.pins import exact_pins, parse_requirements
 from envprobe.model.requests import ProbeRequest
-from envprobe.probing import child_failures, processes
+from envprobe.probing import child_failures, processes, sealed
 from envprobe.probing.backends import backend_for
+from envprobe.probing.child_report import InvalidReport, read_child_report
 from envprobe.probing.environment import Prepared, prepare
 from envprobe.probing.evidence import excerpt
 from envprobe.probing.interpreter import describe
+from envprobe.probing.isolation import IsolatedOutcome, isolation
 from envprobe.probing.store import Store
 
 __all__ = ["import_code", "run_probe"]
@@ -52,6 +59,7 @@ def run_probe(
     """
     say = progress or (lambda message: None)
     requirements = parse_requirements(request.requirements)
+    _check_find_links(request.options.find_links)
     interpreter = describe(request.python)
     backend = backend_for(request.options.installer)
     # The store keys on the installer that runs, whatever the caller chose.
@@ -61,7 +69,7 @@ def run_probe(
         if stored is not None:
             say(f"answered from the store (probe {stored.probe_id})")
             return stored
-    outcome = ProbeOutcome(
+    outcome = IsolatedOutcome(
         status=Status.OK,
         pins=exact_pins(requirements),
         python=interpreter.version,
@@ -70,6 +78,7 @@ def run_probe(
         code=request.code,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         requirements=list(request.requirements),
+        isolation=isolation(request.options),
     )
     with prepare(request, interpreter, backend, say) as ready:
         outcome.seconds.update(ready.seconds)
@@ -78,8 +87,9 @@ def run_probe(
         outcome.failure, outcome.log_excerpt = ready.failure, ready.log_excerpt
         if ready.failure is None:
             say("running the probe code")
-            outcome.failure, outcome.seconds["run"], outcome.log_excerpt = _run_child(
-                ready, request)
+            outcome.failure, done = _run_child(ready, request)
+            outcome.seconds["run"], outcome.log_excerpt = done.seconds, excerpt(done.output)
+            outcome.isolation = isolation(request.options, done.network, done.reaper)
         if outcome.failure is not None:
             outcome.status = Status.FAILED
     if store is not None:
@@ -87,19 +97,44 @@ def run_probe(
     return outcome
 
 
-def _run_child(ready: Prepared, request: ProbeRequest) -> tuple[Failure | None, float, str]:
-    """Run the probe code; (failure or None, wall seconds, output tail)."""
-    code_path, outcome_path = ready.run_dir / "probe_code.py", ready.run_dir / "outcome.json"
+def _check_find_links(links: tuple[str, ...]) -> None:
+    """A find-links folder that is not there is a typo, not a project no source knows."""
+    for link in links:
+        parts = urlsplit(link)
+        if len(parts.scheme) > 1 and parts.scheme != "file":
+            continue  # a URL: the installer reaches it, or says it could not
+        folder = Path(url2pathname(parts.path)) if parts.scheme == "file" else Path(link)
+        if not folder.exists():
+            raise UsageError(f"the find-links folder {link} does not exist")
+
+
+def _run_child(ready: Prepared, request: ProbeRequest) -> tuple[Failure | None,
+                                                                 processes.Completed]:
+    """Run the probe code; the failure (None when it passed) and how its process ended.
+
+    The code runs in a folder of its own: its report, its code file and its
+    log live beside that folder, where code that writes `outcome.json` or
+    deletes its working directory does not reach them by accident.
+    """
+    work = ready.run_dir / "work"
+    work.mkdir()
+    private = Path(tempfile.mkdtemp(prefix="child-", dir=ready.run_dir))
+    code_path, outcome_path = private / "probe_code.py", private / "outcome.json"
     code_path.write_text(request.code, encoding="utf-8")
+    options = request.options
     done = processes.run(
         [ready.env.python, "-I", str(CHILD_SCRIPT), str(outcome_path), str(code_path)],
-        log_path=ready.run_dir / "child.log", timeout=request.timeout, cwd=ready.run_dir,
-        env=processes.clean_environ(),
+        log_path=private / "child.log", timeout=request.timeout, cwd=work,
+        env=sealed.probe_environ(ready.run_dir, options.pass_env), network=options.network,
     )
-    tail = excerpt(done.output)
-    if outcome_path.exists():
-        report = json.loads(outcome_path.read_text())
-        return child_failures.from_child(report, ready.installed), done.seconds, tail
     if done.timed_out:
-        return child_failures.timed_out(request.timeout, done.output), done.seconds, tail
-    return child_failures.crashed(done.returncode, done.output), done.seconds, tail
+        return child_failures.timed_out(request.timeout, done.output), done
+    try:
+        report = read_child_report(outcome_path)
+    except InvalidReport as problem:
+        return Failure(FailureKind.CRASHED, f"the probe's outcome file is not the one the probe "
+                       f"process writes ({problem}): the probe code changed it",
+                       log_excerpt=excerpt(done.output)), done
+    if report is None:
+        return child_failures.crashed(done.returncode, done.output), done
+    return child_failures.from_child(report, ready.installed), done

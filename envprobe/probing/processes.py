@@ -1,39 +1,51 @@
-"""Run a command in its own process group and never leave any of it behind.
+"""Run a command and never leave any of it behind, even when envprobe is killed.
 
 Installers and probe code may start helpers of their own (build backends,
-worker pools). Each command therefore leads a new session, its output goes to
-a file (a pipe would block on a chatty package), and whatever is left of its
-group is killed on return, on timeout and on Ctrl-C alike. Commands that run
-inside an environment get `clean_environ()`, so no host package leaks in.
+worker pools), some in sessions of their own. Each command therefore runs
+under `watchdog.py`, which ends the command's whole tree when it returns,
+at its deadline and when envprobe dies; its output goes to a file (a pipe
+would block on a chatty package), read back through the open file, so a
+command that deletes its folder loses envprobe nothing.
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import select
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-__all__ = ["Completed", "clean_environ", "run"]
+__all__ = ["Completed", "run"]
 
 MAX_OUTPUT_BYTES = 4 * 1024 * 1024
-# Variables that would let the host's packages leak into an environment.
-_LEAKY_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV")
+WATCHDOG = Path(__file__).with_name("watchdog.py")
+# Past its deadline the watchdog ends the command itself; this is for a watchdog that hangs.
+_GRACE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
 class Completed:
-    """How a command ended: its exit code (negative: killed by that signal) and output."""
+    """How a command ended: its exit code (negative: killed by that signal) and output.
+
+    `network` is what the command had (`none` when it was cut off), `reaper`
+    how its processes were tracked (`subreaper`, or only its `process group`).
+    """
 
     argv: tuple[str, ...]
     returncode: int
     output: str
     seconds: float
     timed_out: bool = False
+    network: str = "host"
+    reaper: str = "process group"
 
     @property
     def ok(self) -> bool:
@@ -47,76 +59,87 @@ def run(
     timeout: float | None = None,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    network: bool = True,
 ) -> Completed:
-    """Run `argv` to completion (or `timeout` seconds), stdout and stderr into `log_path`."""
+    """Run `argv` to completion (or `timeout` seconds), stdout and stderr into `log_path`.
+
+    `network=False` runs it without network where the kernel allows it.
+    """
     started = time.perf_counter()
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            start_new_session=True,
-        )
-    timed_out = False
-    try:
-        timed_out = not _wait_unreaped(process, timeout)
-    finally:
-        # The leader is not reaped yet, so its pid (the group id) cannot have
-        # been reused: killing the group reaches only what the command started.
-        _kill_group(process.pid)
-        process.wait()
+    status_read, status_write = os.pipe()
+    with open(log_path, "w+b") as log:
+        try:
+            watchdog = subprocess.Popen(
+                [sys.executable, "-I", str(WATCHDOG), str(status_write), str(os.getpid()),
+                 repr(timeout or 0), "host" if network else "none", "--", *argv],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+                env=dict(env) if env is not None else None, start_new_session=True,
+                pass_fds=(status_write,),
+            )
+        except BaseException:
+            os.close(status_read)
+            raise
+        finally:
+            os.close(status_write)
+        try:
+            status = _status(status_read, None if timeout is None else timeout + _GRACE_SECONDS)
+        finally:
+            os.close(status_read)
+            _stop(watchdog)
+        output = _tail(log)
+    if status is None:  # the watchdog hung past the deadline and was killed
+        status = {"timed_out": True}
+    if error := status.get("error"):
+        raise OSError(error["errno"] or errno.EIO, error["message"], argv[0])
     return Completed(
         argv=tuple(argv),
-        returncode=process.returncode,
-        output=_tail(log_path),
+        returncode=int(status.get("returncode", watchdog.returncode)),
+        output=output,
         seconds=time.perf_counter() - started,
-        timed_out=timed_out,
+        timed_out=bool(status.get("timed_out")),
+        network=str(status.get("network", "host")),
+        reaper=str(status.get("reaper", "process group")),
     )
 
 
-def clean_environ() -> dict[str, str]:
-    """The caller's environment without what would leak host packages in."""
-    env = {k: v for k, v in os.environ.items() if k not in _LEAKY_VARIABLES}
-    env["PYTHONNOUSERSITE"] = "1"
-    return env
-
-
-def _tail(path: Path) -> str:
-    """The end of a log: what the parsers need, bounded whatever a package printed."""
-    with open(path, "rb") as log:
-        log.seek(max(0, path.stat().st_size - MAX_OUTPUT_BYTES))
-        return log.read().decode("utf-8", errors="replace")
-
-
-def _wait_unreaped(process: subprocess.Popen, timeout: float | None) -> bool:
-    """Wait for the process to exit without reaping it; False when `timeout` ran out."""
-    try:
-        pidfd = os.pidfd_open(process.pid)
-    except (AttributeError, OSError):
-        return _poll_unreaped(process.pid, timeout)
-    try:
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        return bool(poller.poll(None if timeout is None else max(0, int(timeout * 1000))))
-    finally:
-        os.close(pidfd)
-
-
-def _poll_unreaped(pid: int, timeout: float | None) -> bool:
+def _status(fd: int, timeout: float | None) -> dict | None:
+    """The watchdog's one JSON line ({} if it died without one); None when it ran past `timeout`."""
     deadline = None if timeout is None else time.monotonic() + timeout
+    data = b""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
     while True:
-        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-        time.sleep(0.02)
-
-
-def _kill_group(pgid: int) -> None:
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not poller.poll(None if wait is None else int(wait * 1000)):
+            return None
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        data += chunk
     try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+        return json.loads(data)
+    except ValueError:
+        return {}
+
+
+def _stop(watchdog: subprocess.Popen) -> None:
+    """Ask the watchdog to end the command's tree; kill its group if it will not."""
+    if watchdog.poll() is None:
+        watchdog.terminate()
+        try:
+            watchdog.wait(timeout=_GRACE_SECONDS)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(watchdog.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    watchdog.wait()
+
+
+def _tail(log: IO[bytes]) -> str:
+    """The end of a log: what the parsers need, bounded whatever a package printed."""
+    size = log.seek(0, os.SEEK_END)
+    log.seek(max(0, size - MAX_OUTPUT_BYTES))
+    return log.read().decode("utf-8", errors="replace")

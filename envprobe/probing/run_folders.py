@@ -1,7 +1,8 @@
 """Run folders: one per probe under `env_root()`, removed however the probe ends.
 
 A run that is killed outright cannot clean up after itself, so every new
-run first removes the folders of runs whose process is gone. The owner file
+run first removes the folders of runs whose process is gone (even where the
+probe code took its folders' permissions away). The owner file
 records the process's start time too: a live process with a reused pid is
 not the owner.
 """
@@ -38,7 +39,7 @@ def run_directory() -> Iterator[Path]:
         )
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        _remove(path)
 
 
 def sweep_stale_runs(root: Path | None = None) -> list[Path]:
@@ -49,9 +50,27 @@ def sweep_stale_runs(root: Path | None = None) -> list[Path]:
         match = re.fullmatch(rf"{_RUN_PREFIX}(\d+)-.+", path.name)
         if not match or not path.is_dir() or _owner_alive(path, int(match.group(1))):
             continue
-        shutil.rmtree(path, ignore_errors=True)
+        _remove(path)
         removed.append(path)
     return removed
+
+
+def _remove(path: Path) -> None:
+    """Remove a run folder, also one whose probe code took its folders' permissions away."""
+    shutil.rmtree(path, ignore_errors=True)
+    if path.exists():
+        _unlock(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _unlock(folder: Path) -> None:
+    """Give the owner back every folder below `folder`, each before it is listed."""
+    with contextlib.suppress(OSError):
+        os.chmod(folder, 0o700)
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                _unlock(Path(entry.path))
 
 
 def _owner_alive(run_dir: Path, pid: int) -> bool:

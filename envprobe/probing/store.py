@@ -4,7 +4,8 @@ A probe is keyed by what decides its outcome: interpreter version, platform,
 the normalised requirements, the install options and the probe code. The key
 is a hash; its parts are kept readable in columns beside it. The schema grows
 by appending to `MIGRATIONS` (tracked with `PRAGMA user_version`), and every
-write is one transaction, so a killed run leaves no half rows.
+write is one transaction, so a killed run leaves no half rows. Opening the
+file, and what can be wrong with it, is `store_file`'s business.
 """
 
 from __future__ import annotations
@@ -12,22 +13,28 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from envprobe.model.outcome import FailureKind, ProbeOutcome
 from envprobe.model.pins import normalize_requirement
 from envprobe.model.requests import ProbeRequest
 from envprobe.paths import default_store_path
+from envprobe.probing.isolation import IsolatedOutcome
+from envprobe.probing.store_file import connect, guarded, migrate
 
 __all__ = ["MIGRATIONS", "Store", "probe_key"]
 
+_T = TypeVar("_T")
+
 # Append only: a store on disk has run every script up to its user_version.
+# IF NOT EXISTS: a store half-made by an older envprobe may already hold a table.
 MIGRATIONS: list[str] = [
     """
-    CREATE TABLE probes (
+    CREATE TABLE IF NOT EXISTS probes (
         id INTEGER PRIMARY KEY,
         key TEXT NOT NULL,
         python TEXT NOT NULL,
@@ -43,17 +50,17 @@ MIGRATIONS: list[str] = [
         started_at TEXT NOT NULL,
         recorded_at TEXT NOT NULL
     );
-    CREATE INDEX probes_by_key ON probes (key, id);
+    CREATE INDEX IF NOT EXISTS probes_by_key ON probes (key, id);
     """,
     """
-    CREATE TABLE solves (
+    CREATE TABLE IF NOT EXISTS solves (
         id INTEGER PRIMARY KEY,
         scenario TEXT NOT NULL,
         status TEXT NOT NULL,
         result TEXT NOT NULL,         -- JSON of SolveResult.to_dict()
         recorded_at TEXT NOT NULL
     );
-    CREATE INDEX solves_by_scenario ON solves (scenario, id);
+    CREATE INDEX IF NOT EXISTS solves_by_scenario ON solves (scenario, id);
     """,
 ]
 
@@ -72,20 +79,26 @@ def probe_key(request: ProbeRequest, python_version: str, platform: str) -> tupl
 
 
 class Store:
-    """Probes and outcomes in one SQLite file (WAL: readers never wait for the writer)."""
+    """Probes and outcomes in one SQLite file (WAL: readers never wait for the writer).
 
-    def __init__(self, path: Path | str) -> None:
+    `readonly=True` opens an existing store without writing to it (`envprobe
+    report`): no migration runs, and a table an older store lacks reads as empty.
+    """
+
+    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        self.readonly = readonly
+        self._db = connect(self.path, readonly=readonly)
+        if not readonly:
+            try:
+                self._guard(lambda: migrate(self._db, MIGRATIONS))
+            except BaseException:
+                self._db.close()
+                raise
 
     @classmethod
-    def default(cls) -> Store:
-        return cls(default_store_path())
+    def default(cls, *, readonly: bool = False) -> Store:
+        return cls(default_store_path(), readonly=readonly)
 
     def __enter__(self) -> Self:
         return self
@@ -97,18 +110,13 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            # executescript would commit on its own; run each statement inside one transaction.
-            with self.transaction():
-                for statement in _statements(script):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
-
     def transaction(self) -> _Transaction:
         """`with store.transaction():` commits on success, rolls back on any exception."""
-        return _Transaction(self._db)
+        return _Transaction(self._db, self.path)
+
+    def _guard(self, work: Callable[[], _T]) -> _T:
+        with guarded(self.path):
+            return work()
 
     def lookup(self, request: ProbeRequest, python_version: str, platform: str) -> ProbeOutcome | None:
         """The latest stored outcome for this probe, marked `cached`; None when never run.
@@ -116,11 +124,11 @@ class Store:
         A timed-out probe answers only requests that allow no more time than it had.
         """
         key, _ = probe_key(request, python_version, platform)
-        row = self._db.execute(
+        row = self._read(
             "SELECT * FROM probes WHERE key = ? AND (failure_kind IS NOT ? OR timeout >= ?)"
             " ORDER BY id DESC LIMIT 1",
             (key, FailureKind.TIMEOUT.value, request.timeout),
-        ).fetchone()
+        )
         if row is None:
             return None
         outcome = _outcome(row)
@@ -132,7 +140,7 @@ class Store:
         key, parts = probe_key(request, outcome.python, outcome.platform)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         stored = outcome.to_dict() | {"cached": False, "probe_id": None}
-        with self.transaction():
+        with guarded(self.path), self.transaction():
             cursor = self._db.execute(
                 "INSERT INTO probes (key, python, platform, requirements, options, code, installer,"
                 " timeout, status, failure_kind, outcome, started_at, recorded_at)"
@@ -150,7 +158,7 @@ class Store:
     def save_solve(self, scenario: str, result: dict[str, Any]) -> int:
         """Keep a solve's result, so `envprobe report` can render it without probing."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self.transaction():
+        with guarded(self.path), self.transaction():
             cursor = self._db.execute(
                 "INSERT INTO solves (scenario, status, result, recorded_at) VALUES (?, ?, ?, ?)",
                 (scenario, result["status"], json.dumps(result), now),
@@ -158,39 +166,42 @@ class Store:
         return int(cursor.lastrowid)
 
     def last_solve(self, scenario: str) -> dict[str, Any] | None:
-        row = self._db.execute(
+        row = self._read(
             "SELECT result FROM solves WHERE scenario = ? ORDER BY id DESC LIMIT 1", (scenario,)
-        ).fetchone()
+        )
         return json.loads(row["result"]) if row else None
+
+    def _read(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Row | None:
+        """The first row of a query; none from a table that an older, unmigrated store lacks."""
+        try:
+            return self._guard(lambda: self._db.execute(sql, parameters).fetchone())
+        except sqlite3.OperationalError as error:
+            if self.readonly and "no such table" in str(error):
+                return None
+            raise
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+    """BEGIN IMMEDIATE: the write lock is taken up front, so a busy store waits, never fails late."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db, self._path = db, path
 
     def __enter__(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
+        with guarded(self._path):
+            self._db.execute("BEGIN IMMEDIATE")
         return self._db
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+        with guarded(self._path):
+            if kind is None:
+                self._db.execute("COMMIT")
+            elif self._db.in_transaction:
+                self._db.execute("ROLLBACK")
 
 
 def _outcome(row: sqlite3.Row) -> ProbeOutcome:
-    outcome = ProbeOutcome.from_dict(json.loads(row["outcome"]))
+    outcome = IsolatedOutcome.from_dict(json.loads(row["outcome"]))
     outcome.probe_id = row["id"]
     return outcome
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements (sqlite3.complete_statement knows where they end)."""
-    statements, current = [], ""
-    for line in script.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    if current.strip():
-        statements.append(current.strip())
-    return statements

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from envprobe.model.outcome import Failure, ProbeOutcome
+from envprobe.probing.isolation import IsolatedOutcome, describe_isolation
 
 __all__ = ["render_outcome"]
 
@@ -34,6 +35,8 @@ def render_outcome(outcome: ProbeOutcome) -> Panel:
     where = f"probe #{outcome.probe_id}" if outcome.probe_id is not None else "probe"
     source = "from the store" if outcome.cached else outcome.installer
     parts.append(Text(f"{where} · Python {outcome.python} · {source} · {seconds}", style="dim"))
+    if isinstance(outcome, IsolatedOutcome) and (isolated := describe_isolation(outcome.isolation)):
+        parts.append(Text(isolated, style="dim"))
     verdict, colour = ("OK", "green") if outcome else ("FAILED", "red")
     asked = outcome.requirements or [f"{n}=={v}" for n, v in outcome.pins.items()]
     title = Text.assemble((verdict, f"bold {colour}"), " ", " ".join(asked) or "no requirements")

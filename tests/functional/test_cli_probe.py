@@ -16,6 +16,7 @@ import pytest
 from probe_packages import SLEEPER_PIDS, build_probe_packages, process_running
 
 from envprobe.cli import main
+from envprobe.errors import UsageError
 from envprobe.paths import env_root
 from envprobe.probing.backends.uv import find_uv
 
@@ -83,6 +84,9 @@ def test_a_passing_probe_exits_zero(capsys, chain_dists):
     ["probe", "--pin", "toolkit==1.0", "--import", "not a module"],
     ["probe", "--import", "x", "--timeout", "-1"],
     ["probe", "--import", "x", "--installer", "conda"],
+    ["probe", "--import", "x", "--pass-env", "NOT A NAME"],
+    ["probe", "--pin", "x==1", "--import", "x", "--no-index", "--find-links", "/no/such/folder"],
+    ["probe", "--pin", "x==1", "--import", "x", "--python", "/bin/ls"],
     ["nonsense"],
 ])
 def test_bad_usage_is_one_line_and_exit_2(capsys, argv):
@@ -122,7 +126,7 @@ def test_help_explains_every_option(capsys):
     text = capsys.readouterr().out
     for option in ("--pin", "--import", "--code", "--python", "--index-url", "--extra-index-url",
                    "--find-links", "--no-index", "--allow-sdist", "--base", "--installer",
-                   "--timeout", "--refresh", "--store", "--json"):
+                   "--timeout", "--pass-env", "--network", "--refresh", "--store", "--json"):
         assert option in text
 
 
@@ -131,7 +135,8 @@ def test_ctrl_c_mid_probe_removes_the_environment_and_exits_130(probe_dists, tmp
     env = dict(os.environ, **{SLEEPER_PIDS: str(pid_file)})
     process = subprocess.Popen(
         [sys.executable, "-m", "envprobe", "probe", "--pin", "sleeper==1.0", "--import", "sleeper",
-         "--no-index", "--find-links", str(probe_dists), "--timeout", "120"],
+         "--no-index", "--find-links", str(probe_dists), "--timeout", "120",
+         "--pass-env", SLEEPER_PIDS],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 60
@@ -149,3 +154,13 @@ def test_ctrl_c_mid_probe_removes_the_environment_and_exits_130(probe_dists, tmp
     for pid in map(int, pid_file.read_text().split()):
         assert not process_running(pid), f"process {pid} of the probe survived"
 
+
+
+def test_an_error_that_names_the_program_itself_is_still_prefixed_once(capsys, monkeypatch):
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise UsageError("envprobe: envprobe probe: the store said no")
+
+    monkeypatch.setattr("envprobe.cli.probe.run_probe", refuse)
+    code, _, err = run_cli(capsys, "probe", "--pin", "x==1", "--import", "x")
+    assert code == 2
+    assert_one_line_error(err, "the store said no")

@@ -136,7 +136,8 @@ def test_timeout_kills_the_whole_process_group(probe_dists, tmp_path, monkeypatc
     monkeypatch.setenv(SLEEPER_PIDS, str(pid_file))
     started = time.monotonic()
     outcome = probe(["sleeper==1.0"], ["sleeper"],
-                    find_links_options(probe_dists, installer="uv" if find_uv() else "pip"),
+                    find_links_options(probe_dists, installer="uv" if find_uv() else "pip",
+                                       pass_env=(SLEEPER_PIDS,)),
                     timeout=3.0)
     assert outcome.failure.kind is FailureKind.TIMEOUT
     assert time.monotonic() - started < 60

@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from envprobe.model.outcome import Demand, Failure, FailureKind
-from envprobe.probing.evidence import excerpt, project_name, requirements_in
+from envprobe.probing.evidence import bounded_line, excerpt, project_name, requirements_in
 
 __all__ = [
     "build_failed",
@@ -125,9 +125,10 @@ def first_failure(text: str, log: str,
 
 
 def first_error(log: str) -> str:
-    for line in log.splitlines():
-        stripped = line.strip()
+    """The installer's first error line (or its last line), bounded."""
+    for text in log.splitlines():
+        stripped = text.strip()
         if stripped.startswith(("ERROR:", "error:")):
-            return stripped.split(":", 1)[1].strip()
-    lines = [line.strip() for line in log.splitlines() if line.strip()]
-    return lines[-1] if lines else "the installer failed without output"
+            return bounded_line(stripped.split(":", 1)[1].strip())
+    lines = [text.strip() for text in log.splitlines() if text.strip()]
+    return bounded_line(lines[-1]) if lines else "the installer failed without output"

@@ -26,7 +26,7 @@ from envprobe.errors import EnvironmentSetupError, IndexUnreachable
 from envprobe.model.interpreter import TargetInterpreter
 from envprobe.model.outcome import Failure
 from envprobe.model.requests import InstallOptions
-from envprobe.probing import processes
+from envprobe.probing import processes, sealed
 from envprobe.probing.backends import logs
 from envprobe.probing.backends.common import Environment, InstallStep, at_pins, source_args
 from envprobe.probing.evidence import project_name
@@ -117,7 +117,8 @@ class PipBackend:
             [env.python, "-m", "pip", "download", "--no-deps", "-vv",
              "--disable-pip-version-check", "--no-input", "--only-binary", ":all:",
              "--dest", str(log_dir / "download-check"), *options.index_args(), name],
-            log_path=log_dir / "project-check.log", cwd=log_dir, env=processes.clean_environ(),
+            log_path=log_dir / "project-check.log", cwd=log_dir,
+            env=sealed.installer_environ(log_dir, options.pass_env),
         )
         if reason := logs.index_unreachable(check.output):
             raise IndexUnreachable(f"the package index could not be reached ({reason})")

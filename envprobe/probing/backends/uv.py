@@ -19,7 +19,7 @@ from envprobe.errors import EnvironmentSetupError
 from envprobe.model.interpreter import TargetInterpreter
 from envprobe.model.outcome import Failure
 from envprobe.model.requests import InstallOptions
-from envprobe.probing import processes
+from envprobe.probing import processes, sealed
 from envprobe.probing.backends import logs
 from envprobe.probing.backends.common import Environment, InstallStep, at_pins, source_args
 from envprobe.probing.evidence import project_name
@@ -77,7 +77,7 @@ class UvBackend:
         done = processes.run(
             [self.binary, "venv", "--quiet", "--no-python-downloads",
              "--python", interpreter.executable, str(path)],
-            log_path=path.parent / "create.log", env=processes.clean_environ(),
+            log_path=path.parent / "create.log", env=sealed.installer_environ(path.parent),
         )
         if not done.ok:
             raise EnvironmentSetupError(f"uv venv failed: {logs.first_error(done.output)}")
