@@ -143,6 +143,9 @@ class ProbeOutcome:
     log_excerpt: str = ""
     requirements: list[str] = field(default_factory=list)  # as installed, ranges included
     command: str = ""  # the install command line, as evidence
+    # which isolation was in force (sealed environment, HOME, network, process tracking);
+    # empty for outcomes recorded before probes said so
+    isolation: dict[str, Any] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.status is Status.OK
@@ -164,6 +167,7 @@ class ProbeOutcome:
             "log_excerpt": self.log_excerpt,
             "requirements": list(self.requirements),
             "command": self.command,
+            "isolation": dict(self.isolation),
         }
 
     @classmethod
@@ -185,4 +189,5 @@ class ProbeOutcome:
             log_excerpt=data.get("log_excerpt", ""),
             requirements=list(data.get("requirements") or []),
             command=data.get("command", ""),
+            isolation=dict(data.get("isolation") or {}),
         )

@@ -20,8 +20,11 @@ _MAX_TRACEBACK = 8000
 _MAX_BYTES = 8 * 1024 * 1024
 _FRAME_KEYS = {"file": str, "line": int, "function": str, "package": (str, type(None)),
                "version": (str, type(None))}
-_MISSING_KEYS = {"kind": str, "name": str, "module": str, "package": (str, type(None)),
+_MISSING_KEYS = {"kind": str, "name": str, "module": (str, type(None)),
+                 "function": (str, type(None)), "package": (str, type(None)),
                  "version": (str, type(None))}
+# What the child can find missing (see child.py `_missing`).
+_MISSING_KINDS = ("symbol", "module", "attribute", "keyword")
 _EXCEPTION_KEYS = {"type": str, "message": str, "name": (str, type(None))}
 
 
@@ -52,6 +55,7 @@ def read_child_report(path: Path) -> dict[str, Any] | None:
         "status": "error",
         "exception": _exception(report.get("exception")),
         "missing": _missing(report.get("missing")),
+        "warning": report.get("warning") is True,
         "importer": _record(report.get("importer"), _FRAME_KEYS, "importer", optional=True),
         "frames": [_record(f, _FRAME_KEYS, "frame") for f in _list(report.get("frames"))],
         "traceback": _text(report.get("traceback"), "traceback")[-_MAX_TRACEBACK:],
@@ -66,7 +70,7 @@ def _exception(value: Any) -> dict[str, Any]:
 
 def _missing(value: Any) -> dict[str, Any] | None:
     missing = _record(value, _MISSING_KEYS, "missing", optional=True)
-    if missing is not None and missing["kind"] not in ("symbol", "module"):
+    if missing is not None and missing["kind"] not in _MISSING_KINDS:
         raise InvalidReport(f"its missing kind {missing['kind']!r} is unknown")
     return missing
 

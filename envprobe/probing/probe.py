@@ -29,7 +29,7 @@ from envprobe.probing.child_report import InvalidReport, read_child_report
 from envprobe.probing.environment import Prepared, prepare
 from envprobe.probing.evidence import excerpt
 from envprobe.probing.interpreter import describe
-from envprobe.probing.isolation import IsolatedOutcome, isolation
+from envprobe.probing.isolation import isolation
 from envprobe.probing.store import Store
 
 __all__ = ["import_code", "run_probe"]
@@ -69,7 +69,7 @@ def run_probe(
         if stored is not None:
             say(f"answered from the store (probe {stored.probe_id})")
             return stored
-    outcome = IsolatedOutcome(
+    outcome = ProbeOutcome(
         status=Status.OK,
         pins=exact_pins(requirements),
         python=interpreter.version,

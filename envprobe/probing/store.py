@@ -23,7 +23,6 @@ from envprobe.model.outcome import FailureKind, ProbeOutcome
 from envprobe.model.pins import normalize_requirement
 from envprobe.model.requests import ProbeRequest
 from envprobe.paths import default_store_path
-from envprobe.probing.isolation import IsolatedOutcome
 from envprobe.probing.store_file import connect, guarded, migrate
 
 __all__ = ["MIGRATIONS", "Store", "probe_key"]
@@ -202,6 +201,6 @@ class _Transaction:
 
 
 def _outcome(row: sqlite3.Row) -> ProbeOutcome:
-    outcome = IsolatedOutcome.from_dict(json.loads(row["outcome"]))
+    outcome = ProbeOutcome.from_dict(json.loads(row["outcome"]))
     outcome.probe_id = row["id"]
     return outcome

@@ -7,13 +7,15 @@ square brackets (`nemo_toolkit[asr]`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from envprobe.model.outcome import Failure, ProbeOutcome
-from envprobe.probing.isolation import IsolatedOutcome, describe_isolation
 
 __all__ = ["render_outcome"]
 
@@ -35,7 +37,7 @@ def render_outcome(outcome: ProbeOutcome) -> Panel:
     where = f"probe #{outcome.probe_id}" if outcome.probe_id is not None else "probe"
     source = "from the store" if outcome.cached else outcome.installer
     parts.append(Text(f"{where} · Python {outcome.python} · {source} · {seconds}", style="dim"))
-    if isinstance(outcome, IsolatedOutcome) and (isolated := describe_isolation(outcome.isolation)):
+    if isolated := describe_isolation(outcome.isolation):
         parts.append(Text(isolated, style="dim"))
     verdict, colour = ("OK", "green") if outcome else ("FAILED", "red")
     asked = outcome.requirements or [f"{n}=={v}" for n, v in outcome.pins.items()]
@@ -61,3 +63,21 @@ def _failure(failure: Failure) -> list[RenderableType]:
         tail = "\n".join(failure.log_excerpt.splitlines()[-_LOG_LINES:])
         parts.append(Panel(Text(tail, style="dim"), title="evidence", title_align="left"))
     return parts
+
+
+def describe_isolation(facts: Mapping[str, Any]) -> str:
+    """One line for a person; empty for an outcome recorded before isolation was said."""
+    if not facts:
+        return ""
+    passed = facts.get("passed") or []
+    parts = [f"sealed environment (passed: {', '.join(passed)})" if passed
+             else "sealed environment", f"{facts.get('home', 'throwaway')} HOME"]
+    network = facts.get("network")
+    if network == "none":
+        parts.append("no network")
+    elif network == "host":
+        parts.append("network: asked for" if facts.get("network_requested")
+                     else "network: not isolated (no user namespaces here)")
+    if facts.get("processes"):
+        parts.append(f"processes tracked by {facts['processes']}")
+    return " · ".join(parts)
