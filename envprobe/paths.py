@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = ["cache_dir", "default_store_path", "env_root"]
+
 
 def cache_dir() -> Path:
     """Index responses, downloaded wheels and static scans (safe to delete)."""

@@ -13,11 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from envprobe.model.outcome import FailureKind, ProbeOutcome
 from envprobe.model.pins import normalize_requirement
@@ -26,8 +25,6 @@ from envprobe.paths import default_store_path
 from envprobe.probing.store_file import connect, guarded, migrate
 
 __all__ = ["MIGRATIONS", "Store", "probe_key"]
-
-_T = TypeVar("_T")
 
 # Append only: a store on disk has run every script up to its user_version.
 # IF NOT EXISTS: a store half-made by an older envprobe may already hold a table.
@@ -90,14 +87,15 @@ class Store:
         self._db = connect(self.path, readonly=readonly)
         if not readonly:
             try:
-                self._guard(lambda: migrate(self._db, MIGRATIONS))
+                with guarded(self.path):
+                    migrate(self._db, MIGRATIONS)
             except BaseException:
                 self._db.close()
                 raise
 
     @classmethod
-    def default(cls, *, readonly: bool = False) -> Store:
-        return cls(default_store_path(), readonly=readonly)
+    def default(cls) -> Store:
+        return cls(default_store_path())
 
     def __enter__(self) -> Self:
         return self
@@ -112,10 +110,6 @@ class Store:
     def transaction(self) -> _Transaction:
         """`with store.transaction():` commits on success, rolls back on any exception."""
         return _Transaction(self._db, self.path)
-
-    def _guard(self, work: Callable[[], _T]) -> _T:
-        with guarded(self.path):
-            return work()
 
     def lookup(self, request: ProbeRequest, python_version: str, platform: str) -> ProbeOutcome | None:
         """The latest stored outcome for this probe, marked `cached`; None when never run.
@@ -173,7 +167,8 @@ class Store:
     def _read(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Row | None:
         """The first row of a query; none from a table that an older, unmigrated store lacks."""
         try:
-            return self._guard(lambda: self._db.execute(sql, parameters).fetchone())
+            with guarded(self.path):
+                return self._db.execute(sql, parameters).fetchone()
         except sqlite3.OperationalError as error:
             if self.readonly and "no such table" in str(error):
                 return None

@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from envprobe.errors import StoreError
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.probing import store as store_module
@@ -139,3 +140,30 @@ def test_an_interrupted_write_leaves_no_row(store):
                    " VALUES ('k', '', '', '[]', '{}', '', '', 1, 'ok', '{}', '', '')")
         raise KeyboardInterrupt
     assert rows(store) == []
+
+
+def test_read_only_opening_migrates_nothing_and_reads_an_old_store(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    db.close()
+    with Store(path, readonly=True) as old:
+        assert old.last_solve("anything") is None
+        assert old.lookup(REQUEST, "3.11.7", "linux-x86_64") is None
+        with pytest.raises(StoreError, match="read-only|readonly"):
+            old.record(REQUEST, failed_outcome())
+    assert rows_of(path, "PRAGMA user_version")[0][0] == 1
+
+
+def test_a_missing_store_is_not_created_by_reading_it(tmp_path):
+    with pytest.raises(StoreError, match="no store at"):
+        Store(tmp_path / "nowhere" / "store.sqlite3", readonly=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def rows_of(path, sql: str) -> list:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
