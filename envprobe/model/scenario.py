@@ -30,6 +30,7 @@ __all__ = ["MAX_SECONDS", "Budget", "FallbackWhen", "Scenario", "Target", "load_
 MAX_SECONDS = 7 * 24 * 3600
 # A scenario's name becomes file names (report section, constraints, figures): a slug.
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EXTRA = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")  # PEP 685
 
 
@@ -74,6 +75,8 @@ class Scenario:
     fallback_model: Path | None = None
     fallback_output: Path | None = None
     fallback_when: FallbackWhen = FallbackWhen.UNSATISFIABLE
+    pass_env: tuple[str, ...] = ()  # host variables the probes may see, by name
+    network: bool = False  # the probe code may use the network
 
     @property
     def code(self) -> str:
@@ -220,7 +223,8 @@ def load_scenario(path: str | Path) -> Scenario:
         raise budget_table.fail("max_installs", "must be at least 1")
 
     install = table("install")
-    install.unknown_keys({"installer", "allow_sdist", "base_layer", "find_links"})
+    install.unknown_keys({"installer", "allow_sdist", "base_layer", "find_links", "pass_env",
+                          "network"})
     # Which names are installers is the backends' business; the solve checks it first thing.
     installer = install.get("installer", str, "pip")
     if not installer.strip():
@@ -228,6 +232,11 @@ def load_scenario(path: str | Path) -> Scenario:
     find_links = install.get("find_links", list, [])
     if not all(isinstance(link, str) for link in find_links):
         raise install.fail("find_links", "expected a list of folders or URLs")
+
+    pass_env = install.get("pass_env", list, [])
+    for variable in pass_env:
+        if not isinstance(variable, str) or not _VARIABLE.fullmatch(variable):
+            raise install.fail("pass_env", f"not an environment variable's name: {variable!r}")
 
     fallback = table("fallback")
     fallback.unknown_keys({"model", "output", "when"})
@@ -254,6 +263,8 @@ def load_scenario(path: str | Path) -> Scenario:
         fallback_model=_relative(path, model),
         fallback_output=_relative(path, output),
         fallback_when=FallbackWhen(when),
+        pass_env=tuple(pass_env),
+        network=install.get("network", bool, False),
     )
 
 

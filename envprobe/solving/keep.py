@@ -183,6 +183,7 @@ def _options(result: SolveResult, scenario: Scenario, installer: str,
         config, allow_sdist=scenario.allow_sdist, installer=installer,
         pre_install=tuple(pre_install.values()),
         no_build_isolation=tuple(dict.fromkeys(str(r.package) for r in builds)),
+        pass_env=scenario.pass_env, network=scenario.network,
     )
 
 

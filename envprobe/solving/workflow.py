@@ -48,6 +48,7 @@ def solve_scenario(
     options = InstallOptions.from_sources(
         config, allow_sdist=scenario.allow_sdist,
         installer=backend.name,  # the store keys on it
+        pass_env=scenario.pass_env, network=scenario.network,
     )
     say = events or (lambda kind, text: None)
     model = scenario.fallback_model

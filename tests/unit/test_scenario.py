@@ -77,6 +77,7 @@ def test_the_shipped_scenario_loads():
         ("[scenario]\nprobe = 'import x'\n[packages]\nx = {extras = ['a b']}\n", "[packages.x] extras: not a valid extra name: 'a b'"),
         ("[scenario]\nname = '../escaped'\nprobe = 'import x'\n[packages]\nx = '*'\n", "[scenario] name: '../escaped' is not a slug"),
         ("[scenario]\nname = 'a/b'\nprobe = 'import x'\n[packages]\nx = '*'\n", "[scenario] name: 'a/b' is not a slug"),
+        ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[install]\npass_env = ['A B']\n", "[install] pass_env: not an environment variable's name: 'A B'"),
         ("[scenario]\nprobe = 'import x'\n[packages]\nx = '*'\n[fallback]\nwhen = 'always'\n", "[fallback] when: expected one of unsatisfiable, unsolved"),
     ],
 )
