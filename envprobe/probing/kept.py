@@ -10,7 +10,6 @@ folder holds the environment and nothing else.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shlex
@@ -25,15 +24,15 @@ from envprobe.model.interpreter import TargetInterpreter
 from envprobe.model.outcome import Failure
 from envprobe.model.pins import parse_requirements, project_names
 from envprobe.model.requests import InstallOptions
-from envprobe.probing import child_failures, processes
+from envprobe.probing import processes, sealed
 from envprobe.probing.backends import Environment, InstallerBackend
 from envprobe.probing.backends.logs import index_unreachable
 from envprobe.probing.evidence import excerpt
 from envprobe.probing.installed import installed_distributions
+from envprobe.probing.probe import run_child
 
 __all__ = ["Installed", "check_folder", "create_kept", "install_kept", "run_code"]
 
-_CHILD_SCRIPT = Path(__file__).with_name("child.py")
 # What each backend step does, in the words the progress line shows.
 _PHASES = {
     "pre-install": "pre-installing the learned build requirements",
@@ -120,7 +119,7 @@ def install_kept(env: Environment, requirements: Sequence[str], options: Install
     for step in backend.install_steps(env, requirements, options):
         say(_phase(step.label, options, len(requirements)))
         done = processes.run(step.argv, log_path=log_dir / f"{step.label}.log", cwd=log_dir,
-                             env=processes.clean_environ())
+                             env=sealed.installer_environ(log_dir, options.pass_env))
         steps.append(shlex.join(done.argv))
         seconds += done.seconds
         if not done.ok:
@@ -129,8 +128,9 @@ def install_kept(env: Environment, requirements: Sequence[str], options: Install
             failure = backend.failure_from_log(done.output)
             return Installed(steps, failure=_with_log(failure, done.output), seconds=seconds)
     requested = project_names(parse_requirements(requirements))
-    return Installed(steps, installed_distributions(env.python, backend.seed - requested),
-                     seconds=seconds)
+    installed = installed_distributions(env.python, log_dir, options.pass_env,
+                                        hidden=backend.seed - requested)
+    return Installed(steps, installed, seconds=seconds)
 
 
 def _phase(label: str, options: InstallOptions, count: int) -> str:
@@ -151,21 +151,7 @@ def _with_log(failure: Failure, output: str) -> Failure:
 
 
 def run_code(env: Environment, code: str, timeout: float, run_dir: Path,
-             installed: dict[str, str]) -> tuple[Failure | None, float]:
+             installed: dict[str, str], options: InstallOptions) -> tuple[Failure | None, float]:
     """Run `code` with the environment's Python through the probe child, as a probe does."""
-    code_path, outcome_path = run_dir / "probe_code.py", run_dir / "outcome.json"
-    code_path.write_text(code, encoding="utf-8")
-    done = processes.run(
-        [env.python, "-I", str(_CHILD_SCRIPT), str(outcome_path), str(code_path)],
-        log_path=run_dir / "child.log", timeout=timeout, cwd=run_dir,
-        env=processes.clean_environ(),
-    )
-    if outcome_path.exists():
-        try:
-            report = json.loads(outcome_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return child_failures.crashed(done.returncode, done.output), done.seconds
-        return child_failures.from_child(report, installed), done.seconds
-    if done.timed_out:
-        return child_failures.timed_out(timeout, done.output), done.seconds
-    return child_failures.crashed(done.returncode, done.output), done.seconds
+    failure, done = run_child(env.python, run_dir, code, timeout, options, installed)
+    return failure, done.seconds

@@ -22,17 +22,17 @@ from urllib.request import url2pathname
 from envprobe.errors import UsageError
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.model.pins import exact_pins, parse_requirements
-from envprobe.model.requests import ProbeRequest
+from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.probing import child_failures, processes, sealed
 from envprobe.probing.backends import backend_for
 from envprobe.probing.child_report import InvalidReport, read_child_report
-from envprobe.probing.environment import Prepared, prepare
+from envprobe.probing.environment import prepare
 from envprobe.probing.evidence import excerpt
 from envprobe.probing.interpreter import describe
 from envprobe.probing.isolation import isolation
 from envprobe.probing.store import Store
 
-__all__ = ["import_code", "run_probe"]
+__all__ = ["import_code", "run_child", "run_probe"]
 
 CHILD_SCRIPT = Path(__file__).with_name("child.py")
 
@@ -87,7 +87,8 @@ def run_probe(
         outcome.failure, outcome.log_excerpt = ready.failure, ready.log_excerpt
         if ready.failure is None:
             say("running the probe code")
-            outcome.failure, done = _run_child(ready, request)
+            outcome.failure, done = run_child(ready.env.python, ready.run_dir, request.code,
+                                              request.timeout, request.options, ready.installed)
             outcome.seconds["run"], outcome.log_excerpt = done.seconds, excerpt(done.output)
             outcome.isolation = isolation(request.options, done.network, done.reaper)
         if outcome.failure is not None:
@@ -108,27 +109,26 @@ def _check_find_links(links: tuple[str, ...]) -> None:
             raise UsageError(f"the find-links folder {link} does not exist")
 
 
-def _run_child(ready: Prepared, request: ProbeRequest) -> tuple[Failure | None,
-                                                                 processes.Completed]:
+def run_child(python: str, run_dir: Path, code: str, timeout: float, options: InstallOptions,
+              installed: dict[str, str]) -> tuple[Failure | None, processes.Completed]:
     """Run the probe code; the failure (None when it passed) and how its process ended.
 
     The code runs in a folder of its own: its report, its code file and its
     log live beside that folder, where code that writes `outcome.json` or
     deletes its working directory does not reach them by accident.
     """
-    work = ready.run_dir / "work"
+    work = run_dir / "work"
     work.mkdir()
-    private = Path(tempfile.mkdtemp(prefix="child-", dir=ready.run_dir))
+    private = Path(tempfile.mkdtemp(prefix="child-", dir=run_dir))
     code_path, outcome_path = private / "probe_code.py", private / "outcome.json"
-    code_path.write_text(request.code, encoding="utf-8")
-    options = request.options
+    code_path.write_text(code, encoding="utf-8")
     done = processes.run(
-        [ready.env.python, "-I", str(CHILD_SCRIPT), str(outcome_path), str(code_path)],
-        log_path=private / "child.log", timeout=request.timeout, cwd=work,
-        env=sealed.probe_environ(ready.run_dir, options.pass_env), network=options.network,
+        [python, "-I", str(CHILD_SCRIPT), str(outcome_path), str(code_path)],
+        log_path=private / "child.log", timeout=timeout, cwd=work,
+        env=sealed.probe_environ(run_dir, options.pass_env), network=options.network,
     )
     if done.timed_out:
-        return child_failures.timed_out(request.timeout, done.output), done
+        return child_failures.timed_out(timeout, done.output), done
     try:
         report = read_child_report(outcome_path)
     except InvalidReport as problem:
@@ -137,4 +137,4 @@ def _run_child(ready: Prepared, request: ProbeRequest) -> tuple[Failure | None,
                        log_excerpt=excerpt(done.output)), done
     if report is None:
         return child_failures.crashed(done.returncode, done.output), done
-    return child_failures.from_child(report, ready.installed), done
+    return child_failures.from_child(report, installed), done

@@ -125,7 +125,7 @@ def keep_environment(
             _warn_differences(result.installed, done.installed, say)
             say("phase", "running the scenario's probe code")
             kept.failure, seconds["run"] = run_code(env, scenario.code, scenario.timeout,
-                                                    run_dir, done.installed)
+                                                    run_dir, done.installed, options)
     seconds["total"] = time.perf_counter() - started
     return kept
 

@@ -152,10 +152,10 @@ class SolveProvider(AbstractProvider):
         return requirement.specifier.contains(candidate.version, prereleases=True)
 
     def get_dependencies(self, candidate: Candidate) -> list[Need]:
-        if candidate.name in self._pins:
-            return []
+        # A pin's declared tree is the installer's (it sits in the base layer); what was
+        # learned about it still binds: torch's ONNX exporter needs onnxscript, say.
         needs = []
-        declared = self._index.dependencies(
+        declared = [] if candidate.name in self._pins else self._index.dependencies(
             candidate.name, candidate.version, candidate.extras, self._environment
         )
         for requirement in declared:

@@ -155,10 +155,15 @@ def test_only_releases_with_a_file_for_this_interpreter_are_candidates(name, all
     assert [str(c.version) for c in matches] == installable[::-1]
 
 
-def test_a_pin_is_taken_as_is_and_brings_no_requirements():
+def test_a_pin_is_taken_as_is_and_brings_no_declared_requirements_only_learned_ones():
     files = World("files")
     pins = {"pyonly": V("3.0rc1")}
     assert files.resolve({"user": ""}, universe={"pyonly"}, pins=pins) == {
         "user": "1.0", "pyonly": "3.0rc1"}
     provider = files.provider({"user", "pyonly"}, pins=pins)
     assert provider.get_dependencies(Candidate(canonicalize_name("pyonly"), V("3.0rc1"))) == []
+    # Like torch in the base layer, whose ONNX exporter imports onnxscript undeclared.
+    learned = Rule(requires="native", because="pyonly imports native but does not declare it",
+                   kind="undeclared", package="pyonly")
+    assert files.resolve({"user": ""}, [learned], universe={"pyonly", "native"}, pins=pins) == {
+        "user": "1.0", "pyonly": "3.0rc1", "native": "1.0"}
