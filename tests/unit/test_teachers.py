@@ -143,6 +143,15 @@ def test_unreadable_wheels_hand_the_search_to_bisection_with_real_installs():
     assert rule.evidence == (10, 11, 13, 14)
 
 
+def test_releases_neither_a_scan_nor_a_probe_can_read_teach_no_rule_and_say_so():
+    hub = bench("hub", probes=RecordedProbes([]))  # every probe unanswerable, as a failed build
+    lesson = hub.learn("oddtool_fails")
+
+    assert lesson.rules == [] and lesson.boundaries == []
+    assert lesson.notes[-1].startswith("cannot tell where 'Thing' left oddhub: neither a scan "
+                                       "nor a probe could read ")
+
+
 # missing module -----------------------------------------------------------------
 
 

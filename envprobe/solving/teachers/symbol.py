@@ -60,10 +60,18 @@ def missing_symbol(tools: Tools, case: Case, lesson: Lesson) -> None:
     )
     if search.found:
         boundary = confirm_boundary(tools, case, lesson, search, owner, failing,
-                            boundary_of(owner, symbol, module, search, BoundaryMethod.STATIC))
+                                    boundary_of(owner, symbol, module, search,
+                                                BoundaryMethod.STATIC))
     else:
         search = bisect_by_probe(tools, case, lesson, owner, failing, releases)
         boundary = boundary_of(owner, symbol, module, search, BoundaryMethod.PROBE)
+    if not search.found and None in search.checked.values():
+        # Releases that could not be read or built say nothing about the name: claiming
+        # that no release provides it would be wrong evidence, and a false verdict.
+        unknown = [str(v) for v, has in sorted(search.checked.items()) if has is None]
+        lesson.notes.append(f"cannot tell where {symbol!r} left {owner}: neither a scan nor a "
+                            f"probe could read {', '.join(unknown)}")
+        return
     _rule(tools, case, lesson, releases, search, boundary)
     for sibling in _siblings(tools, case, module, symbol):
         # Python names only the first missing name of a `from m import a, b`; the
