@@ -93,9 +93,9 @@ def test_report_without_a_stored_solve_says_so(tmp_path):
 
 
 def stored_nemo_solve(store: Path) -> None:
-    result = json.loads((REPO / "constraints" / "nemo-asr.result.json").read_text())
+    result = json.loads((REPO / "constraints" / "nemo-asr-import.result.json").read_text())
     with Store(store) as db:
-        db.save_solve("nemo-asr", result)
+        db.save_solve("nemo-asr", {**result, "scenario": "nemo-asr"})
 
 
 def test_report_of_a_scenario_elsewhere_is_written_beside_it(tmp_path):

@@ -76,7 +76,7 @@ def run_without_export(argvs: list[list[str]], cwd: Path) -> list[dict]:
 
 def test_only_export_and_transcribe_need_the_extra(tmp_path, chain_dists):
     store = tmp_path / "store.sqlite3"
-    stored = json.loads((REPO / "constraints" / "nemo-asr.result.json").read_text())
+    stored = json.loads((REPO / "constraints" / "nemo-asr-import.result.json").read_text())
     with Store(store) as db:
         db.save_solve("nemo-asr", stored)
     (tmp_path / "nemo.toml").write_text(SCENARIO.format(name="nemo-asr"))

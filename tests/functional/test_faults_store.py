@@ -149,7 +149,7 @@ def test_report_on_a_missing_store_creates_nothing(tmp_path):
 
 
 def stored_solve(path: Path) -> None:
-    result = json.loads((REPO / "constraints" / "nemo-asr.result.json").read_text())
+    result = json.loads((REPO / "constraints" / "nemo-asr-import.result.json").read_text())
     with Store(path) as store:
         store.save_solve("nemo-asr", result)
 

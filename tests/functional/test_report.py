@@ -410,7 +410,7 @@ def test_terminal_keeps_square_brackets_literal(unsatisfiable):
 
 
 def test_terminal_reads_at_80_columns_one_block_per_rule():
-    stored = json.loads((REPO / "constraints" / "nemo-asr.result.json").read_text())
+    stored = json.loads((REPO / "constraints" / "nemo-asr-import.result.json").read_text())
     result = SolveResult.from_dict(stored)
     console = Console(record=True, width=80, color_system=None)
     console.print(render_terminal(result))
