@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import quote
@@ -47,13 +48,30 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
             db.row_factory = sqlite3.Row
             db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # is it a database at all?
             if not readonly:
-                db.execute("PRAGMA journal_mode=WAL")
+                _switch_to_wal(db)
                 db.execute("PRAGMA foreign_keys=ON")
             _check_size(db, path)
         except BaseException:
             db.close()
             raise
     return db
+
+
+def _switch_to_wal(db: sqlite3.Connection) -> None:
+    """WAL mode, waiting for other openers: switching a journal mode skips the busy handler.
+
+    An old store (rollback journal) opened by several runs at once makes all but
+    one see "database is locked" at once; the switch is retried until it holds.
+    """
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _make_folder(path: Path) -> None:
