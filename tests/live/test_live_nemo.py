@@ -26,7 +26,7 @@ def machine_setup(real_machine: None) -> None:
 
 def test_nemo_asr_scenario_reaches_a_verdict_with_evidence(tmp_path: Path):
     answer = subprocess.run(
-        [sys.executable, "-m", "envprobe", "solve", str(ROOT / "constraints" / "nemo-asr.toml"),
+        [sys.executable, "-m", "envprobe", "solve", str(ROOT / "constraints" / "nemo-asr-import.toml"),
          "--json", "--report", str(tmp_path / "REPORT.md"),
          "--constraints-out", str(tmp_path / "nemo-asr.txt")],
         capture_output=True, text=True, timeout=3 * 3600, check=False,
