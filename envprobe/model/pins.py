@@ -12,10 +12,12 @@ from collections.abc import Iterable
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from envprobe.errors import UsageError
 
-__all__ = ["exact_pins", "normalize_requirement", "parse_requirements", "project_names"]
+__all__ = ["exact_pins", "exact_requirement", "normalize_requirement", "parse_requirements",
+           "project_names"]
 
 
 def parse_requirements(texts: Iterable[str]) -> tuple[Requirement, ...]:
@@ -56,3 +58,13 @@ def exact_pins(requirements: Iterable[Requirement]) -> dict[NormalizedName, str]
 
 def project_names(requirements: Iterable[Requirement]) -> set[NormalizedName]:
     return {canonicalize_name(req.name) for req in requirements}
+
+
+def exact_requirement(name: str, version: str) -> str:
+    """`name==version`, or `name===version` for a version that is not PEP 440 (`==` would
+    not parse): how an installed set is pinned exactly."""
+    try:
+        Version(version)
+    except InvalidVersion:
+        return f"{name}==={version}"
+    return f"{name}=={version}"

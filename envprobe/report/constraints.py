@@ -18,22 +18,13 @@ import shlex
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
+from envprobe.model.pins import exact_requirement
 from envprobe.model.result import SolveResult, Verdict
 from envprobe.model.rules import InstallOption, Rule
 from envprobe.report.words import passing_probe, pin_evidence
 
 __all__ = ["build_rules", "locked_rest", "render_constraints", "reproduce_commands", "uv_overrides"]
-
-
-def _pin(name: str, version: str) -> str:
-    """`==` where the version is PEP 440, `===` (arbitrary equality) where it is not."""
-    try:
-        Version(version)
-    except InvalidVersion:
-        return f"{name}==={version}"
-    return f"{name}=={version}"
 
 
 def _comment(text: str) -> str:
@@ -73,13 +64,13 @@ def render_constraints(result: SolveResult, *, today: datetime.date | None = Non
     lines += ["", "# decided pins"]
     for name, version in sorted(result.pins.items()):
         lines.append(_comment(pin_evidence(result, name)))
-        lines.append(_pin(name, version))
+        lines.append(exact_requirement(name, version))
     rest = locked_rest(result)
     if rest:
         passed = passing_probe(result)
         which = f" (probe #{passed})" if passed is not None else ""
         lines += ["", f"# the rest of the environment that passed{which}, locked"]
-        lines += [_pin(name, version) for name, version in rest.items()]
+        lines += [exact_requirement(name, version) for name, version in rest.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -145,7 +136,7 @@ def _at_set(result: SolveResult, requirement: str) -> str:
     """`requirement` at the version the passing set holds, when it holds the project."""
     name = canonicalize_name(Requirement(requirement).name)
     held = {canonicalize_name(n): v for n, v in result.installed.items()}
-    return _pin(name, held[name]) if name in held else requirement
+    return exact_requirement(name, held[name]) if name in held else requirement
 
 
 def _targets(result: SolveResult) -> list[str]:
@@ -153,7 +144,7 @@ def _targets(result: SolveResult) -> list[str]:
     for attempt in reversed(result.attempts):
         if attempt.outcome and attempt.outcome.requirements:
             return list(dict.fromkeys(attempt.outcome.requirements))
-    return [_pin(name, version) for name, version in sorted(result.pins.items())]
+    return [exact_requirement(name, version) for name, version in sorted(result.pins.items())]
 
 
 def uv_overrides(result: SolveResult) -> str:
@@ -169,11 +160,11 @@ def uv_overrides(result: SolveResult) -> str:
     """
     if result.status is not Verdict.SOLVED:
         return ""
-    entries = [f"    {json.dumps(_pin(n, v))}," for n, v in sorted(result.pins.items())]
+    entries = [f"    {json.dumps(exact_requirement(n, v))}," for n, v in sorted(result.pins.items())]
     rest = locked_rest(result)
     if rest:
         entries.append("    # the rest of the environment that passed, locked")
-        entries += [f"    {json.dumps(_pin(n, v))}," for n, v in rest.items()]
+        entries += [f"    {json.dumps(exact_requirement(n, v))}," for n, v in rest.items()]
     block = "[tool.uv]\noverride-dependencies = [\n" + "\n".join(entries) + "\n]\n"
     builds: dict[str, list[str]] = {}
     for rule in build_rules(result):

@@ -19,11 +19,11 @@ from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from envprobe.errors import UsageError
 from envprobe.model.interpreter import TargetInterpreter
 from envprobe.model.outcome import Failure, Status
+from envprobe.model.pins import exact_requirement
 from envprobe.model.requests import InstallOptions
 from envprobe.model.result import SolveResult, Verdict
 from envprobe.model.rules import InstallOption
@@ -109,7 +109,8 @@ def keep_environment(
     _check_answer(result, scenario, interpreter)
     backend = backend_for(installer or result.installer or scenario.installer)
     options = _options(result, scenario, backend.name, sources)
-    requirements = [_exact(name, version) for name, version in sorted(result.installed.items())]
+    requirements = [exact_requirement(name, version)
+                    for name, version in sorted(result.installed.items())]
 
     with run_directory() as run_dir:
         say("phase", f"creating a {backend.name} environment at {folder}")
@@ -198,15 +199,6 @@ def _declared_build(index: PackageIndex, name: str, version: str) -> tuple[str, 
     if not sdists:
         return ()
     return build_requirements(index.download(sdists[0]))
-
-
-def _exact(name: str, version: str) -> str:
-    """`==`, or `===` for a version that is not PEP 440 (`==` would not parse)."""
-    try:
-        Version(version)
-    except InvalidVersion:
-        return f"{name}==={version}"
-    return f"{name}=={version}"
 
 
 def _minor(version: str) -> str:
