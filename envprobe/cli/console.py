@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from rich.console import Console
 
-__all__ = ["one_line", "spinner"]
+__all__ = ["event_lines", "one_line", "spinner"]
 
 
 @contextmanager
@@ -23,6 +23,19 @@ def spinner(console: Console, *, quiet: bool) -> Iterator[Callable[[str], None]]
         return
     with console.status("starting") as status:
         yield lambda message: status.update(message)
+
+
+def event_lines(console: Console, progress: Callable[[str], None], name: str,
+                shown: dict[str, str]) -> Callable[[str, str], None]:
+    """An engine's event callback: every event on the spinner, the notable ones (`shown`:
+    kind -> leading word) also as a line of their own, terminal or not."""
+
+    def events(kind: str, text: str) -> None:
+        progress(f"{name}: {text}")
+        if kind in shown:
+            console.print(f"{shown[kind]} {text}", highlight=False, markup=False)
+
+    return events
 
 
 def one_line(error: BaseException) -> str:

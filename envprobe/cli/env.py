@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from envprobe.cli import options
-from envprobe.cli.console import spinner
+from envprobe.cli.console import event_lines, spinner
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.keep import KeptEnvironment, keep_environment
 
@@ -55,11 +55,6 @@ def env_command(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     console = Console(stderr=True)
     with spinner(console, quiet=args.json) as progress:
-        def events(kind: str, text: str) -> None:
-            progress(f"{scenario.name}: {text}")
-            if kind in _SHOWN:
-                console.print(f"{_SHOWN[kind]} {text}", highlight=False, markup=False)
-
         kept = keep_environment(
             scenario,
             args.dir,
@@ -70,7 +65,7 @@ def env_command(args: argparse.Namespace) -> int:
             no_index=args.no_index,
             installer=args.installer,
             store_path=args.store,
-            events=events,
+            events=event_lines(console, progress, scenario.name, _SHOWN),
         )
     if args.json:
         print(json.dumps(kept.to_dict()))

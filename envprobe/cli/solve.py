@@ -11,6 +11,7 @@ import argparse
 from rich.console import Console
 
 from envprobe.cli import options
+from envprobe.cli.console import event_lines, spinner
 from envprobe.cli.report import add_scenario_outputs, publish
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
@@ -46,12 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def solve_command(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     console = Console(stderr=True)
-    with console.status(f"solving {scenario.name}") as status:
-        def events(kind: str, text: str) -> None:
-            status.update(f"{scenario.name}: {text}")
-            if kind in _SHOWN:
-                console.print(f"{_SHOWN[kind]} {text}", highlight=False, markup=False)
-
+    with spinner(console, quiet=False) as progress:
         result = solve_scenario(
             scenario,
             index_url=args.index_url,
@@ -62,6 +58,6 @@ def solve_command(args: argparse.Namespace) -> int:
             store_path=args.store,
             refresh=args.refresh,
             max_installs=args.max_installs,
-            events=events,
+            events=event_lines(console, progress, scenario.name, _SHOWN),
         )
     return publish(result, scenario, args)
