@@ -22,6 +22,7 @@ from envprobe.model.scenario import Scenario, load_scenario
 from envprobe.paths import default_store_path
 from envprobe.probing.store import Store
 from envprobe.report import render_json, render_terminal, write_constraints, write_report
+from envprobe.report.files import check_writable
 
 __all__ = ["add_scenario_outputs", "publish", "register", "report_command", "report_path"]
 
@@ -75,11 +76,25 @@ def report_path(scenario: Path, cwd: Path | None = None) -> Path:
     return Path(REPORT_NAME) if folder.is_relative_to(here) else folder / REPORT_NAME
 
 
+def output_paths(scenario: Scenario, args: argparse.Namespace) -> tuple[Path, Path]:
+    """The report and the constraints file this run writes, checked before any work."""
+    report = args.report or report_path(scenario.path)
+    constraints = args.constraints_out or scenario.path.parent / f"{scenario.name}.txt"
+    check_writable(report)
+    check_writable(constraints)
+    return report, constraints
+
+
 def publish(result: SolveResult, scenario: Scenario, args: argparse.Namespace) -> int:
     """Write the report, its figures and the constraints file, then show the result."""
-    written = write_report(result, args.report or report_path(scenario.path))
-    constraints = args.constraints_out or scenario.path.parent / f"{scenario.name}.txt"
-    written.append(write_constraints(result, constraints, scenario.path))
+    report, constraints = output_paths(scenario, args)
+    try:
+        written = write_report(result, report)
+        written.append(write_constraints(result, constraints, scenario.path))
+    except OSError as error:
+        raise UsageError(f"cannot write {error.filename or report}: "
+                         f"{error.strerror or error} (the result is kept in the store: "
+                         "`envprobe report` writes it again)") from None
     if args.json:
         print(render_json(result), end="")
     else:

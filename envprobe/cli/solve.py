@@ -12,7 +12,7 @@ from rich.console import Console
 
 from envprobe.cli import options
 from envprobe.cli.console import event_lines, spinner
-from envprobe.cli.report import add_scenario_outputs, publish
+from envprobe.cli.report import add_scenario_outputs, output_paths, publish
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
 
@@ -46,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def solve_command(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
+    output_paths(scenario, args)  # an unwritable report is said now, not after the solve
     console = Console(stderr=True)
     with spinner(console, quiet=False) as progress:
         result = solve_scenario(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envprobe import atomic
+from envprobe.errors import UsageError
 from envprobe.report.constraints import render_constraints
 from envprobe.report.markdown import render_markdown
 from envprobe.report.matrix import Matrix, build_matrices, matrix_svg
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from envprobe.model.result import SolveResult
 
 __all__ = [
+    "check_writable",
     "figures_folder",
     "matrix_path",
     "write_constraints",
@@ -49,17 +51,37 @@ def matrix_path(report: Path, scenario: str, matrix: Matrix) -> Path:
     return figures_folder(report) / f"{slug}.svg"
 
 
+def check_writable(path: Path) -> None:
+    """Refuse, in one line and before any work, an output that cannot be written as a file."""
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UsageError(f"cannot write {path}: {blocking} is a file, not a folder")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder; name a file")
+    if path.suffix == ".md" and path.exists():
+        _existing_report(path)
+
+
+def _existing_report(report: Path) -> str:
+    """The report to update in place; one that is not UTF-8 text is not envprobe's to rewrite."""
+    try:
+        with open(report, encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except UnicodeDecodeError:
+        raise UsageError(f"{report} is not UTF-8 text; envprobe updates its own section of a "
+                         "report in place and will not rewrite this one: pass another "
+                         "--report") from None
+
+
 def write_report(result: SolveResult, report: Path) -> list[Path]:
     """Update the scenario's section of `report` and its SVG matrices; return the paths written."""
+    check_writable(report)
+    document = _existing_report(report) if report.exists() else ""
     written = []
     for matrix in build_matrices(result):
         picture = matrix_path(report, result.scenario, matrix)
         _write_atomically(picture, matrix_svg(matrix))
         written.append(picture)
-    document = ""
-    if report.exists():
-        with open(report, encoding="utf-8", newline="") as handle:
-            document = handle.read()
     links = [p.relative_to(report.parent).as_posix() for p in written]
     body = render_markdown(result, matrix_images=links)
     _write_atomically(report, replace_section(document, result.scenario, body))
@@ -68,6 +90,7 @@ def write_report(result: SolveResult, report: Path) -> list[Path]:
 
 def write_constraints(result: SolveResult, path: Path, scenario_file: Path) -> Path:
     """Write the constraints file; its header names it and the scenario as seen from its folder."""
+    check_writable(path)
     _write_atomically(path, render_constraints(
         result, file_name=path.name,
         scenario_file=os.path.relpath(scenario_file.absolute(), path.absolute().parent)))

@@ -137,3 +137,28 @@ def test_default_report_path_is_here_or_beside_a_scenario_elsewhere(tmp_path):
 
     assert report_path(here / "constraints" / "s.toml", here) == Path("REPORT.md")
     assert report_path(tmp_path / "s.toml", here) == tmp_path / "REPORT.md"
+
+
+@pytest.mark.parametrize(("flag", "target"), [
+    ("--report", "folder"), ("--report", "under-a-file"), ("--report", "not-utf8"),
+    ("--constraints-out", "folder"), ("--constraints-out", "under-a-file"),
+])
+def test_an_unwritable_output_is_one_line_and_the_stored_result_survives(tmp_path, flag, target):
+    (tmp_path / "nemo.toml").write_text(SCENARIO.replace('"chain"', '"nemo-asr"'))
+    stored_nemo_solve(tmp_path / "store.sqlite3")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "not-utf8").write_bytes(b"\xff\xfe\x80 not text")
+    path = {"folder": tmp_path / "folder", "under-a-file": tmp_path / "nemo.toml" / "out",
+            "not-utf8": tmp_path / "not-utf8"}[target]
+    if target == "not-utf8":  # a report is updated in place; a constraints file is rewritten
+        path = path.rename(tmp_path / "old.md")
+
+    answer = envprobe("report", str(tmp_path / "nemo.toml"), "--store",
+                      str(tmp_path / "store.sqlite3"), flag, str(path), cwd=tmp_path)
+
+    assert answer.returncode == 2
+    assert answer.stderr.count("\n") == 1 and answer.stderr.startswith("envprobe: ")
+    assert "Traceback" not in answer.stderr
+    again = envprobe("report", str(tmp_path / "nemo.toml"), "--store",
+                     str(tmp_path / "store.sqlite3"), "--json", cwd=tmp_path)
+    assert again.returncode == 0 and json.loads(again.stdout)["scenario"] == "nemo-asr"
