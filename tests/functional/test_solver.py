@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +134,35 @@ def test_result_json_has_the_documented_shape(tmp_path, chain_index):
     assert set(data) >= {"status", "pins", "rules", "boundaries", "probes", "installs"}
     assert {"package", "versions", "requires", "because"} <= set(data["rules"][0])
     assert {"package", "symbol", "last_with", "first_without"} <= set(data["boundaries"][0])
+
+
+@pytest.mark.slow
+def test_a_solve_killed_after_its_first_probe_resumes_from_the_store(tmp_path, chain_index):
+    path = scenario_file(tmp_path)
+    store = Path(os.environ["ENVPROBE_STORE"])
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "envprobe", "solve", str(path), "--index-url", chain_index,
+         "--report", str(tmp_path / "R.md"), "--constraints-out", str(tmp_path / "c.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not _recorded(store):
+            assert killed.poll() is None and time.monotonic() < deadline, "no probe recorded"
+            time.sleep(0.05)
+    finally:
+        killed.kill()  # SIGKILL: no cleanup code of envprobe runs
+        killed.wait()
+
+    result = solve(path, chain_index)
+
+    assert result.status == "solved", result.reason
+    first = result.attempts[0].outcome
+    assert first.cached and first.probe_id == 1, "the recorded probe is not run again"
+
+
+def _recorded(store: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+            return db.execute("SELECT count(*) FROM probes").fetchone()[0]
+    except sqlite3.Error:
+        return 0
