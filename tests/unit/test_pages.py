@@ -28,7 +28,7 @@ HTML = f"""<!DOCTYPE html>
 <a href="../../files/demo-1.0-py3-none-any.whl#sha256={SHA.upper()}"
    data-requires-python="&gt;=3.8" data-core-metadata="sha256={META_SHA}">demo-1.0</a>
 <a href="/files/demo-1.1.tar.gz#md5=0123" data-yanked="">demo-1.1</a>
-<a href="http://127.0.0.2:9/demo-2.0-py3-none-any.whl" data-dist-info-metadata="true">2</a>
+<a href="http://127.0.0.1:9/demo-2.0-py3-none-any.whl" data-dist-info-metadata="true">2</a>
 <a href="demo-2.1-py3-none-any.whl" data-core-metadata="false">2.1</a>
 <a>no href</a>
 </body></html>

@@ -14,7 +14,7 @@ def user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """A user with a secret, proxies, a locale, pip settings and default cache places."""
     home = tmp_path / "user"
     for name, value in {"HOME": str(home), "MY_API_TOKEN": "s3cret", "AWS_SECRET_ACCESS_KEY": "k",
-                        "https_proxy": "http://proxy:3128", "LC_ALL": "C.UTF-8",
+                        "https_proxy": "http://127.0.0.1:3128", "LC_ALL": "C.UTF-8",
                         "SSL_CERT_FILE": "/etc/ca.pem", "PIP_DEFAULT_TIMEOUT": "7",
                         "UV_HTTP_TIMEOUT": "9", "PYTHONPATH": "/host", "VIRTUAL_ENV": "/venv",
                         "XDG_CACHE_HOME": str(home / "cache"),
@@ -28,7 +28,7 @@ def user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def test_installers_keep_what_they_need_and_nothing_else(user, tmp_path):
     env = installer_environ(tmp_path / "run")
     assert {"MY_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "PYTHONPATH", "VIRTUAL_ENV"}.isdisjoint(env)
-    assert env["https_proxy"] == "http://proxy:3128" and env["LC_ALL"] == "C.UTF-8"
+    assert env["https_proxy"] == "http://127.0.0.1:3128" and env["LC_ALL"] == "C.UTF-8"
     assert env["SSL_CERT_FILE"] == "/etc/ca.pem"
     assert env["PIP_DEFAULT_TIMEOUT"] == "7" and env["UV_HTTP_TIMEOUT"] == "9"
     assert env["HOME"] == str(tmp_path / "run" / "home") and Path(env["HOME"]).is_dir()
@@ -44,7 +44,7 @@ def test_installers_share_the_users_caches(user, tmp_path):
 def test_the_probe_code_gets_no_installer_settings(user, tmp_path):
     env = probe_environ(tmp_path / "run")
     assert not [name for name in env if name.startswith(("PIP_", "UV_"))]
-    assert "MY_API_TOKEN" not in env and env["https_proxy"] == "http://proxy:3128"
+    assert "MY_API_TOKEN" not in env and env["https_proxy"] == "http://127.0.0.1:3128"
 
 
 def test_passed_names_are_kept_and_win(user, tmp_path):
