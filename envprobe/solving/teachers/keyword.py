@@ -11,19 +11,17 @@ from __future__ import annotations
 
 from packaging.utils import canonicalize_name
 
-from envprobe.model.rules import BoundaryMethod, ImportCheck, Rule, RuleKind, specifier_for
-from envprobe.solving.boundary import gallop_static
+from envprobe.model.rules import ImportCheck, Rule, RuleKind, specifier_for
 from envprobe.solving.teachers.common import (
     Case,
     Lesson,
     Tools,
-    boundary_of,
     ids,
     installed_version,
     release_words,
     where,
 )
-from envprobe.solving.teachers.symbol import bisect_by_probe, confirm_boundary
+from envprobe.solving.teachers.symbol import find_boundary
 
 __all__ = ["removed_keyword"]
 
@@ -39,16 +37,9 @@ def removed_keyword(tools: Tools, case: Case, lesson: Lesson) -> None:
         return
     releases = tools.releases(owner)
     label = f"{function}({keyword}=)"
-    search = gallop_static(
-        releases, failing,
+    search, boundary = find_boundary(
+        tools, case, lesson, owner, failing, releases, label, module,
         lambda v: tools.scanner.accepts_keyword(owner, v, module, function, keyword))
-    if search.found:
-        boundary = confirm_boundary(tools, case, lesson, search, owner, failing,
-                                    boundary_of(owner, label, module, search,
-                                                BoundaryMethod.STATIC))
-    else:
-        search = bisect_by_probe(tools, case, lesson, owner, failing, releases)
-        boundary = boundary_of(owner, label, module, search, BoundaryMethod.PROBE)
     lesson.boundaries.append(boundary)
     if not search.found or search.direction != "removed":
         lesson.notes.append(f"no release of {owner} that was checked takes keyword {keyword!r} "

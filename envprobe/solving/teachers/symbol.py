@@ -10,6 +10,7 @@ that import the name, and points at its boundary by key.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -37,7 +38,7 @@ from envprobe.solving.teachers.common import (
     where,
 )
 
-__all__ = ["bisect_by_probe", "confirm_boundary", "missing_symbol"]
+__all__ = ["bisect_by_probe", "confirm_boundary", "find_boundary", "missing_symbol"]
 
 _NOTHING = "<0.dev0"  # admits no release: "no version of this project will do"
 # Failures that show an import got past the name it lacked before.
@@ -55,16 +56,9 @@ def missing_symbol(tools: Tools, case: Case, lesson: Lesson) -> None:
         lesson.notes.append(f"cannot tell which release lacks {symbol!r}: {failure.message}")
         return
     releases = tools.releases(owner)
-    search = gallop_static(
-        releases, failing, lambda v: tools.scanner.provides(owner, v, module, symbol)
-    )
-    if search.found:
-        boundary = confirm_boundary(tools, case, lesson, search, owner, failing,
-                                    boundary_of(owner, symbol, module, search,
-                                                BoundaryMethod.STATIC))
-    else:
-        search = bisect_by_probe(tools, case, lesson, owner, failing, releases)
-        boundary = boundary_of(owner, symbol, module, search, BoundaryMethod.PROBE)
+    search, boundary = find_boundary(
+        tools, case, lesson, owner, failing, releases, symbol, module,
+        lambda v: tools.scanner.provides(owner, v, module, symbol))
     if not search.found and None in search.checked.values():
         # Releases that could not be read or built say nothing about the name: claiming
         # that no release provides it would be wrong evidence, and a false verdict.
@@ -123,6 +117,20 @@ def _siblings(tools: Tools, case: Case, module: str, symbol: str) -> list[str]:
         module, file, int(line),
     )
     return [n for n in names if n != symbol]
+
+
+def find_boundary(tools: Tools, case: Case, lesson: Lesson, owner: NormalizedName,
+                  failing: Version, releases: list[Version], label: str, module: str,
+                  static: Callable[[Version], bool | None]) -> tuple[Search, Boundary]:
+    """Cheap first: the wheels (then one confirming probe); real installs only where no
+    wheel could answer. Shared by every teacher whose question is "which release changed"."""
+    search = gallop_static(releases, failing, static)
+    if search.found:
+        return search, confirm_boundary(tools, case, lesson, search, owner, failing,
+                                        boundary_of(owner, label, module, search,
+                                                    BoundaryMethod.STATIC))
+    search = bisect_by_probe(tools, case, lesson, owner, failing, releases)
+    return search, boundary_of(owner, label, module, search, BoundaryMethod.PROBE)
 
 
 def bisect_by_probe(tools: Tools, case: Case, lesson: Lesson, owner: NormalizedName,
