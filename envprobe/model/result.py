@@ -63,6 +63,7 @@ class SolveResult:
     chain: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     scans: int = 0
+    micro_probes: list[str] = field(default_factory=list)  # "release: what it answered"
     seconds: float = 0.0
     fallback: dict[str, Any] | None = None
 
@@ -99,6 +100,7 @@ class SolveResult:
             "installs": self.installs,
             "cache_hits": self.cache_hits,
             "static_scans": self.scans,
+            "micro_probes": self.micro_probes,
             "seconds": round(self.seconds, 2),
             "attempts": [a.to_dict() for a in self.attempts],
             "fallback": self.fallback,
@@ -126,6 +128,7 @@ class SolveResult:
             chain=list(data.get("chain", [])),
             notes=list(data.get("notes", [])),
             scans=int(data.get("static_scans", 0)),
+            micro_probes=list(data.get("micro_probes", [])),
             seconds=float(data.get("seconds", 0.0)),
             fallback=data.get("fallback"),
         )

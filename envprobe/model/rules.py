@@ -52,6 +52,7 @@ class BoundaryMethod(enum.StrEnum):
     STATIC = "static"  # scans of wheels, no install
     PROBE = "probe"  # bisection with real installs
     STATIC_AND_PROBE = "static+probe"  # static, and a probe of the release past it agreed
+    MICRO_PROBE = "micro-probe"  # the releases either side installed alone and asked
 
 
 class InstallOption(enum.StrEnum):

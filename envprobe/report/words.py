@@ -76,6 +76,10 @@ def evidence_words(rule: Rule, boundary: Boundary | None) -> str:
         if boundary.method == "probe":
             parts.append(f"bisection with real installs ({probe_ids(rule.evidence)})"
                          if rule.evidence else "bisection with real installs")
+        elif boundary.method == "micro-probe":
+            parts.append(f"{wheels} release{'s' if wheels != 1 else ''} checked: the wheel "
+                         "read, and where it could not tell, the release installed alone and "
+                         "asked (micro-probe)")
         else:
             parts.append(scanned)
         if boundary.confirmed_by:
@@ -150,12 +154,14 @@ def pin_evidence(result: SolveResult, name: str) -> str:
 
 
 def cost_sentence(result: SolveResult) -> str:
+    micro = len(result.micro_probes)
     return (
         f"{result.probes} probe{'s' if result.probes != 1 else ''}, "
         f"{result.installs} real install{'s' if result.installs != 1 else ''}, "
         f"{result.cache_hits} cache hit{'s' if result.cache_hits != 1 else ''}, "
         f"{result.scans} static scan{'s' if result.scans != 1 else ''}, "
-        f"wall time {result.seconds:.1f} s"
+        + (f"{micro} micro-probe{'s' if micro != 1 else ''}, " if micro else "")
+        + f"wall time {result.seconds:.1f} s"
     )
 
 

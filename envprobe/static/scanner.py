@@ -117,6 +117,12 @@ class StaticScanner:
                      if site.file == file and site.line == line and site.module == module
                      for n in site.names)
 
+    def has_wheel(self, name: str, version: Version) -> bool:
+        """Whether this release has a wheel for the target small enough to read (or install
+        alone): a question it leaves open is then one of dynamic code, not of missing files."""
+        dist_file = self._index.best_wheel(name, version, self._tags)
+        return dist_file is not None and (dist_file.size or 0) <= _MAX_WHEEL_BYTES
+
     def _wheel(self, name: str, version: Version) -> Path | None:
         dist_file = self._index.best_wheel(name, version, self._tags)
         if dist_file is None or (dist_file.size or 0) > _MAX_WHEEL_BYTES:

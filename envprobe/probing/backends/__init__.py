@@ -40,8 +40,10 @@ class InstallerBackend(Protocol):
         ...
 
     def target_command(self, env: Environment, requirements: Sequence[str],
-                       options: InstallOptions, target: Path) -> tuple[str, ...]:
-        """Install `requirements` into the plain folder `target`, bytecode compiled (a base layer)."""
+                       options: InstallOptions, target: Path, *, dependencies: bool = True,
+                       compile_bytecode: bool = True) -> tuple[str, ...]:
+        """Install `requirements` into the plain folder `target` (a base layer, or one
+        release alone for a micro-probe: no dependencies, nothing compiled)."""
         ...
 
     def attach_layer(self, env: Environment, site: Path) -> None:

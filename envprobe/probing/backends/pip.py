@@ -98,8 +98,10 @@ class PipBackend:
         return steps
 
     def target_command(self, env: Environment, requirements: Sequence[str],
-                       options: InstallOptions, target: Path) -> tuple[str, ...]:
-        return self._install(env, requirements, options, "--target", str(target))
+                       options: InstallOptions, target: Path, *, dependencies: bool = True,
+                       compile_bytecode: bool = True) -> tuple[str, ...]:
+        extra = ([] if dependencies else ["--no-deps"]) + ([] if compile_bytecode else ["--no-compile"])
+        return self._install(env, requirements, options, "--target", str(target), *extra)
 
     def attach_layer(self, env: Environment, site: Path) -> None:
         (env.site_packages / _BASE_PTH).write_text(f"{site}\n")

@@ -95,11 +95,13 @@ class UvBackend:
         return steps
 
     def target_command(self, env: Environment, requirements: Sequence[str],
-                       options: InstallOptions, target: Path) -> tuple[str, ...]:
+                       options: InstallOptions, target: Path, *, dependencies: bool = True,
+                       compile_bytecode: bool = True) -> tuple[str, ...]:
         # pip compiles bytecode by default and uv does not; the layer keeps it,
         # or torch then takes seconds to import in every probe.
-        return self._install(env, requirements, options, "--target", str(target),
-                             "--compile-bytecode")
+        extra = ([] if dependencies else ["--no-deps"]) + (
+            ["--compile-bytecode"] if compile_bytecode else [])
+        return self._install(env, requirements, options, "--target", str(target), *extra)
 
     def attach_layer(self, env: Environment, site: Path) -> None:
         """Hard-link every file of the layer into site-packages (copy across file systems)."""

@@ -86,6 +86,9 @@ class Tools:
     confirm: bool = True  # probe the release past a static boundary
     # extra -> the requirements only that extra selects, as the release declares them
     extras: Callable[[str, Version], dict[str, list[Requirement]]] | None = None
+    # whether a question about this release was answered by a micro-probe (the release
+    # installed alone and asked) because its wheel could not tell
+    micro_probed: Callable[[str, Version], bool] | None = None
 
 
 @dataclass(frozen=True)

@@ -125,12 +125,22 @@ def find_boundary(tools: Tools, case: Case, lesson: Lesson, owner: NormalizedNam
     """Cheap first: the wheels (then one confirming probe); real installs only where no
     wheel could answer. Shared by every teacher whose question is "which release changed"."""
     search = gallop_static(releases, failing, static)
+    if search.found and _asked_alone(tools, owner, search):
+        # The release past the edge, installed alone, lacked the name at run time:
+        # that is the proof a confirming install of the whole set would give.
+        return search, boundary_of(owner, label, module, search, BoundaryMethod.MICRO_PROBE)
     if search.found:
         return search, confirm_boundary(tools, case, lesson, search, owner, failing,
                                         boundary_of(owner, label, module, search,
                                                     BoundaryMethod.STATIC))
     search = bisect_by_probe(tools, case, lesson, owner, failing, releases)
     return search, boundary_of(owner, label, module, search, BoundaryMethod.PROBE)
+
+
+def _asked_alone(tools: Tools, owner: NormalizedName, search: Search) -> bool:
+    """Whether a micro-probe answered for the release on the failing side of the edge."""
+    edge = search.first_without if search.direction == "removed" else search.last_without
+    return tools.micro_probed is not None and edge is not None and tools.micro_probed(owner, edge)
 
 
 def bisect_by_probe(tools: Tools, case: Case, lesson: Lesson, owner: NormalizedName,

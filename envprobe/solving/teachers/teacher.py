@@ -50,8 +50,10 @@ class Teacher:
         released: Callable[[str, Version], str | None],
         confirm: bool = True,
         extras: Callable[[str, Version], dict[str, list[Requirement]]] | None = None,
+        micro_probed: Callable[[str, Version], bool] | None = None,
     ) -> None:
-        self._tools = Tools(scanner, releases, reprobe, declared, released, confirm, extras)
+        self._tools = Tools(scanner, releases, reprobe, declared, released, confirm, extras,
+                            micro_probed)
 
     def learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> Lesson:
         lesson = Lesson()

@@ -1,0 +1,164 @@
+"""Micro-probes: one release alone, one question, in a second or two.
+
+A wheel's source cannot always say whether a module binds a name: C
+extensions, a module `__getattr__` that refuses names in words of its own,
+namespaces filled at import time. The release's own code can. A micro-probe
+installs just that release (no dependencies, wheels only) into a plain
+folder and asks the interpreter, started without site-packages, to import
+the module and look the name up, exactly as `from module import name` would.
+Only when the module needs its dependencies to import is the release
+installed again with them. Either way it costs a download and an import,
+not a full install of the whole set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import re
+import shutil
+from pathlib import Path
+
+from envprobe.model.interpreter import TargetInterpreter
+from envprobe.model.requests import InstallOptions
+from envprobe.probing import processes, sealed
+from envprobe.probing.backends import Environment, InstallerBackend
+from envprobe.probing.run_folders import run_directory
+
+__all__ = ["MicroProber"]
+
+_INSTALL_SECONDS = 300.0
+_ASK_SECONDS = 120.0
+_MARK = "ENVPROBE-MICRO "
+# Run by the target interpreter with -I -S: the stdlib and the release's folder only.
+_ASK = r"""
+import importlib, json, sys
+folder, module, name = sys.argv[1:4]
+sys.path.insert(0, folder)
+def absent(exc, wanted):
+    missing = exc.name or ""
+    return missing == wanted or wanted.startswith(missing + ".")
+def failed(exc, doing, wanted):
+    if isinstance(exc, ModuleNotFoundError):
+        if absent(exc, wanted):
+            return False, "no module " + wanted, ""
+        return None, "%s needs %s" % (doing, exc.name), exc.name or ""
+    return None, "%s raised %s: %s" % (doing, type(exc).__name__, exc), ""
+def look():
+    try:
+        loaded = importlib.import_module(module)
+    except BaseException as exc:
+        return failed(exc, "importing " + module, module)
+    if not name:
+        return True, "module %s imports" % module, ""
+    try:
+        if hasattr(loaded, name):  # runs a module __getattr__, as the importer's code does
+            return True, "%s.%s exists" % (module, name), ""
+    except BaseException as exc:
+        return failed(exc, "looking up %s.%s" % (module, name), "")
+    submodule = module + "." + name  # `from m import s` also finds a submodule s
+    try:
+        importlib.import_module(submodule)
+    except BaseException as exc:
+        value, why, needs = failed(exc, "importing " + submodule, submodule)
+        return value, ("%s has no %s" % (module, name)) if value is False else why, needs
+    return True, submodule + " is a submodule", ""
+value, why, needs = look()
+print("ENVPROBE-MICRO " + json.dumps({"answer": value, "why": why, "needs": needs}))
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class MicroAnswer:
+    """What one micro-probe established; `answer` None when it could not tell."""
+
+    answer: bool | None
+    why: str
+    needs: str = ""  # a module of another distribution the import needed
+
+
+class MicroProber:
+    """Installs single releases into folders of one run and asks them questions.
+
+    Answers are kept for the prober's life; `asked` lists each question with its
+    answer, the evidence a boundary found this way rests on. `close()` removes
+    the folders (the run folder sweep removes them too if the process dies).
+    """
+
+    def __init__(self, interpreter: TargetInterpreter, backend: InstallerBackend,
+                 options: InstallOptions) -> None:
+        self._interpreter = interpreter
+        self._backend = backend
+        # Wheels only: building an old sdist to answer one question would cost more
+        # than the full install the micro-probe is meant to save.
+        self._options = dataclasses.replace(options, allow_sdist=False, base=(), pre_install=(),
+                                            no_build_isolation=())
+        self._stack = contextlib.ExitStack()
+        self._run: Path | None = None
+        self._folders: dict[tuple[str, str, bool], Path | None] = {}
+        self._answers: dict[tuple[str, str, str, str], MicroAnswer] = {}
+        self.asked: list[str] = []
+
+    def provides(self, name: str, version: str, module: str, symbol: str) -> bool | None:
+        """Whether this release alone, imported, binds `module.symbol`."""
+        return self.ask(name, version, module, symbol).answer
+
+    def has_module(self, name: str, version: str, module: str) -> bool | None:
+        """Whether this release alone ships an importable `module`."""
+        return self.ask(name, version, module, "").answer
+
+    def ask(self, name: str, version: str, module: str, symbol: str) -> MicroAnswer:
+        key = (name, version, module, symbol)
+        if key not in self._answers:
+            found = self._ask(name, version, module, symbol, with_dependencies=False)
+            if found.answer is None and found.needs:
+                found = self._ask(name, version, module, symbol, with_dependencies=True)
+            self._answers[key] = found
+            self.asked.append(f"{name} {version}: {found.why}")
+        return self._answers[key]
+
+    def close(self) -> None:
+        self._stack.close()
+        self._run = None
+        self._folders.clear()
+
+    def _ask(self, name: str, version: str, module: str, symbol: str, *,
+             with_dependencies: bool) -> MicroAnswer:
+        folder = self._install(name, version, with_dependencies)
+        if folder is None:
+            return MicroAnswer(None, f"no wheel of {name} {version} installs here")
+        run = self._run_folder()
+        done = processes.run(
+            [self._interpreter.executable, "-I", "-S", "-c", _ASK, str(folder), module, symbol],
+            log_path=run / "ask.log", cwd=run, timeout=_ASK_SECONDS, network=False,
+            env={**sealed.probe_environ(run), "PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        for line in reversed(done.output.splitlines()):
+            if line.startswith(_MARK):
+                fields = json.loads(line[len(_MARK):])
+                return MicroAnswer(fields["answer"], fields["why"], fields["needs"])
+        reason = "timed out" if done.timed_out else f"exited {done.returncode}"
+        return MicroAnswer(None, f"the question to {name} {version} {reason}")
+
+    def _install(self, name: str, version: str, with_dependencies: bool) -> Path | None:
+        key = (name, version, with_dependencies)
+        if key not in self._folders:
+            run = self._run_folder()
+            label = re.sub(r"[^A-Za-z0-9._-]", "_", f"{name}-{version}")
+            folder = run / (f"{label}-deps" if with_dependencies else label)
+            shutil.rmtree(folder, ignore_errors=True)
+            env = Environment(run, self._interpreter.executable, folder)
+            argv = self._backend.target_command(env, [f"{name}=={version}"], self._options,
+                                                folder, dependencies=with_dependencies,
+                                                compile_bytecode=False)
+            done = processes.run(argv, log_path=run / f"{label}-install.log", cwd=run,
+                                 timeout=_INSTALL_SECONDS,
+                                 env=sealed.installer_environ(run, self._options.pass_env))
+            self._folders[key] = folder if done.ok else None
+        return self._folders[key]
+
+    def _run_folder(self) -> Path:
+        if self._run is None:
+            self._run = self._stack.enter_context(run_directory())
+        return self._run
