@@ -41,9 +41,10 @@ def lazy_names(facts: ModuleFacts, where: str, unresolved: list[str]) -> set[str
         root for root in facts.lazy_roots
         if not isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef))
     ]
+    refusing = _refusal_tables(facts.lazy_roots)
     tables = [
         (name, value)
-        for name in sorted(reachable)
+        for name in sorted(reachable - refusing)
         for value in facts.definitions.get(name, [])
         if isinstance(value, ast.Dict)
     ] + [
@@ -70,6 +71,29 @@ def lazy_names(facts: ModuleFacts, where: str, unresolved: list[str]) -> set[str
     if not readable:
         unresolved.append(f"{where} defines a lazy __getattr__ without a readable table")
     return names
+
+
+def _refusal_tables(roots: Iterable[ast.AST]) -> set[str]:
+    """Tables a `__getattr__` consults only to refuse: `if name in T: ... raise`.
+
+    numpy 2's `__expired_attributes__` is the model: its keys are the names
+    the release removed, each answered with an AttributeError of its own words.
+    """
+    refusing = set()
+    for root in roots:
+        if not isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)) or not root.args.args:
+            continue
+        parameter = root.args.args[0].arg
+        for node in ast.walk(root):
+            if not (isinstance(node, ast.If) and isinstance(node.body[-1], ast.Raise)):
+                continue
+            test = node.test
+            if (isinstance(test, ast.Compare) and len(test.ops) == 1
+                    and isinstance(test.ops[0], ast.In)
+                    and isinstance(test.left, ast.Name) and test.left.id == parameter
+                    and isinstance(test.comparators[0], ast.Name)):
+                refusing.add(test.comparators[0].id)
+    return refusing
 
 
 def _names_in(nodes: Iterable[ast.AST]) -> set[str]:

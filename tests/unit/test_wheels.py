@@ -206,6 +206,25 @@ def test_unreadable_getattr_or_foreign_table_is_inconclusive(tmp_path: Path):
     assert "build_table()" in module_namespace(wheel, "fed").unresolved[0]
 
 
+def test_names_a_getattr_only_refuses_are_not_provided(tmp_path: Path):
+    """numpy 2's `__expired_attributes__`: a table read to raise, not to hand out."""
+    refusing = ("_expired = {'sctypes': 'removed in 2.0'}\n"
+                "def __getattr__(attr):\n"
+                "    if attr in _expired:\n"
+                "        raise AttributeError(_expired[attr])\n")
+    wheel = _wheel(tmp_path, {
+        "mixed/__init__.py": refusing.replace("def __getattr__", "_lazy = {'Later': 'sub'}\n"
+                                              "def __getattr__") +
+        "    if attr in _lazy:\n        return 1\n    raise AttributeError(attr)\n",
+        "mixed/sub.py": "Later = 1\n",
+        "refusing/__init__.py": refusing + "    raise AttributeError(attr)\n",
+    })
+    assert provides_symbol(wheel, "mixed", "Later") is True
+    assert provides_symbol(wheel, "mixed", "sctypes") is False
+    # Nothing left to hand out: the reading cannot tell; a micro-probe will.
+    assert provides_symbol(wheel, "refusing", "sctypes") is None
+
+
 def test_file_that_does_not_parse_is_inconclusive(tmp_path: Path):
     wheel = _wheel(tmp_path, {"pkg/__init__.py": "def broken(:\n", "pkg/sub.py": ""})
     scan = module_namespace(wheel, "pkg")
