@@ -34,7 +34,7 @@ _MARK = "ENVPROBE-MICRO "
 # Run by the target interpreter with -I -S: the stdlib and the release's folder only.
 _ASK = r"""
 import importlib, json, sys
-folder, module, name = sys.argv[1:4]
+folder, module, name, refusals = sys.argv[1:5]
 sys.path.insert(0, folder)
 def absent(exc, wanted):
     missing = exc.name or ""
@@ -49,6 +49,8 @@ def look():
     try:
         loaded = importlib.import_module(module)
     except BaseException as exc:
+        if refusals and not isinstance(exc, ModuleNotFoundError):
+            return False, "importing %s raised %s: %s" % (module, type(exc).__name__, exc), ""
         return failed(exc, "importing " + module, module)
     if not name:
         return True, "module %s imports" % module, ""
@@ -96,8 +98,8 @@ class MicroProber:
                                             no_build_isolation=())
         self._stack = contextlib.ExitStack()
         self._run: Path | None = None
-        self._folders: dict[tuple[str, str, bool], Path | None] = {}
-        self._answers: dict[tuple[str, str, str, str], MicroAnswer] = {}
+        self._folders: dict[tuple[str, str, bool, tuple[str, ...]], Path | None] = {}
+        self._answers: dict[tuple, MicroAnswer] = {}
         self.asked: list[str] = []
 
     def provides(self, name: str, version: str, module: str, symbol: str) -> bool | None:
@@ -108,14 +110,26 @@ class MicroProber:
         """Whether this release alone ships an importable `module`."""
         return self.ask(name, version, module, "").answer
 
-    def ask(self, name: str, version: str, module: str, symbol: str) -> MicroAnswer:
-        key = (name, version, module, symbol)
+    def imports_alongside(self, name: str, version: str, module: str,
+                          alongside: tuple[str, ...]) -> MicroAnswer:
+        """Whether `module` of this release imports next to `alongside` (exact pins).
+
+        The question an import-time version check raises: does release R
+        accept numpy 1.26.4? An import that raises answers False, its message
+        in `why`; a missing module of another project still means "cannot tell".
+        """
+        return self.ask(name, version, module, "", alongside=alongside, refusals=True)
+
+    def ask(self, name: str, version: str, module: str, symbol: str, *,
+            alongside: tuple[str, ...] = (), refusals: bool = False) -> MicroAnswer:
+        key = (name, version, module, symbol, alongside, refusals)
         if key not in self._answers:
-            found = self._ask(name, version, module, symbol, with_dependencies=False)
+            found = self._ask(name, version, module, symbol, alongside, refusals, False)
             if found.answer is None and found.needs:
-                found = self._ask(name, version, module, symbol, with_dependencies=True)
+                found = self._ask(name, version, module, symbol, alongside, refusals, True)
             self._answers[key] = found
-            self.asked.append(f"{name} {version}: {found.why}")
+            beside = f" beside {', '.join(alongside)}" if alongside else ""
+            self.asked.append(f"{name} {version}{beside}: {found.why}")
         return self._answers[key]
 
     def close(self) -> None:
@@ -123,14 +137,16 @@ class MicroProber:
         self._run = None
         self._folders.clear()
 
-    def _ask(self, name: str, version: str, module: str, symbol: str, *,
-             with_dependencies: bool) -> MicroAnswer:
-        folder = self._install(name, version, with_dependencies)
+    def _ask(self, name: str, version: str, module: str, symbol: str,
+             alongside: tuple[str, ...], refusals: bool, with_dependencies: bool) -> MicroAnswer:
+        folder = self._install(name, version, with_dependencies, alongside)
         if folder is None:
-            return MicroAnswer(None, f"no wheel of {name} {version} installs here")
+            beside = f" beside {', '.join(alongside)}" if alongside else ""
+            return MicroAnswer(None, f"no wheel of {name} {version}{beside} installs here")
         run = self._run_folder()
         done = processes.run(
-            [self._interpreter.executable, "-I", "-S", "-c", _ASK, str(folder), module, symbol],
+            [self._interpreter.executable, "-I", "-S", "-c", _ASK, str(folder), module, symbol,
+             "1" if refusals else ""],
             log_path=run / "ask.log", cwd=run, timeout=_ASK_SECONDS, network=False,
             env={**sealed.probe_environ(run), "PYTHONDONTWRITEBYTECODE": "1"},
         )
@@ -141,18 +157,19 @@ class MicroProber:
         reason = "timed out" if done.timed_out else f"exited {done.returncode}"
         return MicroAnswer(None, f"the question to {name} {version} {reason}")
 
-    def _install(self, name: str, version: str, with_dependencies: bool) -> Path | None:
-        key = (name, version, with_dependencies)
+    def _install(self, name: str, version: str, with_dependencies: bool,
+                 alongside: tuple[str, ...]) -> Path | None:
+        key = (name, version, with_dependencies, alongside)
         if key not in self._folders:
             run = self._run_folder()
             label = re.sub(r"[^A-Za-z0-9._-]", "_", f"{name}-{version}")
-            folder = run / (f"{label}-deps" if with_dependencies else label)
+            folder = run / f"{label}-{len(self._folders)}"
             shutil.rmtree(folder, ignore_errors=True)
             env = Environment(run, self._interpreter.executable, folder)
-            argv = self._backend.target_command(env, [f"{name}=={version}"], self._options,
+            argv = self._backend.target_command(env, [f"{name}=={version}", *alongside], self._options,
                                                 folder, dependencies=with_dependencies,
                                                 compile_bytecode=False)
-            done = processes.run(argv, log_path=run / f"{label}-install.log", cwd=run,
+            done = processes.run(argv, log_path=run / f"{folder.name}-install.log", cwd=run,
                                  timeout=_INSTALL_SECONDS,
                                  env=sealed.installer_environ(run, self._options.pass_env))
             self._folders[key] = folder if done.ok else None

@@ -67,6 +67,14 @@ class ReleaseQuestions:
                         keyword: str) -> bool | None:
         return self._scanner.accepts_keyword(name, version, module, function, keyword)
 
+    def imports_alongside(self, name: str, version: Version, module: str,
+                          alongside: tuple[str, ...]) -> bool | None:
+        """Whether the release imports beside exact pins: only running it can tell."""
+        if self._micro is None or not self._scanner.has_wheel(name, version):
+            return None
+        self._asked.add((name, version))
+        return self._micro.imports_alongside(name, str(version), module, alongside).answer
+
     def close(self) -> None:
         if self._micro is not None:
             self._micro.close()

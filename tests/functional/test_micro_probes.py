@@ -20,6 +20,12 @@ from envprobe.probing.interpreter import describe
 from envprobe.probing.micro import MicroProber
 from envprobe.solving.workflow import solve_scenario
 
+_CHECKS_FLOOR = """\
+from importlib.metadata import version
+found = version("numbers2")
+if int(found.split(".")[0]) < 2:
+    raise ImportError(f"columnar requires numbers2 2.0 or newer, found {found}")
+"""
 _FILLED_AT_IMPORT = "for _name in {names!r}:\n    globals()[_name] = {{'int': [int]}}\n"
 
 
@@ -45,6 +51,12 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "wrapper/__init__.py": "import helperlib\nglobals()['thing'] = helperlib.READY\n",
     }, requires=["helperlib"])
     build_sdist(folder, "oldonly", "1.0", {"oldonly/__init__.py": "thing = 1\n"})
+    # `columnar` checks its numbers2 at import from 2.0 on, as pyarrow 22 checks numpy.
+    build_wheel(folder, "columnar", "1.0", {"columnar/__init__.py": "import numbers2\n"},
+                requires=["numbers2"])
+    for version in ("2.0", "2.1"):
+        build_wheel(folder, "columnar", version, {"columnar/__init__.py": _CHECKS_FLOOR},
+                    requires=["numbers2"])
     return folder
 
 
@@ -99,3 +111,24 @@ def test_the_solver_finds_a_dynamic_boundary_without_a_full_install(tmp_path: Pa
     assert result.installs == 2  # the failing probe and the passing one: nothing else
     assert any(line.startswith("numbers2 2.0: numbers2 has no sctypes")
                for line in result.micro_probes)
+
+
+@pytest.mark.slow
+def test_which_releases_check_a_dependency_is_asked_of_each_release(tmp_path: Path, dists: Path):
+    """One failure teaches the whole range of checking releases, not the failing one alone."""
+    root = tmp_path / "index"
+    write_simple_index(dists, root)
+    path = tmp_path / "job.toml"
+    path.write_text('[scenario]\nname = "checks"\nprobe = ["import columnar"]\n'
+                    '[packages]\ncolumnar = "*"\n[pins]\nnumbers2 = "1.2"\n'
+                    '[budget]\nmax_installs = 4\n')
+    with serve_index(root) as url:
+        result = solve_scenario(load_scenario(path), index_url=url)
+
+    assert result.status == "solved", result.reason
+    [rule] = result.rules
+    assert (rule.kind, rule.package, rule.versions, rule.requires) == (
+        "dependency_check", "columnar", ">=2.0", "numbers2>=2.0")
+    assert "up to 1.0 accept it; from 2.0 on they refuse it" in rule.because
+    assert result.pins["columnar"] == "1.0"
+    assert result.installs == 2

@@ -190,6 +190,10 @@ class SnapshotScanner:
                 return True
         return False
 
+    def imports_alongside(self, name: str, version: Version, module: str,
+                          alongside: tuple[str, ...]) -> bool | None:
+        return None  # only a micro-probe can tell; snapshots hold no code to run
+
     def names_at(self, name: str, version: Version, module: str, file: str,
                  line: int) -> tuple[str, ...]:
         release = self._release(name, version)

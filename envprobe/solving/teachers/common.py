@@ -73,6 +73,9 @@ class Scanner(Protocol):
     def accepts_keyword(self, name: str, version: Version, module: str, function: str,
                         keyword: str) -> bool | None: ...
 
+    def imports_alongside(self, name: str, version: Version, module: str,
+                          alongside: tuple[str, ...]) -> bool | None: ...
+
 
 @dataclass(frozen=True)
 class Tools:
