@@ -142,9 +142,12 @@ def pin_evidence(result: SolveResult, name: str) -> str:
             continue
         if rule.install_option:
             reasons.append(f"pre-installed for building {rule.package} by rule: {rule.because}")
+        elif rule.requirement.specifier:
+            reasons.append(f"kept to {rule.requirement.specifier} by rule: {rule.because}")
         else:
-            held = str(rule.requirement.specifier) or "installed"
-            reasons.append(f"kept to {held} by rule: {rule.because}")
+            reasons.append(f"required by rule: {rule.because}")
+    reasons += [f"kept out of {name} {rule.versions} by rule: {rule.because}"
+                for rule in _binding_elsewhere(result, wanted)]
     if not reasons:
         reasons.append("the newest release that declared metadata and the rules allow")
     passed = passing_probe(result)
@@ -163,6 +166,25 @@ def cost_sentence(result: SolveResult) -> str:
         + (f"{micro} micro-probe{'s' if micro != 1 else ''}, " if micro else "")
         + f"wall time {result.seconds:.1f} s"
     )
+
+
+def _binding_elsewhere(result: SolveResult, name: str) -> list[Rule]:
+    """Rules on releases of `name` the pins avoid because the pins break their requirement.
+
+    `pyarrow >=26.0.0 requires numpy>=2.0` with numpy held at 1.26.4 is why
+    pyarrow is not at its newest release.
+    """
+    pins = {canonicalize_name(n): v for n, v in result.pins.items()}
+    found = []
+    for rule in result.rules:
+        if rule.package is None or canonicalize_name(rule.package) != name or not rule.versions:
+            continue
+        mine, theirs = pins.get(name), pins.get(rule.target)
+        if mine is None or theirs is None or rule.covers(Version(mine)):
+            continue
+        if not rule.requirement.specifier.contains(theirs, prereleases=True):
+            found.append(rule)
+    return found
 
 
 def _applies(rule: Rule, pins: dict[str, str]) -> bool:

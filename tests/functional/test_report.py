@@ -267,6 +267,25 @@ def requirements_of(text: str) -> list[Requirement]:
     return [Requirement(line) for line in lines]
 
 
+def test_a_pin_says_which_rule_kept_it_off_its_newest_release(solved):
+    """A rule on the pinned package's newer releases, broken by another pin, holds it back."""
+    check = Rule(requires="numpy>=2.0", because="pyarrow 26.0.1 checks numpy at import time",
+                 kind="dependency_check", package="pyarrow", versions=">=26.0.0")
+    undeclared = Rule(requires="einops", because="nemo imports einops but does not declare it",
+                      kind="undeclared", package=NEMO)
+    result = dataclasses.replace(
+        solved, rules=[check, undeclared],
+        pins={**solved.pins, "pyarrow": "25.0.1", "numpy": "1.26.4", "einops": "0.8.2"})
+    text = render_constraints(result, today=datetime.date(2025, 1, 2))
+    lines = text.splitlines()
+
+    assert lines[lines.index("pyarrow==25.0.1") - 1] == (
+        "# kept out of pyarrow >=26.0.0 by rule: pyarrow 26.0.1 checks numpy at import time; "
+        "probe #7 passed")
+    assert lines[lines.index("einops==0.8.2") - 1] == (
+        "# required by rule: nemo imports einops but does not declare it; probe #7 passed")
+
+
 def test_constraints_file_pins_the_answer_then_the_locked_rest(solved):
     text = render_constraints(solved, today=datetime.date(2025, 1, 2))
     lines = text.splitlines()
