@@ -64,6 +64,8 @@ class SolveResult:
     notes: list[str] = field(default_factory=list)
     scans: int = 0
     micro_probes: list[str] = field(default_factory=list)  # "release: what it answered"
+    # project built without isolation -> what its sdist declares for the build
+    build_requirements: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
     fallback: dict[str, Any] | None = None
 
@@ -101,6 +103,7 @@ class SolveResult:
             "cache_hits": self.cache_hits,
             "static_scans": self.scans,
             "micro_probes": self.micro_probes,
+            "build_requirements": self.build_requirements,
             "seconds": round(self.seconds, 2),
             "attempts": [a.to_dict() for a in self.attempts],
             "fallback": self.fallback,
@@ -129,6 +132,8 @@ class SolveResult:
             notes=list(data.get("notes", [])),
             scans=int(data.get("static_scans", 0)),
             micro_probes=list(data.get("micro_probes", [])),
+            build_requirements={k: list(v) for k, v in
+                                (data.get("build_requirements") or {}).items()},
             seconds=float(data.get("seconds", 0.0)),
             fallback=data.get("fallback"),
         )

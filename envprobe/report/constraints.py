@@ -108,7 +108,10 @@ def reproduce_commands(result: SolveResult, file_name: str) -> list[str]:
     """
     python = ".".join(result.python.split(".")[:2])
     rules = build_rules(result)
-    pre = list(dict.fromkeys(_at_set(result, rule.requires) for rule in rules))
+    declared = [r for rule in rules
+                for r in result.build_requirements.get(canonicalize_name(str(rule.package)), [])]
+    pre = list(dict.fromkeys(_at_set(result, r) for r in
+                             (*(rule.requires for rule in rules), *declared)))
     built = list(dict.fromkeys(_at_set(result, str(rule.package)) for rule in rules))
     if result.installer == "uv":
         venv = f"uv venv --python {python} .venv"

@@ -33,10 +33,10 @@ from envprobe.probing.interpreter import describe
 from envprobe.probing.kept import check_folder, create_kept, install_kept, run_code
 from envprobe.probing.run_folders import run_directory
 from envprobe.probing.store import Store
+from envprobe.solving.builds import declared_build
 from envprobe.solving.workflow import solve_scenario
 from envprobe.sources.config import IndexConfig
 from envprobe.sources.index import PackageIndex
-from envprobe.static.sdists import build_requirements
 
 __all__ = ["KeptEnvironment", "keep_environment"]
 
@@ -178,7 +178,7 @@ def _options(result: SolveResult, scenario: Scenario, installer: str,
     for rule in builds:
         assert index is not None and rule.package is not None
         name = canonicalize_name(rule.package)
-        for requirement in (*_declared_build(index, name, in_set[name]), rule.requires):
+        for requirement in (*declared_build(index, name, in_set[name]), rule.requires):
             pre_install.setdefault(canonicalize_name(Requirement(requirement).name), requirement)
     return InstallOptions.from_sources(
         config, allow_sdist=scenario.allow_sdist, installer=installer,
@@ -186,19 +186,6 @@ def _options(result: SolveResult, scenario: Scenario, installer: str,
         no_build_isolation=tuple(dict.fromkeys(str(r.package) for r in builds)),
         pass_env=scenario.pass_env, network=scenario.network,
     )
-
-
-def _declared_build(index: PackageIndex, name: str, version: str) -> tuple[str, ...]:
-    """What `name`'s sdist declares for its build: isolation off, nobody else installs it.
-
-    The learned rule names only what the build lacked (Cython); the backend
-    it declares (setuptools) came with isolation, or from a wheel pip had
-    cached. None when no sdist is listed: then nothing is built.
-    """
-    sdists = [f for f in index.files(name, version) if not f.is_wheel and not f.yanked]
-    if not sdists:
-        return ()
-    return build_requirements(index.download(sdists[0]))
 
 
 def _minor(version: str) -> str:

@@ -32,6 +32,7 @@ from envprobe.probing.interpreter import describe
 from envprobe.probing.micro import MicroProber
 from envprobe.probing.probe import run_probe
 from envprobe.probing.store import Store
+from envprobe.solving.builds import declared_builds
 from envprobe.solving.provider import Candidate, Need, SolveProvider
 from envprobe.solving.release_questions import ReleaseQuestions
 from envprobe.solving.teachers import Teacher
@@ -287,12 +288,13 @@ class Solver:
     def _result(self, status: Verdict, reason: str, passed: ProbeOutcome | None = None,
                 chain: list[str] | None = None) -> SolveResult:
         pins = self.attempts[-1].pins if passed is not None else {}
+        installed = dict(passed.installed) if passed is not None else {}
         return SolveResult(
             scenario=self.scenario.name,
             status=status,
             reason=reason,
             pins=pins,
-            installed=dict(passed.installed) if passed is not None else {},
+            installed=installed,
             installer=passed.installer if passed is not None else self.options.installer,
             python=str(self.interpreter.version),
             platform=self.interpreter.platform,
@@ -303,6 +305,7 @@ class Solver:
             notes=list(self.notes),
             scans=self.scanner.count,
             micro_probes=self.scanner.micro_probes,
+            build_requirements=declared_builds(self.index, self.rules, installed),
             seconds=time.monotonic() - self._started,
         )
 

@@ -352,6 +352,19 @@ def test_constraints_header_gives_the_commands_that_rebuild_it_learned_steps_inc
     assert len(requirements_of(text)) == 8, "the header's commands are comments, not pins"
 
 
+def test_constraints_header_pre_installs_what_the_unisolated_sdist_declares(solved):
+    """A fresh venv without an old wheel in pip's cache needs the declared backend too."""
+    result = dataclasses.replace(
+        with_build_rule(solved), build_requirements={"youtokentome": ["setuptools>=40.8.0"]},
+        installed={**with_build_rule(solved).installed, "setuptools": "81.0.0"})
+    text = render_constraints(result)
+
+    assert header_commands(text)[1] == (
+        ".venv/bin/pip install -c nemo-asr.txt cython==3.0.10 setuptools==81.0.0")
+    again = SolveResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again.build_requirements == {"youtokentome": ["setuptools>=40.8.0"]}
+
+
 def test_constraints_header_names_the_files_and_the_targets_the_probe_asked_for(solved):
     passed = solved.attempts[-1].outcome
     passed.requirements = [f"{NEMO}[asr]==1.23.0", "torch==2.3.0"]
