@@ -100,8 +100,12 @@ class LocalExecutor:
                 self._discard_pool(cancel=bool(futures))
 
     def _alone(self, item: Any) -> Any:
-        """Run one task on a pool of its own until it finishes or has died too often."""
-        for _ in range(self._retries):
+        """Run one task on a pool of its own until it finishes or has died too often.
+
+        The broken batch may have been another task's doing, so a task is lost only
+        after its worker died with nothing else running, on every try.
+        """
+        for _ in range(self._retries + 1):
             with ProcessPoolExecutor(1, mp_context=_context()) as pool:
                 self.running = 1
                 try:
@@ -110,7 +114,7 @@ class LocalExecutor:
                     continue
                 finally:
                     self.running = 0
-        return Lost(f"its worker process died on each of {self._retries + 1} tries")
+        return Lost(f"its worker process died on each of {self._retries + 1} tries alone")
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
