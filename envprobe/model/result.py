@@ -30,6 +30,7 @@ class Purpose(enum.StrEnum):
     PROPOSAL = "proposal"  # the resolver's newest set under what is known
     CONFIRM = "confirm"  # one release past a statically found boundary
     BISECT = "bisect"  # a step of a boundary search with real installs
+    EDGE = "edge"  # one end of a map's window
 
 
 @dataclass

@@ -58,6 +58,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS solves_by_scenario ON solves (scenario, id);
     """,
+    """
+    CREATE TABLE IF NOT EXISTS maps (
+        id INTEGER PRIMARY KEY,
+        scenario TEXT NOT NULL,
+        rows_package TEXT NOT NULL,
+        result TEXT NOT NULL,         -- JSON of MapResult.to_dict()
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS maps_by_scenario ON maps (scenario, id);
+    """,
 ]
 
 
@@ -161,6 +171,22 @@ class Store:
     def last_solve(self, scenario: str) -> dict[str, Any] | None:
         row = self._read(
             "SELECT result FROM solves WHERE scenario = ? ORDER BY id DESC LIMIT 1", (scenario,)
+        )
+        return json.loads(row["result"]) if row else None
+
+    def save_map(self, scenario: str, result: dict[str, Any]) -> int:
+        """Keep a map's result; its rules seed the next map or solve of the scenario."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with guarded(self.path), self.transaction():
+            cursor = self._db.execute(
+                "INSERT INTO maps (scenario, rows_package, result, recorded_at)"
+                " VALUES (?, ?, ?, ?)", (scenario, result["rows_package"], json.dumps(result), now),
+            )
+        return int(cursor.lastrowid)
+
+    def last_map(self, scenario: str) -> dict[str, Any] | None:
+        row = self._read(
+            "SELECT result FROM maps WHERE scenario = ? ORDER BY id DESC LIMIT 1", (scenario,)
         )
         return json.loads(row["result"]) if row else None
 

@@ -1,0 +1,51 @@
+"""Tiny packages for the compatibility map, with a window of every shape.
+
+`hub` (the column) has names that come and go: `Old` from 0.9 to 1.1,
+`New` from 1.0 on; 0.8 ships only an sdist. `app` (the rows):
+- 1.0 imports Old: works with hub 0.9 .. 1.1 (below: sdist only; above: Old gone)
+- 2.0 imports Old and New: hub 1.0 .. 1.1 (New added in 1.0)
+- 3.0 imports New and declares hub>=2.1: a window of one release
+- 4.0 imports Gone, which no hub has: no working release
+`ext` (a second column) imports hub; ext 1.0 declares hub<2, ext 2.0 hub>=2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wheelfactory import build_sdist, build_wheel
+
+HUB_NAMES = {"0.9": ["Old"], "1.0": ["Old", "New"], "1.1": ["Old", "New"],
+             "2.0": ["New"], "2.1": ["New"]}
+APP_IMPORTS = {"1.0": ["Old"], "2.0": ["Old", "New"], "3.0": ["New"], "4.0": ["Gone"]}
+
+MAP_SCENARIO = """
+[scenario]
+name = "appmap"
+probe = ["import app", "import ext"]
+timeout = 60
+
+[packages]
+app = "*"
+hub = "*"
+ext = "*"
+
+[budget]
+max_installs = 30
+"""
+
+
+def build_map_packages(out: Path) -> Path:
+    """Write the map's packages into `out` and return it."""
+    build_sdist(out, "hub", "0.8", {"setup.py": "raise SystemExit('never built')\n"})
+    for version, names in HUB_NAMES.items():
+        body = "".join(f"class {n}:\n    pass\n" for n in names)
+        build_wheel(out, "hub", version, {"hub/__init__.py": f'__version__ = "{version}"\n{body}'})
+    for version, names in APP_IMPORTS.items():
+        requires = ["hub>=2.1"] if version == "3.0" else ["hub"]
+        build_wheel(out, "app", version,
+                    {"app/__init__.py": f"from hub import {', '.join(names)}\n"},
+                    requires=requires)
+    for version, hub in (("1.0", "hub<2"), ("2.0", "hub>=2")):
+        build_wheel(out, "ext", version, {"ext/__init__.py": "import hub\n"}, requires=[hub])
+    return out
