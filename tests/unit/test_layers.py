@@ -21,8 +21,9 @@ ALLOWED = {
     "static": {"model"},
     "probing": {"model"},
     "solving": {"model", "sources", "static", "probing"},
+    "diagnosing": {"model", "sources", "static", "probing", "solving"},
     "report": {"model"},
-    "cli": {"model", "sources", "static", "probing", "solving", "report"},
+    "cli": {"model", "sources", "static", "probing", "solving", "diagnosing", "report"},
     "__main__": {"cli"},
 }
 MAX_LINES = 420

@@ -1,0 +1,73 @@
+"""What the index says about releases, for the user's interpreter, in one place.
+
+The solver's own pieces answer: `SolveProvider.installable` (a file that
+installs on this interpreter), the index's declared metadata and upload
+times, and a `StaticScanner` over the interpreter's wheel tags, so the
+diagnosis reads the same caches and reaches the same boundaries as a solve.
+"""
+
+from __future__ import annotations
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from envprobe.errors import EnvprobeError
+from envprobe.model.interpreter import TargetInterpreter
+from envprobe.solving.provider import SolveProvider
+from envprobe.solving.teachers import Teacher
+from envprobe.sources.index import PackageIndex
+from envprobe.static.scanner import StaticScanner
+
+__all__ = ["Releases"]
+
+
+class Releases:
+    """Releases, declared requirements and wheel scans of any project, for one interpreter."""
+
+    def __init__(self, index: PackageIndex, interpreter: TargetInterpreter) -> None:
+        self.index = index
+        self.interpreter = interpreter
+        self.scanner = StaticScanner(index, interpreter.tags)
+        self._provider = SolveProvider(
+            index, universe=(), rules=[], pins={}, extras={},
+            python_version=interpreter.python_version, tags=frozenset(interpreter.tags),
+            environment=interpreter.environment, allow_sdist=True,
+            imports_symbol=lambda candidate, rule: True,
+        )
+        self._releases: dict[str, list[Version]] = {}
+
+    def releases(self, name: str) -> list[Version]:
+        """Installable releases, ascending; none when no source knows the project."""
+        if name not in self._releases:
+            try:
+                known = sorted(self.index.versions(name))
+            except EnvprobeError:
+                known = []
+            self._releases[name] = [v for v in known if self._provider.installable(name, v)]
+        return self._releases[name]
+
+    def declared(self, name: str, version: Version) -> list[Requirement]:
+        return self.index.dependencies(name, version, (), self.interpreter.environment)
+
+    def released(self, name: str, version: Version) -> str | None:
+        times = [f.upload_time for f in self.index.files(name, version) if f.upload_time]
+        return min(times) if times else None
+
+    def extras(self, name: str, version: Version) -> dict[str, list[Requirement]]:
+        """extra -> the requirements only that extra selects here (as the solver reads them)."""
+        metadata = self.index.metadata(name, version)
+        environment = {**self.interpreter.environment, "extra": ""}
+        chosen: dict[str, list[Requirement]] = {}
+        for requirement in metadata.requires_dist:
+            marker = requirement.marker
+            if marker is None or marker.evaluate(environment):
+                continue
+            for extra in sorted(metadata.provides_extra):
+                if marker.evaluate({**environment, "extra": extra}):
+                    chosen.setdefault(extra, []).append(requirement)
+        return chosen
+
+    def teacher(self) -> Teacher:
+        """The solver's teachers, static only: no probe is run on the user's behalf."""
+        return Teacher(self.scanner, self.releases, lambda fixed, purpose: None, self.declared,
+                       self.released, confirm=False, extras=self.extras)
