@@ -93,9 +93,18 @@ class _Checker:
                 if name not in changes and target not in changes:
                     continue  # untouched on both ends: as it was before
                 have = after.get(target)
-                if have is None or not requirement.specifier.contains(have, prereleases=True):
+                if have is None:
+                    continue  # the installer adds it: counted by `added`, not broken
+                if not requirement.specifier.contains(have, prereleases=True):
                     found.append((name, requirement))
         return found
+
+    def added(self, changes: dict[NormalizedName, Version]) -> list[NormalizedName]:
+        """Projects the changed releases require that are not installed: the installer adds them."""
+        after = {**self.installed, **changes}
+        return sorted({canonicalize_name(r.name) for name, version in changes.items()
+                       for r in self.requires(name, version, changes)
+                       if canonicalize_name(r.name) not in after})
 
     def fits(self, name: NormalizedName, version: Version,
              changes: dict[NormalizedName, Version]) -> bool:
@@ -103,21 +112,21 @@ class _Checker:
         after = {**self.installed, **changes, name: version}
         for requirement in self.requires(name, version, {**changes, name: version}):
             have = after.get(canonicalize_name(requirement.name))
-            if have is None or not requirement.specifier.contains(have, prereleases=True):
+            if have is not None and not requirement.specifier.contains(have, prereleases=True):
                 return False
         return True
 
 
 def find_fixes(needs: list[Need], inventory: Inventory, releases: Releases,
                python: str, installer: str) -> list[Fix]:
-    """Fixes, fewest changed packages first; each a consistent change for `installer`."""
+    """Fixes, fewest packages moved or added first; each a consistent change for `installer`."""
     checker = _Checker(inventory, releases)
     found: list[tuple[int, int, Fix]] = []
     for order, fix in enumerate([*_provider_moves(needs, checker),
                                  *_importer_moves(needs, checker)]):
         if fix is not None and all(fix.changes != f.changes for _, _, f in found):
             fix.command = command_for(fix.changes, python, installer)
-            found.append((len(fix.changes), order, fix))
+            found.append((len(fix.moves), order, fix))
     return [fix for _, _, fix in sorted(found, key=lambda item: item[:2])]
 
 
@@ -138,9 +147,9 @@ def _provider_moves(needs: list[Need], checker: _Checker) -> list[Fix | None]:
             if need.target == target:
                 spec &= need.specifier
         have = checker.installed.get(target)
-        choices = list(spec.filter(checker.releases.releases(target)))
-        if have is not None and have in choices:
+        if have is not None and spec.contains(have, prereleases=True):
             continue  # already there: this need is not what fails
+        choices = list(spec.filter(checker.releases.releases(target)))
         for version in sorted(choices, reverse=True)[:_CANDIDATES]:
             fix = _consistent({target: version}, checker, {target: str(spec) or f"=={version}"})
             if fix is not None:
@@ -207,6 +216,7 @@ def _consistent(changes: dict[NormalizedName, Version], checker: _Checker,
         return None
     moves = [f"{name} {checker.installed.get(name, '(not installed)')} -> {version}"
              for name, version in moved.items()]
+    moves += [f"{name} added (required by the new releases)" for name in checker.added(moved)]
     return Fix(changes=specs, command="", moves=moves,
                versions={name: str(version) for name, version in moved.items()})
 

@@ -9,6 +9,7 @@ diagnosis reads the same caches and reaches the same boundaries as a solve.
 from __future__ import annotations
 
 from packaging.requirements import Requirement
+from packaging.tags import Tag, cpython_tags
 from packaging.version import Version
 
 from envprobe.errors import EnvprobeError
@@ -27,7 +28,7 @@ class Releases:
     def __init__(self, index: PackageIndex, interpreter: TargetInterpreter) -> None:
         self.index = index
         self.interpreter = interpreter
-        self.scanner = StaticScanner(index, interpreter.tags)
+        self.scanner = StaticScanner(index, scan_tags(interpreter))
         self._provider = SolveProvider(
             index, universe=(), rules=[], pins={}, extras={},
             python_version=interpreter.python_version, tags=frozenset(interpreter.tags),
@@ -71,3 +72,19 @@ class Releases:
         """The solver's teachers, static only: no probe is run on the user's behalf."""
         return Teacher(self.scanner, self.releases, lambda fixed, purpose: None, self.declared,
                        self.released, confirm=False, extras=self.extras)
+
+
+def scan_tags(interpreter: TargetInterpreter) -> tuple[Tag, ...]:
+    """The interpreter's wheel tags, then other CPython versions' on the same platforms.
+
+    Only read, never installed: an old release with no wheel for this Python
+    (markupsafe 2.0.1 on 3.11) still names its modules and their bindings in
+    the wheel it has for another, so its scan need not stop the search.
+    """
+    own = tuple(interpreter.tags)
+    platforms = list(dict.fromkeys(tag.platform for tag in own if tag.platform != "any"))
+    minor = interpreter.python_version.minor
+    others = [tag for other in sorted(range(6, 20), key=lambda m: abs(m - minor))
+              if other != minor
+              for tag in cpython_tags((3, other), platforms=platforms or None)]
+    return own + tuple(dict.fromkeys(tag for tag in others if tag not in set(own)))
