@@ -6,7 +6,8 @@ For every case of bench/diagnose_cases.toml it downloads the two releases on
 either side of the expected boundary with pip (any file: wheel or sdist) and
 prints the lines of the module's source that bind the name (or the module's
 files, for a removed module), so a person can read that the name is there in
-one and gone from the other. It shares no code with envprobe's scanner.
+one and gone from the other, and which releases of the index lie between the
+two (there must be none). It shares no code with envprobe's scanner.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from packaging.version import Version
+
+from envprobe.sources.config import IndexConfig
+from envprobe.sources.index import PackageIndex
 
 
 def fetch(package: str, version: str, folder: Path) -> Path | None:
@@ -78,6 +85,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=[])
     args = parser.parse_args()
     cases = tomllib.loads(args.cases.read_text())["case"]
+    index = PackageIndex(IndexConfig.from_pip())
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
             if args.only and case["name"] not in args.only:
@@ -87,6 +95,9 @@ def main() -> None:
             sides = (("last_with", "first_without") if expect.get("direction", "removed")
                      == "removed" else ("last_without", "first_with"))
             print(f"== {case['name']}: {expect['package']} {expect['symbol']} in {module}")
+            low, high = (Version(expect[side]) for side in sides)
+            between = [str(v) for v in index.versions(expect["package"]) if low < v < high]
+            print(f"  releases between: {', '.join(between) or 'none'}")
             for side in sides:
                 archive = fetch(expect["package"], expect[side], Path(tmp))
                 print(f"  {side} {expect[side]}: {archive.name if archive else 'NOT FOUND'}")

@@ -87,4 +87,5 @@ def scan_tags(interpreter: TargetInterpreter) -> tuple[Tag, ...]:
     others = [tag for other in sorted(range(6, 20), key=lambda m: abs(m - minor))
               if other != minor
               for tag in cpython_tags((3, other), platforms=platforms or None)]
-    return own + tuple(dict.fromkeys(tag for tag in others if tag not in set(own)))
+    seen = set(own)
+    return own + tuple(dict.fromkeys(tag for tag in others if tag not in seen))
