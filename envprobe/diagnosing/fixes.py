@@ -149,13 +149,26 @@ def _provider_moves(needs: list[Need], checker: _Checker) -> list[Fix | None]:
         have = checker.installed.get(target)
         if have is not None and spec.contains(have, prereleases=True):
             continue  # already there: this need is not what fails
-        choices = list(spec.filter(checker.releases.releases(target)))
-        for version in sorted(choices, reverse=True)[:_CANDIDATES]:
-            fix = _consistent({target: version}, checker, {target: str(spec) or f"=={version}"})
+        allowed = list(spec.filter(checker.releases.releases(target)))
+        finals = [v for v in allowed if not v.is_prerelease] or allowed
+        for version in _nearest_first(finals, have)[:_CANDIDATES]:
+            # The installer takes the newest release a range allows: name another one exactly.
+            words = str(spec) if version == max(finals) and str(spec) else f"=={version}"
+            fix = _consistent({target: version}, checker, {target: words})
             if fix is not None:
                 fixes.append(fix)
                 break
     return fixes
+
+
+def _nearest_first(versions: list[Version], have: Version | None) -> list[Version]:
+    """Releases by distance from the installed one: the smallest move first (newest if none)."""
+    ordered = sorted(versions, reverse=True)
+    if have is None:
+        return ordered
+    below = [v for v in ordered if v < have]
+    above = sorted(v for v in versions if v > have)
+    return below + above if below and (not above or have > max(versions)) else above + below
 
 
 def _importer_moves(needs: list[Need], checker: _Checker) -> list[Fix | None]:
