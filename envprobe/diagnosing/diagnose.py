@@ -72,7 +72,8 @@ def diagnose(request: DiagnoseRequest, index: PackageIndex, store: Store | None,
                           distributions=len(inventory.dists),
                           declared_conflicts=declared_conflicts(inventory))
     if failure is not None:
-        _explain(diagnosis, failure, inventory, Releases(index, interpreter), request, store, say)
+        _explain(diagnosis, failure, inventory, Releases(index, interpreter, inventory),
+                 request, store, say)
     diagnosis.seconds = time.monotonic() - started
     return diagnosis
 

@@ -74,6 +74,8 @@ class Inventory:
     dists: dict[NormalizedName, Installed]
     path: tuple[str, ...] = ()
     environment: dict[str, str] = field(default_factory=dict)  # PEP 508 marker variables
+    _declared: dict[str, list[Requirement]] = field(default_factory=dict, init=False, compare=False,
+                                                    repr=False)
 
     def versions(self) -> dict[str, str]:
         return {name: dist.version for name, dist in sorted(self.dists.items())}
@@ -89,8 +91,11 @@ class Inventory:
 
     def declared(self, name: str) -> list[Requirement]:
         """What an installed distribution requires here (its extras left out)."""
-        dist = self.dists.get(canonicalize_name(name))
-        return applicable(dist.requires, self.environment) if dist else []
+        key = canonicalize_name(name)
+        if key not in self._declared:  # asked for every installed release, many times
+            dist = self.dists.get(key)
+            self._declared[key] = applicable(dist.requires, self.environment) if dist else []
+        return self._declared[key]
 
 
 def applicable(texts: tuple[str, ...] | list, environment: dict[str, str]) -> list[Requirement]:

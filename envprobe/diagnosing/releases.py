@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from packaging.requirements import Requirement
 from packaging.tags import Tag, cpython_tags
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from envprobe.diagnosing.inventory import Inventory
 from envprobe.errors import EnvprobeError
 from envprobe.model.interpreter import TargetInterpreter
 from envprobe.solving.provider import SolveProvider
@@ -25,9 +27,11 @@ __all__ = ["Releases"]
 class Releases:
     """Releases, declared requirements and wheel scans of any project, for one interpreter."""
 
-    def __init__(self, index: PackageIndex, interpreter: TargetInterpreter) -> None:
+    def __init__(self, index: PackageIndex, interpreter: TargetInterpreter,
+                 installed: Inventory | None = None) -> None:
         self.index = index
         self.interpreter = interpreter
+        self._installed = installed
         self.scanner = StaticScanner(index, scan_tags(interpreter))
         self._provider = SolveProvider(
             index, universe=(), rules=[], pins={}, extras={},
@@ -48,6 +52,10 @@ class Releases:
         return self._releases[name]
 
     def declared(self, name: str, version: Version) -> list[Requirement]:
+        """What a release requires: an installed one's own metadata, else the index's."""
+        here = self._installed.dists.get(canonicalize_name(name)) if self._installed else None
+        if here is not None and here.parsed_version() == version:
+            return self._installed.declared(name)  # type: ignore[union-attr]
         return self.index.dependencies(name, version, (), self.interpreter.environment)
 
     def released(self, name: str, version: Version) -> str | None:
