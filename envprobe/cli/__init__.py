@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from envprobe import __version__
-from envprobe.cli import env, export, probe, report, solve
+from envprobe.cli import diagnose, env, export, probe, report, solve
 from envprobe.cli import map as map_
 from envprobe.cli.console import one_line
 from envprobe.errors import EnvprobeError, UsageError
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"envprobe {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for command in (probe, solve, map_, report, env, export):
+    for command in (probe, solve, diagnose, map_, report, env, export):
         command.register(subparsers)
     return parser
 

@@ -110,22 +110,29 @@ def _check_find_links(links: tuple[str, ...]) -> None:
 
 
 def run_child(python: str, run_dir: Path, code: str, timeout: float, options: InstallOptions,
-              installed: dict[str, str]) -> tuple[Failure | None, processes.Completed]:
+              installed: dict[str, str], *, read_only: bool = False,
+              ) -> tuple[Failure | None, processes.Completed]:
     """Run the probe code; the failure (None when it passed) and how its process ended.
 
     The code runs in a folder of its own: its report, its code file and its
     log live beside that folder, where code that writes `outcome.json` or
     deletes its working directory does not reach them by accident.
+    `read_only` is for an environment that is not ours (`diagnose`): no
+    bytecode is written there, by the child or any Python it starts.
     """
     work = run_dir / "work"
     work.mkdir()
     private = Path(tempfile.mkdtemp(prefix="child-", dir=run_dir))
     code_path, outcome_path = private / "probe_code.py", private / "outcome.json"
     code_path.write_text(code, encoding="utf-8")
+    flags = ["-I", "-B"] if read_only else ["-I"]
+    env = sealed.probe_environ(run_dir, options.pass_env)
+    if read_only:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     done = processes.run(
-        [python, "-I", str(CHILD_SCRIPT), str(outcome_path), str(code_path)],
-        log_path=private / "child.log", timeout=timeout, cwd=work,
-        env=sealed.probe_environ(run_dir, options.pass_env), network=options.network,
+        [python, *flags, str(CHILD_SCRIPT), str(outcome_path), str(code_path)],
+        log_path=private / "child.log", timeout=timeout, cwd=work, env=env,
+        network=options.network,
     )
     if done.timed_out:
         return child_failures.timed_out(timeout, done.output), done

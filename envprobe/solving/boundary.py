@@ -110,7 +110,9 @@ def gallop_static(releases: Sequence[Version], failing: Version, predicate: Pred
     contiguous run on each side of the failing release: one for the failing
     release, then per side a gallop (steps 1, 2, 4, ...) and a bisection of
     the last step. A removal d releases below the failing one costs at most
-    2*ceil(log2 d) + 2 calls; any search at most 3*ceil(log2 N) + 3.
+    2*ceil(log2 d) + 2 calls; any search at most 3*ceil(log2 N) + 3. A side
+    whose scan cannot be read (an old release without a wheel) ends that side
+    only: the other may still hold the boundary.
     """
     releases = sorted(set(releases) | {failing})
     search = Search()
@@ -125,7 +127,7 @@ def gallop_static(releases: Sequence[Version], failing: Version, predicate: Pred
             continue
         good, bad = _gallop(check, start, sign, limit)
         if bad == -1:
-            return search
+            continue  # this side cannot be read (an old release without a wheel): try the other
         if good is not None:
             narrowed = _bisect(check, good, bad)
             return search if narrowed is None else _finish(search, releases, *narrowed)

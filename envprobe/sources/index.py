@@ -70,6 +70,7 @@ class PackageIndex:
         )
         self._lock = threading.Lock()
         self._project_files: dict[NormalizedName, list[DistFile]] = {}
+        self._release_files: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
         self._metadata: dict[tuple[NormalizedName, Version], ReleaseMetadata] = {}
 
     # -- questions -----------------------------------------------------------
@@ -85,12 +86,17 @@ class PackageIndex:
             known = self._project_files.get(project)
         if known is None:
             known = self._collector.collect(project)
+            by_version: dict[Version, list[DistFile]] = {}
+            for dist in known:
+                by_version.setdefault(dist.version, []).append(dist)
             with self._lock:
                 self._project_files[project] = known
+                self._release_files[project] = by_version
         if version is None:
             return list(known)
-        wanted = Version(str(version))
-        return [dist for dist in known if dist.version == wanted]
+        # A dictionary, not a scan of the list: torch has thousands of files, asked per release.
+        with self._lock:
+            return list(self._release_files[project].get(Version(str(version)), ()))
 
     def best_wheel(
         self, name: str, version: Version | str, tags: Iterable[Tag] | None = None

@@ -13,7 +13,7 @@ import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from envprobe.static.syntax import literal_string, literal_strings
+from envprobe.static.syntax import is_type_checking, literal_string, literal_strings
 
 __all__ = ["ModuleFacts", "collect_facts", "table_names"]
 
@@ -71,12 +71,18 @@ def table_names(table: ast.Dict) -> list[str] | None:
 
 
 def _module_level(body: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements that run at import time: top level, both sides of every if/try."""
+    """Statements that run at import time: top level, both sides of every if/try.
+
+    Not the body of `if TYPE_CHECKING:`: a name bound only there is not in the
+    module when it runs (markdown 3.5's `etree` in `markdown.util`).
+    """
     for statement in body:
         yield statement
         if isinstance(statement, _TRY_NODES):
             blocks = [statement.body, *(h.body for h in statement.handlers),
                       statement.orelse, statement.finalbody]
+        elif isinstance(statement, ast.If) and is_type_checking(statement.test):
+            blocks = [statement.orelse]
         elif isinstance(statement, (ast.If, ast.For, ast.AsyncFor, ast.While)):
             blocks = [statement.body, statement.orelse]
         elif isinstance(statement, (ast.With, ast.AsyncWith)):

@@ -14,7 +14,7 @@ from typing import Any
 
 from envprobe.static.cache import cached_scan
 from envprobe.static.layout import WheelFiles
-from envprobe.static.syntax import attribute_chain, parse_source
+from envprobe.static.syntax import attribute_chain, is_type_checking, parse_source
 
 __all__ = ["ImportSite", "import_sites"]
 
@@ -83,12 +83,6 @@ def _caught_names(handler: ast.ExceptHandler) -> set[str]:
         for node in nodes
         if isinstance(node, (ast.Name, ast.Attribute))
     }
-
-
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
 
 
 class _SiteFinder(ast.NodeVisitor):
@@ -182,7 +176,7 @@ class _SiteFinder(ast.NodeVisitor):
 
     def visit_If(self, node: ast.If) -> None:
         self.visit(node.test)
-        typing_only = _is_type_checking(node.test)
+        typing_only = is_type_checking(node.test)
         self._typing_only += typing_only
         for statement in node.body:
             self.visit(statement)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ast
 
-__all__ = ["attribute_chain", "literal_string", "literal_strings", "parse_source"]
+__all__ = ["attribute_chain", "is_type_checking", "literal_string", "literal_strings",
+           "parse_source"]
 
 
 def parse_source(source: bytes) -> ast.Module | None:
@@ -49,3 +50,10 @@ def literal_strings(node: ast.expr | None) -> list[str] | None:
 def literal_string(node: ast.expr | None) -> str | None:
     """The value of a string constant; None for anything else."""
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def is_type_checking(test: ast.expr) -> bool:
+    """`if TYPE_CHECKING:` (or `typing.TYPE_CHECKING`): code that never runs."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )

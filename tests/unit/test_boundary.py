@@ -44,6 +44,16 @@ def test_gallop_stops_without_a_boundary_when_scans_cannot_tell():
     assert not search.found and search.checked[Version("0.35")] is None
 
 
+def test_an_unreadable_old_side_leaves_the_newer_side_to_search():
+    # protobuf's oldest releases have no wheel; `builder` arrived later than the failing one.
+    def has(version: Version) -> bool | None:
+        return None if version < Version("0.3") else version >= Version("0.30")
+
+    search = gallop_static(RELEASES, Version("0.20"), has)
+    assert (search.direction, search.last_without, search.first_with) == (
+        "added", Version("0.29"), Version("0.30"))
+
+
 def test_gallop_defers_to_probes_when_the_static_view_disagrees():
     search = gallop_static(RELEASES, Version("0.36"), lambda v: True)
     assert not search.found and list(search.checked) == [Version("0.36")]

@@ -22,8 +22,9 @@ ALLOWED = {
     "probing": {"model"},
     "solving": {"model", "sources", "static", "probing"},
     "mapping": {"model", "sources", "static", "probing", "solving"},
+    "diagnosing": {"model", "sources", "static", "probing", "solving"},
     "report": {"model"},
-    "cli": {"model", "sources", "static", "probing", "solving", "mapping", "report"},
+    "cli": {"model", "sources", "static", "probing", "solving", "mapping", "diagnosing", "report"},
     "__main__": {"cli"},
 }
 MAX_LINES = 420

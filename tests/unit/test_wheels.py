@@ -356,3 +356,12 @@ def test_live_which_hub_releases_provide_model_filter(real_machine: None):
           f"{[(site.file, site.line, site.kind) for site in importers]} "
           f"(found in {time.perf_counter() - started:.1f}s)")
     assert importers
+
+
+def test_a_name_bound_only_for_type_checkers_is_not_in_the_module(tmp_path):
+    # markdown 3.5's util.py: `etree` exists for annotations only, never at run time.
+    wheel = _wheel(tmp_path, {"md/__init__.py": "", "md/util.py": (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    import xml.etree.ElementTree as etree\nelse:\n    OTHER = 1\n")}, name="md")
+    assert provides_symbol(wheel, "md.util", "etree") is False
+    assert provides_symbol(wheel, "md.util", "OTHER") is True

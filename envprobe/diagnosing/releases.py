@@ -1,0 +1,99 @@
+"""What the index says about releases, for the user's interpreter, in one place.
+
+The solver's own pieces answer: `SolveProvider.installable` (a file that
+installs on this interpreter), the index's declared metadata and upload
+times, and a `StaticScanner` over the interpreter's wheel tags, so the
+diagnosis reads the same caches and reaches the same boundaries as a solve.
+"""
+
+from __future__ import annotations
+
+from packaging.requirements import Requirement
+from packaging.tags import Tag, cpython_tags
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from envprobe.diagnosing.inventory import Inventory
+from envprobe.errors import EnvprobeError
+from envprobe.model.interpreter import TargetInterpreter
+from envprobe.solving.provider import SolveProvider
+from envprobe.solving.teachers import Teacher
+from envprobe.sources.index import PackageIndex
+from envprobe.static.scanner import StaticScanner
+
+__all__ = ["Releases"]
+
+
+class Releases:
+    """Releases, declared requirements and wheel scans of any project, for one interpreter."""
+
+    def __init__(self, index: PackageIndex, interpreter: TargetInterpreter,
+                 installed: Inventory | None = None) -> None:
+        self.index = index
+        self.interpreter = interpreter
+        self._installed = installed
+        self.scanner = StaticScanner(index, scan_tags(interpreter))
+        self._provider = SolveProvider(
+            index, universe=(), rules=[], pins={}, extras={},
+            python_version=interpreter.python_version, tags=frozenset(interpreter.tags),
+            environment=interpreter.environment, allow_sdist=True,
+            imports_symbol=lambda candidate, rule: True,
+        )
+        self._releases: dict[str, list[Version]] = {}
+
+    def releases(self, name: str) -> list[Version]:
+        """Installable releases, ascending; none when no source knows the project."""
+        if name not in self._releases:
+            try:
+                known = sorted(self.index.versions(name))
+            except EnvprobeError:
+                known = []
+            self._releases[name] = [v for v in known if self._provider.installable(name, v)]
+        return self._releases[name]
+
+    def declared(self, name: str, version: Version) -> list[Requirement]:
+        """What a release requires: an installed one's own metadata, else the index's."""
+        here = self._installed.dists.get(canonicalize_name(name)) if self._installed else None
+        if here is not None and here.parsed_version() == version:
+            return self._installed.declared(name)  # type: ignore[union-attr]
+        return self.index.dependencies(name, version, (), self.interpreter.environment)
+
+    def released(self, name: str, version: Version) -> str | None:
+        times = [f.upload_time for f in self.index.files(name, version) if f.upload_time]
+        return min(times) if times else None
+
+    def extras(self, name: str, version: Version) -> dict[str, list[Requirement]]:
+        """extra -> the requirements only that extra selects here (as the solver reads them)."""
+        metadata = self.index.metadata(name, version)
+        environment = {**self.interpreter.environment, "extra": ""}
+        chosen: dict[str, list[Requirement]] = {}
+        for requirement in metadata.requires_dist:
+            marker = requirement.marker
+            if marker is None or marker.evaluate(environment):
+                continue
+            for extra in sorted(metadata.provides_extra):
+                if marker.evaluate({**environment, "extra": extra}):
+                    chosen.setdefault(extra, []).append(requirement)
+        return chosen
+
+    def teacher(self) -> Teacher:
+        """The solver's teachers, static only: no probe is run on the user's behalf."""
+        return Teacher(self.scanner, self.releases, lambda fixed, purpose: None, self.declared,
+                       self.released, confirm=False, extras=self.extras)
+
+
+def scan_tags(interpreter: TargetInterpreter) -> tuple[Tag, ...]:
+    """The interpreter's wheel tags, then other CPython versions' on the same platforms.
+
+    Only read, never installed: an old release with no wheel for this Python
+    (markupsafe 2.0.1 on 3.11) still names its modules and their bindings in
+    the wheel it has for another, so its scan need not stop the search.
+    """
+    own = tuple(interpreter.tags)
+    platforms = list(dict.fromkeys(tag.platform for tag in own if tag.platform != "any"))
+    minor = interpreter.python_version.minor
+    others = [tag for other in sorted(range(6, 20), key=lambda m: abs(m - minor))
+              if other != minor
+              for tag in cpython_tags((3, other), platforms=platforms or None)]
+    seen = set(own)
+    return own + tuple(dict.fromkeys(tag for tag in others if tag not in seen))
