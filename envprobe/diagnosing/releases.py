@@ -63,18 +63,8 @@ class Releases:
         return min(times) if times else None
 
     def extras(self, name: str, version: Version) -> dict[str, list[Requirement]]:
-        """extra -> the requirements only that extra selects here (as the solver reads them)."""
-        metadata = self.index.metadata(name, version)
-        environment = {**self.interpreter.environment, "extra": ""}
-        chosen: dict[str, list[Requirement]] = {}
-        for requirement in metadata.requires_dist:
-            marker = requirement.marker
-            if marker is None or marker.evaluate(environment):
-                continue
-            for extra in sorted(metadata.provides_extra):
-                if marker.evaluate({**environment, "extra": extra}):
-                    chosen.setdefault(extra, []).append(requirement)
-        return chosen
+        """extra -> the requirements only that extra selects on the probe's interpreter."""
+        return self.index.metadata(name, version).by_extra(self.interpreter.environment)
 
     def teacher(self) -> Teacher:
         """The solver's teachers, static only: no probe is run on the user's behalf."""

@@ -143,17 +143,7 @@ class Solver:
 
     def _extras(self, name: str, version: Version) -> dict[str, list[Requirement]]:
         """extra -> the requirements only that extra selects on the probe's interpreter."""
-        metadata = self.index.metadata(name, version)
-        environment = {**self.interpreter.environment, "extra": ""}
-        chosen: dict[str, list[Requirement]] = {}
-        for requirement in metadata.requires_dist:
-            marker = requirement.marker
-            if marker is None or marker.evaluate(environment):
-                continue  # not behind an extra: a plain dependency
-            for extra in sorted(metadata.provides_extra):
-                if marker.evaluate({**environment, "extra": extra}):
-                    chosen.setdefault(extra, []).append(requirement)
-        return chosen
+        return self.index.metadata(name, version).by_extra(self.interpreter.environment)
 
     # steps -------------------------------------------------------------------------
 

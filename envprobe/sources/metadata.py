@@ -53,6 +53,19 @@ class ReleaseMetadata:
     source: str
     complete: bool = True
 
+    def by_extra(self, environment: dict[str, str]) -> dict[str, list[Requirement]]:
+        """extra -> the requirements only that extra selects on this interpreter."""
+        plain = {**environment, "extra": ""}
+        chosen: dict[str, list[Requirement]] = {}
+        for requirement in self.requires_dist:
+            marker = requirement.marker
+            if marker is None or marker.evaluate(plain):
+                continue  # not behind an extra: a plain dependency
+            for extra in sorted(self.provides_extra):
+                if marker.evaluate({**environment, "extra": extra}):
+                    chosen.setdefault(extra, []).append(requirement)
+        return chosen
+
 
 def unknown_metadata(project: NormalizedName, version: Version, source: str) -> ReleaseMetadata:
     """A release whose metadata could not be read at all: nothing is known."""
