@@ -69,6 +69,8 @@ class SolveResult:
     build_requirements: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
     fallback: dict[str, Any] | None = None
+    question: str = ""  # the key of the question this answers (scenario file, sources)
+    from_store: bool = False  # this run answered from the store's last solve, unchanged
 
     def __post_init__(self) -> None:
         self.status = Verdict(self.status)
@@ -108,6 +110,8 @@ class SolveResult:
             "seconds": round(self.seconds, 2),
             "attempts": [a.to_dict() for a in self.attempts],
             "fallback": self.fallback,
+            "question": self.question,
+            "from_store": self.from_store,
         }
 
 
@@ -137,4 +141,5 @@ class SolveResult:
                                 (data.get("build_requirements") or {}).items()},
             seconds=float(data.get("seconds", 0.0)),
             fallback=data.get("fallback"),
+            question=str(data.get("question", "")),
         )

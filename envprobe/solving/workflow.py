@@ -6,6 +6,8 @@ logic of its own beyond the order of the steps.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -54,11 +56,18 @@ def solve_scenario(
     model = scenario.fallback_model
     if model is not None and not model.is_file():
         say("warning", f"the fallback model {model} does not exist: no fallback export can run")
+    question = question_key(scenario, options)
     with Store(store_path) if store_path else Store.default() as store:
+        stored = None if refresh else _answered(store, scenario.name, question)
+        if stored is not None:
+            say("store", f"answered from the store: the last solve of this scenario, unchanged "
+                         f"({stored.status.value}; --refresh solves it again)")
+            return stored
         result = Solver(
             scenario, index=index, store=store, options=options, events=events,
             refresh=refresh, max_installs=max_installs,
         ).solve()
+        result.question = question
         if model is not None and _fallback_due(result.status, scenario.fallback_when):
             output = scenario.fallback_output or model.with_suffix("")
             result.fallback = run_fallback(model, output, lambda text: say("fallback", text))
@@ -66,6 +75,27 @@ def solve_scenario(
                 f"the verdict is {result.status.value} and the scenario's fallback runs when "
                 f"{scenario.fallback_when.value}")
         store.save_solve(scenario.name, result.to_dict())
+    return result
+
+
+def question_key(scenario: Scenario, options: InstallOptions) -> str:
+    """What makes two solves the same question: the scenario file as written, and the
+    sources and installer it runs with. Any change to either asks the question anew."""
+    text = scenario.path.read_bytes() if scenario.path.is_file() else repr(scenario).encode()
+    parts = {"scenario": hashlib.sha256(text).hexdigest(), "options": options.key()}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _answered(store: Store, name: str, question: str) -> SolveResult | None:
+    """The stored answer to this exact question, when it settled it (solved or proven
+    unsatisfiable); an undecided solve is asked again, learning from the stored probes."""
+    stored = store.last_solve(name)
+    if not stored or stored.get("question") != question:
+        return None
+    result = SolveResult.from_dict(stored)
+    if result.status is Verdict.UNDECIDED:
+        return None
+    result.from_store = True
     return result
 
 

@@ -78,9 +78,14 @@ def test_second_run_answers_from_the_store_with_zero_installs(tmp_path, chain_in
     first = solve(path, chain_index)
     again = solve(path, chain_index)
 
-    assert again.status == first.status == "solved"
-    assert again.pins == first.pins
-    assert again.installs == 0 and again.cache_hits == first.probes
+    # The same question: the stored answer, nothing probed, scanned or learned again.
+    assert again.from_store and not first.from_store
+    assert again.to_dict() | {"from_store": False} == first.to_dict()
+    # A changed scenario file is a new question: solved again, every probe from the store.
+    path.write_text(path.read_text() + "# edited\n")
+    anew = solve(path, chain_index)
+    assert not anew.from_store and anew.status == "solved" and anew.pins == first.pins
+    assert anew.installs == 0 and anew.cache_hits == first.probes
     env_root = Path(os.environ["ENVPROBE_ENV_ROOT"])
     assert not env_root.exists() or not any(env_root.iterdir())
 
