@@ -7,22 +7,47 @@ terminal the callback does nothing, so stdout and logs stay clean.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 
+_LASTS_SECONDS = 2.0  # a phase shorter than this gets no line of its own in a plain log
+
 __all__ = ["event_lines", "one_line", "spinner"]
 
 
 @contextmanager
-def spinner(console: Console, *, quiet: bool) -> Iterator[Callable[[str], None]]:
+def spinner(console: Console, *, quiet: bool,
+            clock: Callable[[], float] = time.monotonic) -> Iterator[Callable[[str], None]]:
     """Yield a callback that shows its latest message beside a spinner."""
-    if quiet or not console.is_terminal:
+    if quiet:
         yield lambda message: None
+        return
+    if not console.is_terminal:
+        yield _plain_lines(console, clock)
         return
     with console.status("starting") as status:
         yield lambda message: status.update(message)
+
+
+def _plain_lines(console: Console, clock: Callable[[], float]) -> Callable[[str], None]:
+    """Without a terminal: a line for each phase that lasts (a log, not a spinner: the time
+    and the package of the moment are left out; a short run stays silent)."""
+    current = {"key": "", "since": 0.0, "shown": ""}
+
+    def show(message: str) -> None:
+        key = re.sub(r"\s*[\[(][^\])]*[\])]", "", message)  # no [subject], no (elapsed)
+        now = clock()
+        if key != current["key"]:
+            current.update(key=key, since=now)
+        elif now - current["since"] >= _LASTS_SECONDS and current["shown"] != key:
+            current["shown"] = key
+            console.print(f"... {key}", highlight=False, markup=False)
+
+    return show
 
 
 def event_lines(console: Console, progress: Callable[[str], None], name: str,
@@ -31,7 +56,8 @@ def event_lines(console: Console, progress: Callable[[str], None], name: str,
     kind -> leading word) also as a line of their own, terminal or not."""
 
     def events(kind: str, text: str) -> None:
-        progress(f"{name}: {text}")
+        if kind == "progress" or console.is_terminal:  # a plain log has the lines below
+            progress(f"{name}: {text}")
         if kind in shown:
             console.print(f"{shown[kind]} {text}", highlight=False, markup=False)
 

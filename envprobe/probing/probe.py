@@ -30,6 +30,7 @@ from envprobe.probing.environment import prepare
 from envprobe.probing.evidence import excerpt
 from envprobe.probing.interpreter import describe
 from envprobe.probing.isolation import isolation
+from envprobe.probing.phases import watch_log
 from envprobe.probing.store import Store
 
 __all__ = ["import_code", "run_child", "run_probe"]
@@ -86,9 +87,10 @@ def run_probe(
         outcome.installed = ready.installed
         outcome.failure, outcome.log_excerpt = ready.failure, ready.log_excerpt
         if ready.failure is None:
-            say("running the probe code")
-            outcome.failure, done = run_child(ready.env.python, ready.run_dir, request.code,
-                                              request.timeout, request.options, ready.installed)
+            with watch_log(None, "running the probe code", say):
+                outcome.failure, done = run_child(ready.env.python, ready.run_dir, request.code,
+                                                  request.timeout, request.options,
+                                                  ready.installed)
             outcome.seconds["run"], outcome.log_excerpt = done.seconds, excerpt(done.output)
             outcome.isolation = isolation(request.options, done.network, done.reaper)
         if outcome.failure is not None:
