@@ -17,6 +17,7 @@ from envprobe.diagnosing.inventory import Inventory
 from envprobe.errors import EnvprobeError
 from envprobe.model.interpreter import TargetInterpreter
 from envprobe.solving.provider import SolveProvider
+from envprobe.solving.release_questions import ReleaseQuestions
 from envprobe.solving.teachers import Teacher
 from envprobe.sources.index import PackageIndex
 from envprobe.static.scanner import StaticScanner
@@ -32,7 +33,8 @@ class Releases:
         self.index = index
         self.interpreter = interpreter
         self._installed = installed
-        self.scanner = StaticScanner(index, scan_tags(interpreter))
+        # Wheels only, no micro-probes: a diagnosis installs nothing anywhere.
+        self.scanner = ReleaseQuestions(StaticScanner(index, scan_tags(interpreter)))
         self._provider = SolveProvider(
             index, universe=(), rules=[], pins={}, extras={},
             python_version=interpreter.python_version, tags=frozenset(interpreter.tags),
