@@ -82,24 +82,25 @@ def _matrix_for(result: SolveResult, boundary: Boundary) -> Matrix:
         importer, rows = None, [ANY_IMPORTER]
     static = dict(boundary.checked)
     columns = sorted({v[package] for v in seen if package in v} | set(static), key=version_key)
+    held = list(zip(result.attempts, seen, strict=True))
     cells = tuple(
-        tuple(_cell(result.attempts, importer, row, package, column, static.get(column),
+        tuple(_cell(held, importer, row, package, column, static.get(column),
                     boundary.symbol) for column in columns)
         for row in rows
     )
     return Matrix(importer, package, boundary.symbol, tuple(rows), tuple(columns), cells)
 
 
-def _cell(attempts: list[Attempt], importer: str | None, row: str, package: str, column: str,
-          has: bool | None, symbol: str) -> Cell:
+def _cell(attempts: list[tuple[Attempt, dict[str, str]]], importer: str | None, row: str,
+          package: str, column: str, has: bool | None, symbol: str) -> Cell:
     """A passing probe beats a failing one: it proves the pair can work.
 
     A probe that failed over another name says nothing about this pair, so
     the cell falls back to what the static scan found.
     """
-    matching = [a for a in attempts
-                if versions_of(a).get(package) == column
-                and (importer is None or versions_of(a).get(importer) == row)
+    matching = [a for a, versions in attempts
+                if versions.get(package) == column
+                and (importer is None or versions.get(importer) == row)
                 and (a.outcome or (a.outcome.failure and a.outcome.failure.name == symbol))]
     passed = [a.outcome.probe_id for a in matching if a.outcome]
     if passed:

@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from envprobe.errors import EnvprobeError
@@ -180,10 +181,14 @@ class IndexConfig:
         hand these sources to still reads its configuration. `python` is the
         interpreter whose pip is asked (default: this one).
         """
-        settings = read_pip_settings(python)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # Both are answers of a pip subprocess (about a second each): asked side by side.
+            default = pool.submit(default_index_url, python) if index_url is None else None
+            settings = read_pip_settings(python)
+            chosen = index_url or settings.get("index-url") or default.result()  # type: ignore[union-attr]
         configured_no_index = settings.get("no-index")
         return cls(
-            index_url=index_url or settings.get("index-url") or default_index_url(python),
+            index_url=chosen,
             extra_index_urls=_merged(_as_list(settings.get("extra-index-url")), extra_index_urls),
             find_links=tuple(
                 _expand_path(link)
