@@ -76,7 +76,9 @@ def describe(python: str) -> TargetInterpreter:
         )
     try:
         answer = subprocess.run(
-            [path, "-I", "-c", _SNIPPET], capture_output=True, text=True, timeout=60, check=True
+            # -B: asking must not write bytecode into the environment (its .pth files run).
+            [path, "-I", "-B", "-c", _SNIPPET], capture_output=True, text=True, timeout=60,
+            check=True,
         )
         facts = json.loads(answer.stdout)
         environment = facts["environment"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +86,8 @@ def user_env(dists: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
                     "--find-links", str(dists), "--no-deps", "--no-compile", *INSTALLED],
                    check=True, env=env)
+    for cache in list(venv.rglob("__pycache__")):  # pip's and setuptools' own bytecode too
+        shutil.rmtree(cache)
     return venv
 
 
