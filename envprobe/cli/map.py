@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(default: the scenario's folder)")
     options.add_store(parser)
     options.add_sources(parser)
-    options.add_installer(parser, default=None, fallback="the scenario's, else pip")
+    options.add_installer(parser, default=None, fallback="the scenario's, else auto")
     options.add_refresh(parser)
     parser.set_defaults(func=map_command)
 

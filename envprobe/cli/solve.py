@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     solve.add_argument("--max-installs", type=options.positive_int, metavar="N",
                        help="budget of real installs (default: the scenario's [budget])")
     options.add_sources(solve)
-    options.add_installer(solve, default=None, fallback="the scenario's, else pip")
+    options.add_installer(solve, default=None, fallback="the scenario's, else auto")
     options.add_refresh(solve)
     solve.set_defaults(func=solve_command)
 

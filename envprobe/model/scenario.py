@@ -67,7 +67,7 @@ class Scenario:
     pins: dict[NormalizedName, Version]
     budget: Budget = Budget()
     python: str = sys.executable
-    installer: str = "pip"
+    installer: str = "auto"  # uv where it is installed, else pip
     allow_sdist: bool = False
     timeout: float = 300.0
     base_layer: bool = True
@@ -226,7 +226,7 @@ def load_scenario(path: str | Path) -> Scenario:
     install.unknown_keys({"installer", "allow_sdist", "base_layer", "find_links", "pass_env",
                           "network"})
     # Which names are installers is the backends' business; the solve checks it first thing.
-    installer = install.get("installer", str, "pip")
+    installer = install.get("installer", str, "auto")
     if not installer.strip():
         raise install.fail("installer", "expected an installer's name")
     find_links = install.get("find_links", list, [])
