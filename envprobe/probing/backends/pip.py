@@ -86,15 +86,17 @@ class PipBackend:
         requirements; the main install then finds those projects already there.
         """
         steps = []
+        # No bytecode: the probe imports once, and compiling every module of every
+        # package costs more than the import compiles (bench/bench_uv_bytecode.py).
         if options.pre_install:
             steps.append(InstallStep("pre-install", self._install(
-                env, at_pins(options.pre_install, requirements), options)))
+                env, at_pins(options.pre_install, requirements), options, "--no-compile")))
         if options.no_build_isolation:
             steps.append(InstallStep("build-without-isolation", self._install(
                 env, at_pins(options.no_build_isolation, requirements), options,
-                "--no-build-isolation", "--no-deps")))
+                "--no-build-isolation", "--no-deps", "--no-compile")))
         steps.append(InstallStep("install", self._install(
-            env, [*options.base, *requirements], options)))
+            env, [*options.base, *requirements], options, "--no-compile")))
         return steps
 
     def target_command(self, env: Environment, requirements: Sequence[str],
