@@ -65,6 +65,7 @@ class SolveResult:
     notes: list[str] = field(default_factory=list)
     scans: int = 0
     micro_probes: list[str] = field(default_factory=list)  # "release: what it answered"
+    side_by_side: int = 0  # probes that ran beside another one (confirmation and proposal)
     # project built without isolation -> what its sdist declares for the build
     build_requirements: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
@@ -106,6 +107,7 @@ class SolveResult:
             "cache_hits": self.cache_hits,
             "static_scans": self.scans,
             "micro_probes": self.micro_probes,
+            "side_by_side": self.side_by_side,
             "build_requirements": self.build_requirements,
             "seconds": round(self.seconds, 2),
             "attempts": [a.to_dict() for a in self.attempts],
@@ -137,6 +139,7 @@ class SolveResult:
             notes=list(data.get("notes", [])),
             scans=int(data.get("static_scans", 0)),
             micro_probes=list(data.get("micro_probes", [])),
+            side_by_side=int(data.get("side_by_side", 0)),
             build_requirements={k: list(v) for k, v in
                                 (data.get("build_requirements") or {}).items()},
             seconds=float(data.get("seconds", 0.0)),

@@ -33,6 +33,7 @@ from envprobe.probing.micro import MicroProber
 from envprobe.probing.probe import run_probe
 from envprobe.probing.store import Store
 from envprobe.solving.builds import declared_builds
+from envprobe.solving.confirmations import Confirmations
 from envprobe.solving.provider import Candidate, Need, SolveProvider
 from envprobe.solving.release_questions import ReleaseQuestions
 from envprobe.solving.teachers import Teacher
@@ -70,8 +71,10 @@ class Solver:
         events: Events | None = None,
         refresh: bool = False,
         max_installs: int | None = None,
+        parallel: bool = True,
     ) -> None:
         self.scenario = scenario
+        self.parallel = parallel  # confirmations beside the next proposal (same answer)
         self.index = index
         self.store = store
         self.options = options
@@ -82,9 +85,11 @@ class Solver:
         self.scanner = ReleaseQuestions(StaticScanner(index, self.interpreter.tags),
                                         MicroProber(self.interpreter, _micro_backend(options),
                                                     options))
+        self.confirmations = Confirmations(self)
         self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
                                self._released, extras=self._extras,
-                               micro_probed=self.scanner.micro_probed)
+                               micro_probed=self.scanner.micro_probed,
+                               defer=self.confirmations.defer)
         self.universe: set[NormalizedName] = {t.name for t in scenario.targets} | set(scenario.pins)
         self.rules: list[Rule] = []
         self.boundaries: list[Boundary] = []
@@ -105,6 +110,7 @@ class Solver:
 
     def _solve(self) -> SolveResult:
         self._started = time.monotonic()
+        self.confirmations.enabled = self.parallel
         while True:
             if self._out_of_time():
                 return self._result(Verdict.UNDECIDED, "the time budget ran out")
@@ -117,7 +123,8 @@ class Solver:
                 return self._result(Verdict.UNDECIDED, "the resolver gave up (too many rounds)")
             self.events("propose", ", ".join(f"{n}=={v}" for n, v in sorted(pins.items())))
             try:
-                outcome = self._probe(pins, Purpose.PROPOSAL)
+                outcome = (self.confirmations.probe_with(pins) if self.confirmations.pending
+                           else self._probe(pins, Purpose.PROPOSAL))
             except _Budget:
                 return self._result(Verdict.UNDECIDED,
                                     f"the install budget ({self.max_installs}) ran out")
@@ -225,11 +232,24 @@ class Solver:
             timeout=self.scenario.timeout,
         )
 
+    def _stored(self, pins: dict[NormalizedName, Version]) -> ProbeOutcome | None:
+        """The store's outcome for these pins, unless this run must probe them again."""
+        request = self._request(pins)
+        if self.refresh and request.requirements not in self._refreshed:
+            return None
+        return self.store.lookup(request, self.interpreter.version, self.interpreter.platform)
+
+    def _probe_or_none(self, pins: dict[NormalizedName, Version],
+                       purpose: Purpose) -> ProbeOutcome | None:
+        try:
+            return self._probe(pins, purpose)
+        except _Budget:
+            return None
+
     def _probe(self, pins: dict[NormalizedName, Version], purpose: Purpose) -> ProbeOutcome:
         request = self._request(pins)
         refresh = self.refresh and request.requirements not in self._refreshed
-        stored = None if refresh else self.store.lookup(
-            request, self.interpreter.version, self.interpreter.platform)
+        stored = self._stored(pins)
         if stored is None:
             used = sum(1 for a in self.attempts if not a.outcome.cached)
             if used >= self.max_installs or self._out_of_time():
@@ -240,6 +260,11 @@ class Solver:
             self._refreshed.add(request.requirements)
         else:
             outcome = stored
+        return self._take(pins, purpose, outcome)
+
+    def _take(self, pins: dict[NormalizedName, Version], purpose: Purpose,
+              outcome: ProbeOutcome) -> ProbeOutcome:
+        """Record an attempt and say how it went."""
         self.attempts.append(Attempt(purpose, {n: str(v) for n, v in pins.items()}, outcome))
         verdict = "passed" if outcome else outcome.failure.summary()  # type: ignore[union-attr]
         cached = " (from the store)" if outcome.cached else ""
@@ -277,6 +302,7 @@ class Solver:
 
     def _result(self, status: Verdict, reason: str, passed: ProbeOutcome | None = None,
                 chain: list[str] | None = None) -> SolveResult:
+        self.confirmations.flush()
         pins = self.attempts[-1].pins if passed is not None else {}
         installed = dict(passed.installed) if passed is not None else {}
         return SolveResult(
@@ -295,6 +321,7 @@ class Solver:
             notes=list(self.notes),
             scans=self.scanner.count,
             micro_probes=self.scanner.micro_probes,
+            side_by_side=self.confirmations.side_by_side,
             build_requirements=declared_builds(self.index, self.rules, installed),
             seconds=time.monotonic() - self._started,
         )

@@ -37,6 +37,7 @@ def solve_scenario(
     refresh: bool = False,
     max_installs: int | None = None,
     events: Callable[[str, str], None] | None = None,
+    parallel: bool = True,
 ) -> SolveResult:
     """Solve `scenario`, run its fallback if nothing imports, and keep the result."""
     backend = _backend(scenario, installer)
@@ -65,7 +66,7 @@ def solve_scenario(
             return stored
         result = Solver(
             scenario, index=index, store=store, options=options, events=events,
-            refresh=refresh, max_installs=max_installs,
+            refresh=refresh, max_installs=max_installs, parallel=parallel,
         ).solve()
         result.question = question
         if model is not None and _fallback_due(result.status, scenario.fallback_when):

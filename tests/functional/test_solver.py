@@ -73,6 +73,22 @@ def test_satisfiable_chain_finds_working_set_and_exact_boundary(tmp_path, chain_
 
 
 @pytest.mark.slow
+def test_a_confirmation_runs_beside_the_next_proposal_and_changes_nothing(
+        tmp_path, chain_index, monkeypatch):
+    together = solve(scenario_file(tmp_path), chain_index)
+    monkeypatch.setenv("ENVPROBE_STORE", str(tmp_path / "sequential.sqlite3"))
+    alone = solve(scenario_file(tmp_path), chain_index, parallel=False)
+
+    assert together.side_by_side == 2 and alone.side_by_side == 0
+    assert [a.purpose for a in together.attempts] == ["proposal", "confirm", "proposal"]
+    assert [a.pins for a in together.attempts] == [a.pins for a in alone.attempts]
+    assert [a.outcome.probe_id for a in together.attempts] == [1, 2, 3]
+    for field in ("status", "pins", "installed", "rules", "boundaries", "notes"):
+        assert getattr(together, field) == getattr(alone, field), field
+    assert together.boundaries[0].confirmed_by == (2,)
+
+
+@pytest.mark.slow
 def test_second_run_answers_from_the_store_with_zero_installs(tmp_path, chain_index):
     path = scenario_file(tmp_path)
     first = solve(path, chain_index)

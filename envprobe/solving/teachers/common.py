@@ -21,6 +21,7 @@ from envprobe.solving.boundary import Search
 
 __all__ = [
     "Case",
+    "Defer",
     "Lesson",
     "Reprobe",
     "Scanner",
@@ -58,6 +59,10 @@ class Lesson:
 Reprobe = Callable[[dict[str, Version], Purpose], "ProbeOutcome | None"]
 
 
+# (pins to hold, the boundary to confirm, the failure a confirmation must repeat)
+Defer = Callable[[dict[str, Version], Boundary, Failure], bool]
+
+
 class Scanner(Protocol):
     """The static questions teachers ask of a release's wheel (True, False, or None: unknown)."""
 
@@ -92,6 +97,8 @@ class Tools:
     # whether a question about this release was answered by a micro-probe (the release
     # installed alone and asked) because its wheel could not tell
     micro_probed: Callable[[str, Version], bool] | None = None
+    # put a boundary's confirmation off to run beside the next proposal; False: run it now
+    defer: Defer | None = None
 
 
 @dataclass(frozen=True)

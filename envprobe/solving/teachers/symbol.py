@@ -177,7 +177,10 @@ def confirm_boundary(tools: Tools, case: Case, lesson: Lesson, search: Search,
     if edge == failing:
         confirmed = ids(case.outcome)
     elif tools.confirm and edge is not None:
-        result = tools.reprobe({**importer_of(failure), owner: edge}, Purpose.CONFIRM)
+        fixed = {**importer_of(failure), owner: edge}
+        if tools.defer is not None and tools.defer(fixed, boundary, failure):
+            return boundary  # confirmed beside the next proposal (confirmations.py)
+        result = tools.reprobe(fixed, Purpose.CONFIRM)
         if result is not None:
             lesson.probes.append(result)
             again = result.failure

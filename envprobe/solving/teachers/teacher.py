@@ -16,7 +16,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from envprobe.model.outcome import FailureKind, ProbeOutcome
-from envprobe.solving.teachers.common import Case, Lesson, Reprobe, Scanner, Tools
+from envprobe.solving.teachers.common import Case, Defer, Lesson, Reprobe, Scanner, Tools
 from envprobe.solving.teachers.dependency import dependency_check
 from envprobe.solving.teachers.heuristic import blame
 from envprobe.solving.teachers.installer import build_failed, declared_conflict, no_distribution
@@ -51,9 +51,10 @@ class Teacher:
         confirm: bool = True,
         extras: Callable[[str, Version], dict[str, list[Requirement]]] | None = None,
         micro_probed: Callable[[str, Version], bool] | None = None,
+        defer: Defer | None = None,
     ) -> None:
         self._tools = Tools(scanner, releases, reprobe, declared, released, confirm, extras,
-                            micro_probed)
+                            micro_probed, defer)
 
     def learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> Lesson:
         lesson = Lesson()
