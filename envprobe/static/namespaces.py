@@ -15,8 +15,9 @@ from typing import Any
 
 from envprobe.static.cache import cached_scan
 from envprobe.static.facts import collect_facts
-from envprobe.static.layout import WheelFiles
+from envprobe.static.layout import WheelFiles, open_files
 from envprobe.static.lazy import lazy_names
+from envprobe.static.sdist_tree import SdistFiles
 from envprobe.static.syntax import parse_source
 
 __all__ = ["NamespaceScan", "module_namespace", "provides_symbol"]
@@ -63,7 +64,7 @@ def module_namespace(wheel_path: Path, module: str) -> NamespaceScan | None:
     """What `module` exports, or None when the wheel does not install it."""
 
     def scan() -> NamespaceScan | None:
-        with WheelFiles.open(wheel_path) as wheel:
+        with open_files(wheel_path) as wheel:
             return _NamespaceReader(wheel).scan(module)
 
     return cached_scan(
@@ -101,7 +102,7 @@ def _absolute_module(module: str, is_package: bool, level: int, target: str | No
 class _NamespaceReader:
     """Namespaces of the modules of one open wheel, following star-imports inside it."""
 
-    def __init__(self, wheel: WheelFiles) -> None:
+    def __init__(self, wheel: WheelFiles | SdistFiles) -> None:
         self._wheel = wheel
         self._done: dict[str, NamespaceScan | None] = {}
         self._visiting: set[str] = set()
@@ -123,10 +124,11 @@ class _NamespaceReader:
         children = self._wheel.children(module) if kind in ("package", "namespace") else frozenset()
         if kind == "namespace" or source_file is None:
             return NamespaceScan(names=children)
-        if kind == "extension":
+        if kind in ("extension", "built"):
             return NamespaceScan(
                 names=frozenset(), complete=False,
-                unresolved=(f"{source_file} is compiled code",),
+                unresolved=(f"{source_file} is compiled code" if kind == "extension"
+                            else f"{source_file} is built, not shipped, by the sdist",),
             )
         tree = parse_source(self._wheel.read(source_file))
         if tree is None:
@@ -136,6 +138,8 @@ class _NamespaceReader:
             )
         facts = collect_facts(tree, source_file)
         unresolved = list(facts.unresolved)
+        if kind == "package" and (unsure := self._wheel.children_unsure(module)):
+            unresolved.append(unsure)
         lazy = lazy_names(facts, source_file, unresolved)
         names = facts.names | children | set(facts.declared_all) | lazy
         for level, target in facts.star_imports:
