@@ -34,6 +34,10 @@ class ModuleFacts:
     table_updates: dict[str, list[list[str] | None]] = field(default_factory=dict)
     mutations: dict[str, list[ast.AST]] = field(default_factory=dict)
     unresolved: list[str] = field(default_factory=list)
+    # `__all__ += sub.__all__`: names whose `__all__` this module's takes in
+    all_refs: list[str] = field(default_factory=list)
+    # name -> (level, module, attribute) of the import that bound it
+    imported: dict[str, tuple[int, str | None, str | None]] = field(default_factory=dict)
 
     def define(self, name: str, value: ast.AST) -> None:
         self.definitions.setdefault(name, []).append(value)
@@ -174,7 +178,9 @@ def _note_statement(statement: ast.stmt, facts: ModuleFacts, where: str) -> None
                 facts.names.update(_bound_names(item.optional_vars))
     elif isinstance(statement, ast.Import):
         for alias in statement.names:
-            facts.names.add(alias.asname or alias.name.partition(".")[0])
+            bound = alias.asname or alias.name.partition(".")[0]
+            facts.names.add(bound)
+            facts.imported[bound] = (0, alias.name if alias.asname else bound, None)
     elif isinstance(statement, ast.ImportFrom):
         for alias in statement.names:
             if alias.name == "*":
@@ -184,6 +190,8 @@ def _note_statement(statement: ast.stmt, facts: ModuleFacts, where: str) -> None
                 facts.unresolved.append(f"{where} takes its __getattr__ from another module")
             else:
                 facts.names.add(alias.asname or alias.name)
+                facts.imported[alias.asname or alias.name] = (
+                    statement.level, statement.module, alias.name)
     elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
         _note_call(statement.value, facts, where)
 
@@ -198,7 +206,7 @@ def _note_assignment(target: ast.expr, value: ast.expr, facts: ModuleFacts) -> N
     if "__all__" in bound:
         facts.has_all = True
     if isinstance(target, ast.Name) and target.id == "__all__":
-        _declare_all(facts, literal_strings(value))
+        _declare_all(facts, value)
     elif "__all__" in bound:
         facts.all_readable = False
     table = _subscripted_name(target)
@@ -211,7 +219,7 @@ def _note_augmented(statement: ast.AugAssign, facts: ModuleFacts) -> None:
     if isinstance(target, ast.Name):
         facts.names.add(target.id)
         if target.id == "__all__":
-            _declare_all(facts, literal_strings(value))
+            _declare_all(facts, value)
     table = _subscripted_name(target)
     if table is not None:
         facts.update_table(table, literal_strings(value))
@@ -226,8 +234,10 @@ def _note_call(call: ast.Call, facts: ModuleFacts, where: str) -> None:
         # `T[k].update(other)` makes `other` reachable from wherever T is.
         facts.mutations.setdefault(root, []).append(call)
     argument = call.args[0] if len(call.args) == 1 and not call.keywords else None
-    if isinstance(owner, ast.Name) and owner.id == "__all__" and method in ("extend", "append"):
-        _declare_all(facts, _appended_strings(method, argument))
+    if isinstance(owner, ast.Name) and owner.id == "__all__" and method == "extend":
+        _declare_all(facts, argument)
+    elif isinstance(owner, ast.Name) and owner.id == "__all__" and method == "append":
+        _declare_all(facts, ast.List([argument]) if argument is not None else None)
     elif (table := _subscripted_name(owner)) is not None and method in ("extend", "append"):
         facts.update_table(table, _appended_strings(method, argument))
     elif isinstance(owner, ast.Name) and method == "update":
@@ -237,7 +247,27 @@ def _note_call(call: ast.Call, facts: ModuleFacts, where: str) -> None:
         facts.unresolved.append(f"{where} adds names through {owner.func.id}().update()")
 
 
-def _declare_all(facts: ModuleFacts, strings: list[str] | None) -> None:
-    """Add literal strings to `__all__`; a computed part makes `__all__` unreadable."""
-    facts.all_readable &= strings is not None
-    facts.declared_all += strings or []
+def _declare_all(facts: ModuleFacts, value: ast.expr | None) -> None:
+    """Add literal strings (and other modules' `__all__`) to `__all__`; any other computed
+    part makes `__all__` unreadable."""
+    parts = _all_parts(value)
+    facts.all_readable &= parts is not None
+    strings, refs = parts or ([], [])
+    facts.declared_all += strings
+    facts.all_refs += refs
+
+
+def _all_parts(node: ast.expr | None) -> tuple[list[str], list[str]] | None:
+    """(literal names, modules whose `__all__` is added) of an `__all__` expression."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _all_parts(node.left), _all_parts(node.right)
+        return None if left is None or right is None else (left[0] + right[0],
+                                                            left[1] + right[1])
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in ("list", "tuple") and len(node.args) == 1 and not node.keywords):
+        return _all_parts(node.args[0])
+    if (isinstance(node, ast.Attribute) and node.attr == "__all__"
+            and isinstance(node.value, ast.Name)):
+        return [], [node.value.id]
+    strings = literal_strings(node)
+    return None if strings is None else (strings, [])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from envprobe.static.cache import cached_scan
-from envprobe.static.facts import collect_facts
+from envprobe.static.facts import ModuleFacts, collect_facts
 from envprobe.static.layout import WheelFiles, open_files
 from envprobe.static.lazy import lazy_names
 from envprobe.static.sdist_tree import SdistFiles
@@ -141,23 +141,40 @@ class _NamespaceReader:
         if kind == "package" and (unsure := self._wheel.children_unsure(module)):
             unresolved.append(unsure)
         lazy = lazy_names(facts, source_file, unresolved)
-        names = facts.names | children | set(facts.declared_all) | lazy
+        declared, all_readable = set(facts.declared_all), facts.all_readable
+        for name in facts.all_refs:  # `__all__ += sub.__all__`: numpy's way of re-exporting
+            found = self._referenced_all(module, kind == "package", name, facts)
+            all_readable &= found is not None
+            declared |= found or set()
+        names = facts.names | children | declared | lazy
         for level, target in facts.star_imports:
             names |= self._star_names(
                 _absolute_module(module, kind == "package", level, target),
                 f"{'.' * level}{target or ''}", source_file, unresolved,
             )
-        if facts.has_all and not facts.all_readable:
+        if facts.has_all and not all_readable:
             self._unreadable_all.add(module)
         return NamespaceScan(
             names=frozenset(names),
             complete=not unresolved,
             lazy_names=frozenset(lazy),
-            declared_all=(
-                frozenset(facts.declared_all) if facts.has_all and facts.all_readable else None
-            ),
+            declared_all=frozenset(declared) if facts.has_all and all_readable else None,
             unresolved=tuple(dict.fromkeys(unresolved)),
         )
+
+    def _referenced_all(self, module: str, is_package: bool, name: str,
+                        facts: ModuleFacts) -> set[str] | None:
+        """The `__all__` of the module `name` stands for here; None when it cannot be read."""
+        if name in facts.imported:
+            level, source, attribute = facts.imported[name]
+            base = _absolute_module(module, is_package, level, source)
+            target = (f"{base}.{attribute}" if base else attribute) if attribute else base
+        else:  # `from .sub import *` binds the submodule `sub` in its package too
+            target = f"{module}.{name}" if is_package else None
+        if target is None or target in self._visiting or self._wheel.locate(target) is None:
+            return None
+        scan = self.scan(target)
+        return None if scan is None or scan.declared_all is None else set(scan.declared_all)
 
     def _star_names(
         self, absolute: str | None, written: str, where: str, unresolved: list[str]

@@ -92,6 +92,9 @@ class Tools:
     # whether a question about this release was answered by a micro-probe (the release
     # installed alone and asked) because its wheel could not tell
     micro_probed: Callable[[str, Version], bool] | None = None
+    # every release the index lists (a wheel for this Python or not): what a static
+    # search reads, so a name kept only in sdist-only releases is still found
+    known: Callable[[str], list[Version]] | None = None
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,10 @@ class Teacher:
         confirm: bool = True,
         extras: Callable[[str, Version], dict[str, list[Requirement]]] | None = None,
         micro_probed: Callable[[str, Version], bool] | None = None,
+        known: Callable[[str], list[Version]] | None = None,
     ) -> None:
         self._tools = Tools(scanner, releases, reprobe, declared, released, confirm, extras,
-                            micro_probed)
+                            micro_probed, known)
 
     def learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> Lesson:
         lesson = Lesson()
