@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from envprobe.static.syntax import is_type_checking, literal_string, literal_strings
 
-__all__ = ["ModuleFacts", "collect_facts", "table_names"]
+__all__ = ["ModuleFacts", "collect_facts", "comprehension_keys", "table_names"]
 
 _TRY_NODES = (ast.Try, ast.TryStar)
 
@@ -36,6 +36,8 @@ class ModuleFacts:
     unresolved: list[str] = field(default_factory=list)
     # `__all__ += sub.__all__`: names whose `__all__` this module's takes in
     all_refs: list[str] = field(default_factory=list)
+    # table -> the keys of `table["key"] = ...` statements (None: a computed key)
+    assigned_keys: dict[str, list[str | None]] = field(default_factory=dict)
     # name -> (level, module, attribute) of the import that bound it
     imported: dict[str, tuple[int, str | None, str | None]] = field(default_factory=dict)
 
@@ -72,6 +74,29 @@ def table_names(table: ast.Dict) -> list[str] | None:
             names += strings
         return names
     return [literal_string(key) for key in table.keys]
+
+
+def comprehension_keys(node: ast.DictComp, facts: ModuleFacts) -> list[str] | None:
+    """Keys of `{n: ... for n, _ in TABLE}` over a literal list (numpy's deprecated
+    aliases); None for any other shape."""
+    if len(node.generators) != 1 or not isinstance(node.key, ast.Name):
+        return None
+    loop = node.generators[0]
+    source = loop.iter
+    if isinstance(source, ast.Name):
+        found = facts.definitions.get(source.id, [])
+        source = found[0] if len(found) == 1 else None
+    if loop.ifs or not isinstance(source, (ast.List, ast.Tuple, ast.Set)):
+        return None
+    if isinstance(loop.target, ast.Name) and loop.target.id == node.key.id:
+        return literal_strings(source)
+    names = [t.id if isinstance(t, ast.Name) else None for t in getattr(loop.target, "elts", [])]
+    if node.key.id not in names:
+        return None
+    at = names.index(node.key.id)
+    keys = [literal_string(e.elts[at]) if isinstance(e, ast.Tuple) and len(e.elts) == len(names)
+            else None for e in source.elts]
+    return None if None in keys else keys  # type: ignore[return-value]
 
 
 def _module_level(body: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
@@ -212,6 +237,7 @@ def _note_assignment(target: ast.expr, value: ast.expr, facts: ModuleFacts) -> N
     table = _subscripted_name(target)
     if table is not None:
         facts.update_table(table, _entry_names(target.slice, value))
+        facts.assigned_keys.setdefault(table, []).append(literal_string(target.slice))
 
 
 def _note_augmented(statement: ast.AugAssign, facts: ModuleFacts) -> None:
@@ -241,7 +267,8 @@ def _note_call(call: ast.Call, facts: ModuleFacts, where: str) -> None:
     elif (table := _subscripted_name(owner)) is not None and method in ("extend", "append"):
         facts.update_table(table, _appended_strings(method, argument))
     elif isinstance(owner, ast.Name) and method == "update":
-        names = table_names(argument) if isinstance(argument, ast.Dict) else None
+        names = table_names(argument) if isinstance(argument, ast.Dict) else (
+            comprehension_keys(argument, facts) if isinstance(argument, ast.DictComp) else None)
         facts.update_table(owner.id, names)
     if method == "update" and _is_namespace_call(owner):
         facts.unresolved.append(f"{where} adds names through {owner.func.id}().update()")

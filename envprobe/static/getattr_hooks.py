@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
-from envprobe.static.facts import ModuleFacts
+from envprobe.static.facts import ModuleFacts, comprehension_keys
 from envprobe.static.syntax import literal_string, literal_strings
 
 __all__ = ["answered_names"]
@@ -105,17 +105,29 @@ def _name_test(test: ast.expr, parameter: str, facts: ModuleFacts) -> set[str] |
 
 
 def _table_keys(name: str, facts: ModuleFacts) -> set[str] | None:
-    """Keys of a module-level literal table never changed after; None otherwise."""
+    """Keys of a module-level table: a literal (or a comprehension over one), changed
+    after only by `T[key] = ...` and `T.update(...)` with keys as readable; else None."""
     definitions = facts.definitions.get(name, [])
-    if len(definitions) != 1 or facts.table_updates.get(name) or facts.mutations.get(name):
+    if len(definitions) != 1:
         return None
-    table = definitions[0]
+    keys = _keys_of(definitions[0], facts)
+    for change in facts.mutations.get(name, []):
+        is_update = (isinstance(change, ast.Call) and isinstance(change.func, ast.Attribute)
+                     and change.func.attr == "update" and len(change.args) == 1)
+        found = _keys_of(change.args[0], facts) if is_update else None
+        keys = None if keys is None or found is None else keys + found
+    assigned = facts.assigned_keys.get(name, [])
+    if keys is None or None in keys or None in assigned:
+        return None
+    return set(keys).union(assigned)  # type: ignore[arg-type]
+
+
+def _keys_of(table: ast.AST, facts: ModuleFacts) -> list[str | None] | None:
     if isinstance(table, ast.Dict):
-        if any(literal_string(key) is None for key in table.keys):
-            return None
-        return {literal_string(key) for key in table.keys}  # type: ignore[misc]
-    strings = literal_strings(table)
-    return set(strings) if strings is not None else None
+        return [literal_string(key) for key in table.keys]
+    if isinstance(table, ast.DictComp):
+        return comprehension_keys(table, facts)  # type: ignore[return-value]
+    return literal_strings(table)  # type: ignore[arg-type,return-value]
 
 
 def _returns(node: ast.AST) -> bool:
