@@ -62,9 +62,8 @@ def _tools(index, interpreter, refused: list[str]):
     def releases(name: str) -> list:
         return [v for v in index.versions(name) if provider.installable(name, v)]
 
-    def reprobe(fixed, purpose):
+    def reprobe(fixed, purpose):  # a full install: refused, and counted
         refused.append(f"{purpose}: {', '.join(f'{n}=={v}' for n, v in fixed.items())}")
-        return None
 
     tools = Tools(questions, releases, reprobe, lambda n, v: [], lambda n, v: None,
                   confirm=False, micro_probed=questions.micro_probed, known=index.versions)

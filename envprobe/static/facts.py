@@ -38,6 +38,8 @@ class ModuleFacts:
     all_refs: list[str] = field(default_factory=list)
     # table -> the keys of `table["key"] = ...` statements (None: a computed key)
     assigned_keys: dict[str, list[str | None]] = field(default_factory=dict)
+    # module-level classes derived from ModuleType, and whether a bare call builds each
+    module_classes: dict[str, bool] = field(default_factory=dict)
     # name -> (level, module, attribute) of the import that bound it
     imported: dict[str, tuple[int, str | None, str | None]] = field(default_factory=dict)
 
@@ -53,6 +55,10 @@ def collect_facts(tree: ast.Module, where: str) -> ModuleFacts:
     facts = ModuleFacts()
     for statement in _module_level(tree.body):
         _note_statement(statement, facts, where)
+    for name, built in facts.module_classes.items():
+        if not built:  # `sys.modules[__name__].__class__ = C`, or a use this reading misses
+            facts.unresolved.append(f"{where} defines module class {name}, used in a way "
+                                    "this reading does not follow")
     return facts
 
 
@@ -181,6 +187,10 @@ def _subscripted_name(node: ast.expr) -> str | None:
 
 
 def _note_statement(statement: ast.stmt, facts: ModuleFacts, where: str) -> None:
+    if isinstance(statement, ast.ClassDef) and any(
+            (b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "")) == "ModuleType"
+            for b in statement.bases):
+        facts.module_classes[statement.name] = False
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         facts.names.add(statement.name)
         facts.define(statement.name, statement)
@@ -218,6 +228,12 @@ def _note_statement(statement: ast.stmt, facts: ModuleFacts, where: str) -> None
                 facts.imported[alias.asname or alias.name] = (
                     statement.level, statement.module, alias.name)
     elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        callee = statement.value.func
+        if isinstance(callee, ast.Name) and callee.id in facts.module_classes:
+            # werkzeug 0.16: a bare call that puts a module object in sys.modules, its
+            # tables passed as arguments
+            facts.module_classes[callee.id] = True
+            facts.lazy_roots.append(statement.value)
         _note_call(statement.value, facts, where)
 
 
