@@ -31,18 +31,24 @@ from envprobe.sources.config import IndexConfig
 from envprobe.sources.index import PackageIndex
 
 
-def fetch(package: str, version: str, folder: Path) -> Path | None:
+def fetch(package: str, version: str, folder: Path, index: PackageIndex) -> Path | None:
+    """pip's choice for this machine; else, for a release pip cannot fetch here (no wheel
+    for this Python and an sdist that does not build), any wheel the index has, or its sdist."""
     target = folder / f"{package}-{version}"
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d",
                     str(target), f"{package}=={version}"], check=False, capture_output=True)
     files = sorted(target.glob("*"), key=lambda p: not p.name.endswith(".whl"))
-    return files[0] if files else None
+    if files:
+        return files[0]
+    listed = sorted(index.files(package, version),
+                    key=lambda f: (not f.is_wheel, not f.filename.endswith((".whl", ".tar.gz"))))
+    return index.download(listed[0]) if listed else None
 
 
 def members(archive: Path) -> dict[str, str]:
     """Python files of a wheel or sdist: path inside the package tree -> text."""
     found: dict[str, str] = {}
-    if archive.suffix == ".whl" or archive.suffix == ".zip":
+    if archive.suffix in (".whl", ".zip"):
         with zipfile.ZipFile(archive) as zf:
             for name in zf.namelist():
                 if name.endswith(".py"):
@@ -99,7 +105,7 @@ def main() -> None:
             between = [str(v) for v in index.versions(expect["package"]) if low < v < high]
             print(f"  releases between: {', '.join(between) or 'none'}")
             for side in sides:
-                archive = fetch(expect["package"], expect[side], Path(tmp))
+                archive = fetch(expect["package"], expect[side], Path(tmp), index)
                 print(f"  {side} {expect[side]}: {archive.name if archive else 'NOT FOUND'}")
                 if archive is not None:
                     for line in evidence(members(archive), module, expect["symbol"]) or ["(none)"]:

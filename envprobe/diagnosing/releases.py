@@ -2,14 +2,14 @@
 
 The solver's own pieces answer: `SolveProvider.installable` (a file that
 installs on this interpreter), the index's declared metadata and upload
-times, and a `StaticScanner` over the interpreter's wheel tags, so the
+times, and a `StaticScanner` over the interpreter's wheel tags (it reads
+other Pythons' wheels and sdists where this one has none), so the
 diagnosis reads the same caches and reaches the same boundaries as a solve.
 """
 
 from __future__ import annotations
 
 from packaging.requirements import Requirement
-from packaging.tags import Tag, cpython_tags
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -34,7 +34,7 @@ class Releases:
         self.interpreter = interpreter
         self._installed = installed
         # Wheels only, no micro-probes: a diagnosis installs nothing anywhere.
-        self.scanner = ReleaseQuestions(StaticScanner(index, scan_tags(interpreter)))
+        self.scanner = ReleaseQuestions(StaticScanner(index, interpreter.tags))
         self._provider = SolveProvider(
             index, universe=(), rules=[], pins={}, extras={},
             python_version=interpreter.python_version, tags=frozenset(interpreter.tags),
@@ -73,19 +73,3 @@ class Releases:
         return Teacher(self.scanner, self.releases, lambda fixed, purpose: None, self.declared,
                        self.released, confirm=False, extras=self.extras)
 
-
-def scan_tags(interpreter: TargetInterpreter) -> tuple[Tag, ...]:
-    """The interpreter's wheel tags, then other CPython versions' on the same platforms.
-
-    Only read, never installed: an old release with no wheel for this Python
-    (markupsafe 2.0.1 on 3.11) still names its modules and their bindings in
-    the wheel it has for another, so its scan need not stop the search.
-    """
-    own = tuple(interpreter.tags)
-    platforms = list(dict.fromkeys(tag.platform for tag in own if tag.platform != "any"))
-    minor = interpreter.python_version.minor
-    others = [tag for other in sorted(range(6, 20), key=lambda m: abs(m - minor))
-              if other != minor
-              for tag in cpython_tags((3, other), platforms=platforms or None)]
-    seen = set(own)
-    return own + tuple(dict.fromkeys(tag for tag in others if tag not in seen))

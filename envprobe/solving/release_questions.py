@@ -37,6 +37,13 @@ class ReleaseQuestions:
         """Each micro-probe's question and answer, in order: its evidence."""
         return list(self._micro.asked) if self._micro else []
 
+    @property
+    def python_tag(self) -> str:
+        return self._scanner.python_tag
+
+    def has_wheel(self, name: str, version: Version) -> bool:
+        return self._scanner.has_wheel(name, version)
+
     def micro_probed(self, name: str, version: Version) -> bool:
         return (name, version) in self._asked
 

@@ -89,7 +89,8 @@ class Solver:
         self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
                                self._released, extras=self._extras,
                                micro_probed=self.scanner.micro_probed,
-                               defer=self.confirmations.defer)
+                               defer=self.confirmations.defer,
+                               known=self.index.versions)
         self.universe: set[NormalizedName] = {t.name for t in scenario.targets} | set(scenario.pins)
         self.rules: list[Rule] = []
         self.boundaries: list[Boundary] = []

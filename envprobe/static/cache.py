@@ -21,7 +21,7 @@ from envprobe.paths import cache_dir
 __all__ = ["cached_scan"]
 
 # Bump when scanning rules change: cached answers of older rules are then ignored.
-_SCAN_FORMAT = "v4"
+_SCAN_FORMAT = "v5"
 
 _T = TypeVar("_T")
 

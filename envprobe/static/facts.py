@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from envprobe.static.syntax import is_type_checking, literal_string, literal_strings
 
-__all__ = ["ModuleFacts", "collect_facts", "table_names"]
+__all__ = ["ModuleFacts", "collect_facts", "comprehension_keys", "table_names"]
 
 _TRY_NODES = (ast.Try, ast.TryStar)
 
@@ -34,6 +34,14 @@ class ModuleFacts:
     table_updates: dict[str, list[list[str] | None]] = field(default_factory=dict)
     mutations: dict[str, list[ast.AST]] = field(default_factory=dict)
     unresolved: list[str] = field(default_factory=list)
+    # `__all__ += sub.__all__`: names whose `__all__` this module's takes in
+    all_refs: list[str] = field(default_factory=list)
+    # table -> the keys of `table["key"] = ...` statements (None: a computed key)
+    assigned_keys: dict[str, list[str | None]] = field(default_factory=dict)
+    # module-level classes derived from ModuleType, and whether a bare call builds each
+    module_classes: dict[str, bool] = field(default_factory=dict)
+    # name -> (level, module, attribute) of the import that bound it
+    imported: dict[str, tuple[int, str | None, str | None]] = field(default_factory=dict)
 
     def define(self, name: str, value: ast.AST) -> None:
         self.definitions.setdefault(name, []).append(value)
@@ -47,6 +55,10 @@ def collect_facts(tree: ast.Module, where: str) -> ModuleFacts:
     facts = ModuleFacts()
     for statement in _module_level(tree.body):
         _note_statement(statement, facts, where)
+    for name, built in facts.module_classes.items():
+        if not built:  # `sys.modules[__name__].__class__ = C`, or a use this reading misses
+            facts.unresolved.append(f"{where} defines module class {name}, used in a way "
+                                    "this reading does not follow")
     return facts
 
 
@@ -68,6 +80,29 @@ def table_names(table: ast.Dict) -> list[str] | None:
             names += strings
         return names
     return [literal_string(key) for key in table.keys]
+
+
+def comprehension_keys(node: ast.DictComp, facts: ModuleFacts) -> list[str] | None:
+    """Keys of `{n: ... for n, _ in TABLE}` over a literal list (numpy's deprecated
+    aliases); None for any other shape."""
+    if len(node.generators) != 1 or not isinstance(node.key, ast.Name):
+        return None
+    loop = node.generators[0]
+    source = loop.iter
+    if isinstance(source, ast.Name):
+        found = facts.definitions.get(source.id, [])
+        source = found[0] if len(found) == 1 else None
+    if loop.ifs or not isinstance(source, (ast.List, ast.Tuple, ast.Set)):
+        return None
+    if isinstance(loop.target, ast.Name) and loop.target.id == node.key.id:
+        return literal_strings(source)
+    names = [t.id if isinstance(t, ast.Name) else None for t in getattr(loop.target, "elts", [])]
+    if node.key.id not in names:
+        return None
+    at = names.index(node.key.id)
+    keys = [literal_string(e.elts[at]) if isinstance(e, ast.Tuple) and len(e.elts) == len(names)
+            else None for e in source.elts]
+    return None if None in keys else keys  # type: ignore[return-value]
 
 
 def _module_level(body: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
@@ -152,6 +187,10 @@ def _subscripted_name(node: ast.expr) -> str | None:
 
 
 def _note_statement(statement: ast.stmt, facts: ModuleFacts, where: str) -> None:
+    if isinstance(statement, ast.ClassDef) and any(
+            (b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "")) == "ModuleType"
+            for b in statement.bases):
+        facts.module_classes[statement.name] = False
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         facts.names.add(statement.name)
         facts.define(statement.name, statement)
@@ -174,7 +213,9 @@ def _note_statement(statement: ast.stmt, facts: ModuleFacts, where: str) -> None
                 facts.names.update(_bound_names(item.optional_vars))
     elif isinstance(statement, ast.Import):
         for alias in statement.names:
-            facts.names.add(alias.asname or alias.name.partition(".")[0])
+            bound = alias.asname or alias.name.partition(".")[0]
+            facts.names.add(bound)
+            facts.imported[bound] = (0, alias.name if alias.asname else bound, None)
     elif isinstance(statement, ast.ImportFrom):
         for alias in statement.names:
             if alias.name == "*":
@@ -184,7 +225,15 @@ def _note_statement(statement: ast.stmt, facts: ModuleFacts, where: str) -> None
                 facts.unresolved.append(f"{where} takes its __getattr__ from another module")
             else:
                 facts.names.add(alias.asname or alias.name)
+                facts.imported[alias.asname or alias.name] = (
+                    statement.level, statement.module, alias.name)
     elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        callee = statement.value.func
+        if isinstance(callee, ast.Name) and callee.id in facts.module_classes:
+            # werkzeug 0.16: a bare call that puts a module object in sys.modules, its
+            # tables passed as arguments
+            facts.module_classes[callee.id] = True
+            facts.lazy_roots.append(statement.value)
         _note_call(statement.value, facts, where)
 
 
@@ -198,12 +247,13 @@ def _note_assignment(target: ast.expr, value: ast.expr, facts: ModuleFacts) -> N
     if "__all__" in bound:
         facts.has_all = True
     if isinstance(target, ast.Name) and target.id == "__all__":
-        _declare_all(facts, literal_strings(value))
+        _declare_all(facts, value)
     elif "__all__" in bound:
         facts.all_readable = False
     table = _subscripted_name(target)
     if table is not None:
         facts.update_table(table, _entry_names(target.slice, value))
+        facts.assigned_keys.setdefault(table, []).append(literal_string(target.slice))
 
 
 def _note_augmented(statement: ast.AugAssign, facts: ModuleFacts) -> None:
@@ -211,7 +261,7 @@ def _note_augmented(statement: ast.AugAssign, facts: ModuleFacts) -> None:
     if isinstance(target, ast.Name):
         facts.names.add(target.id)
         if target.id == "__all__":
-            _declare_all(facts, literal_strings(value))
+            _declare_all(facts, value)
     table = _subscripted_name(target)
     if table is not None:
         facts.update_table(table, literal_strings(value))
@@ -226,18 +276,41 @@ def _note_call(call: ast.Call, facts: ModuleFacts, where: str) -> None:
         # `T[k].update(other)` makes `other` reachable from wherever T is.
         facts.mutations.setdefault(root, []).append(call)
     argument = call.args[0] if len(call.args) == 1 and not call.keywords else None
-    if isinstance(owner, ast.Name) and owner.id == "__all__" and method in ("extend", "append"):
-        _declare_all(facts, _appended_strings(method, argument))
+    if isinstance(owner, ast.Name) and owner.id == "__all__" and method == "extend":
+        _declare_all(facts, argument)
+    elif isinstance(owner, ast.Name) and owner.id == "__all__" and method == "append":
+        _declare_all(facts, ast.List([argument]) if argument is not None else None)
     elif (table := _subscripted_name(owner)) is not None and method in ("extend", "append"):
         facts.update_table(table, _appended_strings(method, argument))
     elif isinstance(owner, ast.Name) and method == "update":
-        names = table_names(argument) if isinstance(argument, ast.Dict) else None
+        names = table_names(argument) if isinstance(argument, ast.Dict) else (
+            comprehension_keys(argument, facts) if isinstance(argument, ast.DictComp) else None)
         facts.update_table(owner.id, names)
     if method == "update" and _is_namespace_call(owner):
         facts.unresolved.append(f"{where} adds names through {owner.func.id}().update()")
 
 
-def _declare_all(facts: ModuleFacts, strings: list[str] | None) -> None:
-    """Add literal strings to `__all__`; a computed part makes `__all__` unreadable."""
-    facts.all_readable &= strings is not None
-    facts.declared_all += strings or []
+def _declare_all(facts: ModuleFacts, value: ast.expr | None) -> None:
+    """Add literal strings (and other modules' `__all__`) to `__all__`; any other computed
+    part makes `__all__` unreadable."""
+    parts = _all_parts(value)
+    facts.all_readable &= parts is not None
+    strings, refs = parts or ([], [])
+    facts.declared_all += strings
+    facts.all_refs += refs
+
+
+def _all_parts(node: ast.expr | None) -> tuple[list[str], list[str]] | None:
+    """(literal names, modules whose `__all__` is added) of an `__all__` expression."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _all_parts(node.left), _all_parts(node.right)
+        return None if left is None or right is None else (left[0] + right[0],
+                                                            left[1] + right[1])
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in ("list", "tuple") and len(node.args) == 1 and not node.keywords):
+        return _all_parts(node.args[0])
+    if (isinstance(node, ast.Attribute) and node.attr == "__all__"
+            and isinstance(node.value, ast.Name)):
+        return [], [node.value.id]
+    strings = literal_strings(node)
+    return None if strings is None else (strings, [])

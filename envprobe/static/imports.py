@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from envprobe.static.cache import cached_scan
-from envprobe.static.layout import WheelFiles
+from envprobe.static.layout import open_files
 from envprobe.static.syntax import attribute_chain, is_type_checking, parse_source
 
 __all__ = ["ImportSite", "import_sites"]
@@ -57,7 +57,7 @@ def import_sites(wheel_path: Path, target: str) -> list[ImportSite]:
     def scan() -> list[ImportSite]:
         needle = target.encode()
         sites: list[ImportSite] = []
-        with WheelFiles.open(wheel_path) as wheel:
+        with open_files(wheel_path) as wheel:
             for path in wheel.python_files():
                 source = wheel.read(path)
                 if needle not in source:

@@ -3,6 +3,7 @@
 Scans ask where a dotted module lives (package, module, extension or
 namespace folder) and what a package holds; `.dist-info` metadata and
 non-library `.data` schemes never land on `sys.path`, so they are left out.
+`open_files` opens a wheel or an sdist (`sdist_tree`) behind the same questions.
 """
 
 from __future__ import annotations
@@ -13,15 +14,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["WheelFiles", "has_module"]
+from envprobe.static.sdist_tree import SdistFiles, is_sdist
+
+__all__ = ["WheelFiles", "has_module", "open_files"]
 
 _EXTENSION_SUFFIXES = (".so", ".pyd")
 
 
-def has_module(wheel_path: Path, dotted: str) -> bool:
-    """Whether the wheel installs `dotted` as a package, namespace package, module or extension."""
-    with WheelFiles.open(wheel_path) as wheel:
-        return wheel.locate(dotted) is not None
+def has_module(wheel_path: Path, dotted: str) -> bool | None:
+    """Whether the wheel (or sdist) installs `dotted` as a package, namespace package,
+    module or extension; None when an sdist's build may add it unseen."""
+    with open_files(wheel_path) as files:
+        if files.locate(dotted) is not None:
+            return True
+        return None if files.absence_unsure(dotted) else False
+
+
+def open_files(path: Path) -> contextlib.AbstractContextManager[WheelFiles | SdistFiles]:
+    """The installed layout of a wheel, or of an sdist as far as its sources show it."""
+    return SdistFiles.open(path) if is_sdist(path) else WheelFiles.open(path)
 
 
 def _installed_path(member: str) -> str | None:
@@ -90,6 +101,14 @@ class WheelFiles:
             return "extension", self.extensions[base]
         if base in self.folders:
             return "namespace", None
+        return None
+
+    def absence_unsure(self, dotted: str) -> str | None:
+        """A wheel lists every file it installs: an absence is always proof."""
+        return None
+
+    def children_unsure(self, dotted: str) -> str | None:
+        """A wheel names every module of a package."""
         return None
 
     def children(self, dotted: str) -> frozenset[str]:

@@ -12,6 +12,7 @@ import ast
 from collections.abc import Iterable
 
 from envprobe.static.facts import ModuleFacts, table_names
+from envprobe.static.getattr_hooks import answered_names
 from envprobe.static.syntax import attribute_chain
 
 __all__ = ["lazy_names"]
@@ -20,17 +21,34 @@ __all__ = ["lazy_names"]
 def lazy_names(facts: ModuleFacts, where: str, unresolved: list[str]) -> set[str]:
     """Names a module-level `__getattr__` (or a lazy module object) can hand out.
 
-    Follows every name the lazy mechanism mentions, through module-level
+    A `__getattr__` that only answers names it tests for (`getattr_hooks`)
+    hands out exactly those. Otherwise every name the lazy mechanism
+    mentions is followed, through module-level
     definitions and in-place updates, to the dict literals it ends in. The
     namespace stays open-ended when no table is readable, when a table entry
     is computed, or when the mechanism is fed data computed by code from
     elsewhere (a call this module does not define). Why it stays open is
     appended to `unresolved`.
     """
-    if not facts.lazy_roots:
-        return set()
+    answered: set[str] = set()
+    open_roots = []
+    for root in facts.lazy_roots:
+        closed = answered_names(root, facts) if isinstance(
+            root, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        if closed is None:
+            open_roots.append(root)
+        else:
+            answered |= closed  # a deprecation hook: these names, and no others
+    if not open_roots:
+        return answered
+    return answered | _table_names(facts, open_roots, where, unresolved)
+
+
+def _table_names(facts: ModuleFacts, roots: list[ast.AST], where: str,
+                 unresolved: list[str]) -> set[str]:
+    """Names in the tables an open lazy mechanism consults."""
     reachable: set[str] = set()
-    frontier = _names_in(facts.lazy_roots)
+    frontier = _names_in(roots)
     while frontier:
         name = frontier.pop()
         reachable.add(name)
@@ -38,10 +56,10 @@ def lazy_names(facts: ModuleFacts, where: str, unresolved: list[str]) -> set[str
             [*facts.definitions.get(name, []), *facts.mutations.get(name, [])]
         ) - reachable
     expressions = [
-        root for root in facts.lazy_roots
+        root for root in roots
         if not isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef))
     ]
-    refusing = _refusal_tables(facts.lazy_roots)
+    refusing = _refusal_tables(roots)
     tables = [
         (name, value)
         for name in sorted(reachable - refusing)

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from envprobe.static.cache import cached_scan
-from envprobe.static.facts import collect_facts
-from envprobe.static.layout import WheelFiles
+from envprobe.static.facts import ModuleFacts, collect_facts
+from envprobe.static.layout import WheelFiles, open_files
 from envprobe.static.lazy import lazy_names
+from envprobe.static.sdist_tree import SdistFiles
 from envprobe.static.syntax import parse_source
 
 __all__ = ["NamespaceScan", "module_namespace", "provides_symbol"]
@@ -63,7 +64,7 @@ def module_namespace(wheel_path: Path, module: str) -> NamespaceScan | None:
     """What `module` exports, or None when the wheel does not install it."""
 
     def scan() -> NamespaceScan | None:
-        with WheelFiles.open(wheel_path) as wheel:
+        with open_files(wheel_path) as wheel:
             return _NamespaceReader(wheel).scan(module)
 
     return cached_scan(
@@ -101,7 +102,7 @@ def _absolute_module(module: str, is_package: bool, level: int, target: str | No
 class _NamespaceReader:
     """Namespaces of the modules of one open wheel, following star-imports inside it."""
 
-    def __init__(self, wheel: WheelFiles) -> None:
+    def __init__(self, wheel: WheelFiles | SdistFiles) -> None:
         self._wheel = wheel
         self._done: dict[str, NamespaceScan | None] = {}
         self._visiting: set[str] = set()
@@ -123,10 +124,11 @@ class _NamespaceReader:
         children = self._wheel.children(module) if kind in ("package", "namespace") else frozenset()
         if kind == "namespace" or source_file is None:
             return NamespaceScan(names=children)
-        if kind == "extension":
+        if kind in ("extension", "built"):
             return NamespaceScan(
                 names=frozenset(), complete=False,
-                unresolved=(f"{source_file} is compiled code",),
+                unresolved=(f"{source_file} is compiled code" if kind == "extension"
+                            else f"{source_file} is built, not shipped, by the sdist",),
             )
         tree = parse_source(self._wheel.read(source_file))
         if tree is None:
@@ -136,24 +138,43 @@ class _NamespaceReader:
             )
         facts = collect_facts(tree, source_file)
         unresolved = list(facts.unresolved)
+        if kind == "package" and (unsure := self._wheel.children_unsure(module)):
+            unresolved.append(unsure)
         lazy = lazy_names(facts, source_file, unresolved)
-        names = facts.names | children | set(facts.declared_all) | lazy
+        declared, all_readable = set(facts.declared_all), facts.all_readable
+        for name in facts.all_refs:  # `__all__ += sub.__all__`: numpy's way of re-exporting
+            found = self._referenced_all(module, kind == "package", name, facts)
+            all_readable &= found is not None
+            declared |= found or set()
+        names = facts.names | children | declared | lazy
         for level, target in facts.star_imports:
             names |= self._star_names(
                 _absolute_module(module, kind == "package", level, target),
                 f"{'.' * level}{target or ''}", source_file, unresolved,
             )
-        if facts.has_all and not facts.all_readable:
+        if facts.has_all and not all_readable:
             self._unreadable_all.add(module)
         return NamespaceScan(
             names=frozenset(names),
             complete=not unresolved,
             lazy_names=frozenset(lazy),
-            declared_all=(
-                frozenset(facts.declared_all) if facts.has_all and facts.all_readable else None
-            ),
+            declared_all=frozenset(declared) if facts.has_all and all_readable else None,
             unresolved=tuple(dict.fromkeys(unresolved)),
         )
+
+    def _referenced_all(self, module: str, is_package: bool, name: str,
+                        facts: ModuleFacts) -> set[str] | None:
+        """The `__all__` of the module `name` stands for here; None when it cannot be read."""
+        if name in facts.imported:
+            level, source, attribute = facts.imported[name]
+            base = _absolute_module(module, is_package, level, source)
+            target = (f"{base}.{attribute}" if base else attribute) if attribute else base
+        else:  # `from .sub import *` binds the submodule `sub` in its package too
+            target = f"{module}.{name}" if is_package else None
+        if target is None or target in self._visiting or self._wheel.locate(target) is None:
+            return None
+        scan = self.scan(target)
+        return None if scan is None or scan.declared_all is None else set(scan.declared_all)
 
     def _star_names(
         self, absolute: str | None, written: str, where: str, unresolved: list[str]

@@ -1,22 +1,29 @@
-"""Static questions about a release, answered from its wheel without installing it.
+"""Static questions about a release, answered from its files without installing it.
 
 This is the cheap layer between declared metadata and real installs: one
 download (cached) answers "does huggingface_hub 0.23.5 export ModelFilter?"
-or "does nemo_toolkit 1.22.0 import it?" in well under a second.
+or "does nemo_toolkit 1.22.0 import it?" in well under a second. A release
+is read from its wheel for the target; failing that, from its wheel for
+another CPython (only read, never installed: markupsafe 2.0.1 has none for
+3.11, yet its modules bind the same names in the one it has for 3.9); failing
+that, from its sdist's module sources.
 """
 
 from __future__ import annotations
 
+import tarfile
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.tags import Tag
+from packaging.tags import Tag, cpython_tags, sys_tags
 from packaging.version import Version
 
 from envprobe.static.imports import import_sites
 from envprobe.static.layout import has_module
 from envprobe.static.namespaces import provides_symbol
+from envprobe.static.sdist_tree import SdistTooLarge, is_sdist
 from envprobe.static.signatures import accepts_keyword
 
 if TYPE_CHECKING:
@@ -39,6 +46,7 @@ class StaticScanner:
     def __init__(self, index: PackageIndex, tags: Sequence[Tag] | None = None) -> None:
         self._index = index
         self._tags = tuple(tags) if tags is not None else None
+        self._other_tags = _other_pythons(tuple(tags) if tags is not None else tuple(sys_tags()))
         self._answers: dict[tuple, bool | None] = {}
         self.scanned: list[str] = []
 
@@ -54,9 +62,8 @@ class StaticScanner:
             wheel = self._wheel(name, version)
             if wheel is None:
                 return None
-            if not has_module(wheel, module):
-                return False
-            return provides_symbol(wheel, module, symbol)
+            present = has_module(wheel, module)
+            return provides_symbol(wheel, module, symbol) if present else present
 
         return self._memo(("provides", name, version, module, symbol), compute)
 
@@ -123,16 +130,48 @@ class StaticScanner:
         dist_file = self._index.best_wheel(name, version, self._tags)
         return dist_file is not None and (dist_file.size or 0) <= _MAX_WHEEL_BYTES
 
+    @property
+    def python_tag(self) -> str:
+        """The target's own interpreter tag ("cp311"), for words about missing wheels."""
+        return next(iter(self._tags or sys_tags())).interpreter
+
     def _wheel(self, name: str, version: Version) -> Path | None:
+        """The file a scan reads: the target's wheel, another CPython's, else the sdist."""
         dist_file = self._index.best_wheel(name, version, self._tags)
         if dist_file is None or (dist_file.size or 0) > _MAX_WHEEL_BYTES:
+            dist_file = self._index.best_wheel(name, version, self._other_tags)
+        if dist_file is None or (dist_file.size or 0) > _MAX_WHEEL_BYTES:
+            dist_file = self._sdist(name, version)
+        if dist_file is None:
             return None
         path = self._index.download(dist_file)
         if dist_file.filename not in self.scanned:
             self.scanned.append(dist_file.filename)
         return path
 
+    def _sdist(self, name: str, version: Version):
+        """The release's source archive (a .tar.gz before a .zip), small enough to read."""
+        found = [f for f in self._index.files(name, version)
+                 if not f.is_wheel and not f.yanked and is_sdist(Path(f.filename))
+                 and (f.size or 0) <= _MAX_WHEEL_BYTES]
+        return min(found, key=lambda f: not f.filename.endswith(".tar.gz"), default=None)
+
     def _memo(self, key: tuple, compute: Callable[[], bool | None]) -> bool | None:
         if key not in self._answers:
-            self._answers[key] = compute()
+            try:
+                self._answers[key] = compute()
+            except (SdistTooLarge, OSError, tarfile.TarError, zipfile.BadZipFile, EOFError):
+                self._answers[key] = None  # an archive a scan cannot read tells nothing
         return self._answers[key]
+
+
+def _other_pythons(tags: tuple[Tag, ...]) -> tuple[Tag, ...]:
+    """Other CPython versions' tags on the target's platforms, the nearest versions first."""
+    own = set(tags)
+    platforms = list(dict.fromkeys(tag.platform for tag in tags if tag.platform != "any"))
+    minor = next((int(t.interpreter[3:]) for t in tags
+                  if t.interpreter.startswith("cp3") and t.interpreter[3:].isdigit()), 11)
+    others = [tag for other in sorted(range(6, 20), key=lambda m: abs(m - minor))
+              if other != minor
+              for tag in cpython_tags((3, other), platforms=platforms or None)]
+    return tuple(dict.fromkeys(tag for tag in others if tag not in own))

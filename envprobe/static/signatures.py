@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from envprobe.static.layout import WheelFiles
+from envprobe.static.layout import open_files
 from envprobe.static.syntax import parse_source
 
 __all__ = ["accepts_keyword"]
@@ -24,9 +24,9 @@ _TRANSPARENT = frozenset({"staticmethod", "classmethod", "property", "wraps", "c
 
 def accepts_keyword(wheel_path: Path, module: str, function: str, keyword: str) -> bool | None:
     """True/False when `module` defines `function` (a qualified name) and says; else None."""
-    with WheelFiles.open(wheel_path) as wheel:
+    with open_files(wheel_path) as wheel:
         located = wheel.locate(module)
-        if located is None or located[1] is None or not located[1].endswith(".py"):
+        if located is None or located[0] not in ("package", "module"):
             return None
         tree = parse_source(wheel.read(located[1]))
     if tree is None:

@@ -47,6 +47,9 @@ class _Index:
             return None
         return _File(filename, self._sizes.get(name))
 
+    def files(self, name: str, version: Version) -> list:
+        return []
+
     def download(self, dist: _File) -> Path:
         self.downloads += 1
         return self._folder / dist.filename

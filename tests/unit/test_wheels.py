@@ -221,8 +221,9 @@ def test_names_a_getattr_only_refuses_are_not_provided(tmp_path: Path):
     })
     assert provides_symbol(wheel, "mixed", "Later") is True
     assert provides_symbol(wheel, "mixed", "sctypes") is False
-    # Nothing left to hand out: the reading cannot tell; a micro-probe will.
-    assert provides_symbol(wheel, "refusing", "sctypes") is None
+    # A hook that never returns hands nothing out: every name it is asked for is absent.
+    assert provides_symbol(wheel, "refusing", "sctypes") is False
+    assert module_namespace(wheel, "refusing").complete
 
 
 def test_file_that_does_not_parse_is_inconclusive(tmp_path: Path):

@@ -99,6 +99,9 @@ class Tools:
     micro_probed: Callable[[str, Version], bool] | None = None
     # put a boundary's confirmation off to run beside the next proposal; False: run it now
     defer: Defer | None = None
+    # every release the index lists (a wheel for this Python or not): what a static
+    # search reads, so a name kept only in sdist-only releases is still found
+    known: Callable[[str], list[Version]] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from packaging.utils import canonicalize_name
 
-from envprobe.model.rules import ImportCheck, Rule, RuleKind, specifier_for
+from envprobe.model.rules import ImportCheck, Rule, RuleKind
 from envprobe.solving.teachers.common import (
     Case,
     Lesson,
@@ -21,7 +21,7 @@ from envprobe.solving.teachers.common import (
     release_words,
     where,
 )
-from envprobe.solving.teachers.symbol import find_boundary
+from envprobe.solving.teachers.symbol import find_boundary, good_side, no_wheel_words
 
 __all__ = ["removed_keyword"]
 
@@ -48,9 +48,10 @@ def removed_keyword(tools: Tools, case: Case, lesson: Lesson) -> None:
     importer = canonicalize_name(failure.importer_package) if failure.importer_package else None
     who = release_words(importer, failure.importer_version) if importer else "the probe"
     lesson.learn(Rule(
-        requires=f"{owner}{specifier_for(search.allowed(releases), releases)}",
+        requires=f"{owner}{good_side(tools, owner, search, releases)}",
         because=f"{who} calls {module}.{function}() with keyword {keyword}{where(failure)}; "
-                f"{owner} takes it up to {search.last_with} and not from {search.first_without}",
+                f"{owner} takes it up to {search.last_with} and not from {search.first_without}"
+                f"{no_wheel_words(tools, owner, search, releases)}",
         kind=RuleKind.REMOVED_KEYWORD,
         package=importer,
         when_imports=ImportCheck(module, "", failure.importer_version) if importer else None,

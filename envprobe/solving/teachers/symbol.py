@@ -38,7 +38,8 @@ from envprobe.solving.teachers.common import (
     where,
 )
 
-__all__ = ["bisect_by_probe", "confirm_boundary", "find_boundary", "missing_symbol"]
+__all__ = ["bisect_by_probe", "confirm_boundary", "find_boundary", "good_side",
+           "missing_symbol", "no_wheel_words"]
 
 _NOTHING = "<0.dev0"  # admits no release: "no version of this project will do"
 # Failures that show an import got past the name it lacked before.
@@ -83,8 +84,7 @@ def _rule(tools: Tools, case: Case, lesson: Lesson, releases: list[Version], sea
     """`importer` (the releases that import the name) requires the owner's good side."""
     failure, owner = case.failure, canonicalize_name(boundary.package)
     lesson.boundaries.append(boundary)
-    allowed = search.allowed(releases) if search.found else []
-    requires = f"{owner}{specifier_for(allowed, releases)}" if allowed else f"{owner}{_NOTHING}"
+    requires = f"{owner}{good_side(tools, owner, search, releases)}"
     importer = canonicalize_name(failure.importer_package) if failure.importer_package else None
     who = release_words(importer, failure.importer_version) if importer else "the probe"
     uses = (f"uses {boundary.module}.{boundary.symbol}"
@@ -93,7 +93,8 @@ def _rule(tools: Tools, case: Case, lesson: Lesson, releases: list[Version], sea
     lesson.learn(Rule(
         requires=requires,
         because=f"{who} {uses}{where(failure)}; "
-                f"{_provides_words(owner, boundary.symbol, boundary.module, search)}",
+                f"{_provides_words(owner, boundary.symbol, boundary.module, search)}"
+                f"{no_wheel_words(tools, owner, search, releases)}",
         kind=RuleKind.MISSING_SYMBOL,
         package=importer,
         when_imports=(ImportCheck(boundary.module, boundary.symbol, failure.importer_version)
@@ -122,9 +123,11 @@ def _siblings(tools: Tools, case: Case, module: str, symbol: str) -> list[str]:
 def find_boundary(tools: Tools, case: Case, lesson: Lesson, owner: NormalizedName,
                   failing: Version, releases: list[Version], label: str, module: str,
                   static: Callable[[Version], bool | None]) -> tuple[Search, Boundary]:
-    """Cheap first: the wheels (then one confirming probe); real installs only where no
-    wheel could answer. Shared by every teacher whose question is "which release changed"."""
-    search = gallop_static(releases, failing, static)
+    """Cheap first: the releases' files (then one confirming probe); real installs only
+    where no file could answer. Shared by every teacher whose question is "which release
+    changed". The files read include releases with no wheel for this Python (`known`):
+    the boundary is where the name really left, whether or not its good side installs here."""
+    search = gallop_static(tools.known(owner) if tools.known else releases, failing, static)
     if search.found and _asked_alone(tools, owner, search):
         # The release past the edge, installed alone, lacked the name at run time:
         # that is the proof a confirming install of the whole set would give.
@@ -176,7 +179,7 @@ def confirm_boundary(tools: Tools, case: Case, lesson: Lesson, search: Search,
     confirmed: tuple[int, ...] = ()
     if edge == failing:
         confirmed = ids(case.outcome)
-    elif tools.confirm and edge is not None:
+    elif tools.confirm and edge is not None and edge in tools.releases(owner):
         fixed = {**importer_of(failure), owner: edge}
         if tools.defer is not None and tools.defer(fixed, boundary, failure):
             return boundary  # confirmed beside the next proposal (confirmations.py)
@@ -195,6 +198,28 @@ def confirm_boundary(tools: Tools, case: Case, lesson: Lesson, search: Search,
         return boundary
     return dataclasses.replace(boundary, confirmed_by=confirmed,
                                method=BoundaryMethod.STATIC_AND_PROBE)
+
+
+def good_side(tools: Tools, owner: str, search: Search, releases: list[Version]) -> str:
+    """The specifier of the releases on the good side: installable ones where there are,
+    else the index's (a rule no installable release meets, but that says where the name is)."""
+    if not search.found:
+        return _NOTHING
+    if allowed := search.allowed(releases):
+        return str(specifier_for(allowed, releases))
+    known = sorted(set(tools.known(owner)) | set(releases)) if tools.known else releases
+    allowed = search.allowed(known)
+    return str(specifier_for(allowed, known)) if allowed else _NOTHING
+
+
+def no_wheel_words(tools: Tools, owner: str, search: Search, releases: list[Version]) -> str:
+    """"; 2.0.1 provides it, ships no wheel for cp311: usable with allow_sdist" where the
+    good side holds no release that installs here: the name is there, the wheel is not."""
+    if not search.found or search.allowed(releases):
+        return ""
+    nearest = search.last_with if search.direction == "removed" else search.first_with
+    tag = getattr(tools.scanner, "python_tag", "this Python")
+    return f"; {owner} {nearest} provides it, ships no wheel for {tag}: usable with allow_sdist"
 
 
 def _provides_words(owner: str, symbol: str, module: str, search: Search) -> str:

@@ -52,9 +52,10 @@ class Teacher:
         extras: Callable[[str, Version], dict[str, list[Requirement]]] | None = None,
         micro_probed: Callable[[str, Version], bool] | None = None,
         defer: Defer | None = None,
+        known: Callable[[str], list[Version]] | None = None,
     ) -> None:
         self._tools = Tools(scanner, releases, reprobe, declared, released, confirm, extras,
-                            micro_probed, defer)
+                            micro_probed, defer, known)
 
     def learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> Lesson:
         lesson = Lesson()
