@@ -17,14 +17,11 @@ from envprobe.errors import UsageError
 from envprobe.mapping.mapper import Mapper
 from envprobe.mapping.planner import MapSolver
 from envprobe.model.mapping import MapResult
-from envprobe.model.requests import InstallOptions
 from envprobe.model.rules import Rule
 from envprobe.model.scenario import Scenario
 from envprobe.probing.executors import Executor, LocalExecutor
 from envprobe.probing.store import Store
-from envprobe.solving.workflow import _backend
-from envprobe.sources.config import IndexConfig
-from envprobe.sources.index import PackageIndex
+from envprobe.solving.workflow import sources_for
 
 __all__ = ["choose_axes", "map_scenario"]
 
@@ -68,16 +65,9 @@ def map_scenario(
 ) -> MapResult:
     """Map the scenario's rows package against its columns and keep the result."""
     row, chosen = choose_axes(scenario, rows, columns)
-    backend = _backend(scenario, installer)
-    config = IndexConfig.from_pip(
-        index_url=index_url, extra_index_urls=tuple(extra_index_urls),
-        find_links=(*scenario.find_links, *find_links), no_index=no_index,
-    )
-    index = PackageIndex(config, refresh=refresh)
-    options = InstallOptions.from_sources(
-        config, allow_sdist=scenario.allow_sdist, installer=backend.name,
-        pass_env=scenario.pass_env, network=scenario.network,
-    )
+    index, options = sources_for(scenario, index_url=index_url,
+                                 extra_index_urls=extra_index_urls, find_links=find_links,
+                                 no_index=no_index, installer=installer, refresh=refresh)
     pool = executor or LocalExecutor()
     try:
         with Store(store_path) if store_path else Store.default() as store:

@@ -40,19 +40,9 @@ def solve_scenario(
     parallel: bool = True,
 ) -> SolveResult:
     """Solve `scenario`, run its fallback if nothing imports, and keep the result."""
-    backend = _backend(scenario, installer)
-    config = IndexConfig.from_pip(
-        index_url=index_url,
-        extra_index_urls=tuple(extra_index_urls),
-        find_links=(*scenario.find_links, *find_links),
-        no_index=no_index,
-    )
-    index = PackageIndex(config, refresh=refresh)
-    options = InstallOptions.from_sources(
-        config, allow_sdist=scenario.allow_sdist,
-        installer=backend.name,  # the store keys on it
-        pass_env=scenario.pass_env, network=scenario.network,
-    )
+    index, options = sources_for(scenario, index_url=index_url,
+                                 extra_index_urls=extra_index_urls, find_links=find_links,
+                                 no_index=no_index, installer=installer, refresh=refresh)
     say = events or (lambda kind, text: None)
     model = scenario.fallback_model
     if model is not None and not model.is_file():
@@ -77,6 +67,23 @@ def solve_scenario(
                 f"{scenario.fallback_when.value}")
         store.save_solve(scenario.name, result.to_dict())
     return result
+
+
+def sources_for(scenario: Scenario, *, index_url: str | None, extra_index_urls: Iterable[str],
+                find_links: Iterable[str], no_index: bool | None, installer: str | None,
+                refresh: bool) -> tuple[PackageIndex, InstallOptions]:
+    """The index and install options a run of `scenario` uses: pip's configuration with the
+    command line's sources on top, and the installer that will run (the store keys on it)."""
+    backend = _backend(scenario, installer)
+    config = IndexConfig.from_pip(
+        index_url=index_url, extra_index_urls=tuple(extra_index_urls),
+        find_links=(*scenario.find_links, *find_links), no_index=no_index,
+    )
+    options = InstallOptions.from_sources(
+        config, allow_sdist=scenario.allow_sdist, installer=backend.name,
+        pass_env=scenario.pass_env, network=scenario.network,
+    )
+    return PackageIndex(config, refresh=refresh), options
 
 
 def question_key(scenario: Scenario, options: InstallOptions) -> str:
