@@ -45,7 +45,10 @@ def _plain_lines(console: Console, clock: Callable[[], float]) -> Callable[[str]
             current.update(key=key, since=now)
         elif now - current["since"] >= _LASTS_SECONDS and current["shown"] != key:
             current["shown"] = key
-            console.print(f"... {key}", highlight=False, markup=False)
+            # Written straight to the stream: this runs on the progress thread, and rich's
+            # lock must never be one an interrupted main thread waits on.
+            console.file.write(f"... {key}\n")
+            console.file.flush()
 
     return show
 

@@ -98,7 +98,7 @@ def watch_log(log_path: Path | None, label: str, say: Callable[[str], None],
         yield phase
     finally:
         stop.set()
-        thread.join()
+        thread.join(timeout=5 * tick)  # a daemon: never let a stuck report hold up the work
 
 
 def _read_from(path: Path, offset: int) -> bytes:
