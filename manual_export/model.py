@@ -89,6 +89,9 @@ class CTCHead(nn.Module):
         self.config = model.config
         self.encoder = model.encoder
         self.decoder = model.ctc_decoder
+        # The exporter restores the wrapper's mode on every submodule afterwards: a
+        # wrapper left in training mode would switch the shared encoder's batch norms.
+        self.eval()
 
     def forward(
         self, audio_signal: torch.Tensor, length: torch.Tensor
