@@ -104,3 +104,27 @@ def test_multiblank_joint_is_refused(tmp_path: Path, capsys) -> None:
     assert "joint.num_extra_outputs" in err and err.count("\n") == 1
     assert not out.exists()
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_no_torch_on_the_transducer_path(tdt: Path) -> None:
+    """In a fresh interpreter, transcribing with a transducer folder never imports torch."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    script = (
+        "import json, sys\n"
+        "from manual_export.transcribe import transcribe_many\n"
+        f"results = transcribe_many({str(tdt)!r}, {WAVS!r})\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, "
+        "'tokens': [r.tokens for r in results]}))\n"
+    )
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["torch"] is False
+    assert report["tokens"] == [g["tokens"] for g in _nemo("tdt_fastconformer")["greedy"]]
