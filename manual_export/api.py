@@ -233,7 +233,8 @@ def _written_by_export(folder: Path) -> bool:
     ours = {ONNX_NAME, INT8_NAME, VALIDATION_NAME, ENCODER_NAME, DECODER_JOINT_NAME, SHERPA_DIR,
             CTC_DIR, *SIDE_FILE_NAMES}
     return (isinstance(summary, dict) and {"source", "fp32"} <= summary.keys()
-            and all(entry.name in ours for entry in folder.iterdir()))
+            and all(entry.name in ours or entry.name.endswith(".onnx.data")
+                    for entry in folder.iterdir()))
 
 
 def _staging_folder(final_dir: Path) -> Path:

@@ -16,10 +16,18 @@ import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import onnx
 import torch
 from torch import nn
 
-from manual_export.export import OPSET, token_lines, write_metadata, write_side_files
+from manual_export.export import (
+    OPSET,
+    external_data_files,
+    large_model_target,
+    token_lines,
+    write_metadata,
+    write_side_files,
+)
 from manual_export.model import EncDecTransducer
 
 __all__ = [
@@ -143,10 +151,10 @@ def export_graph(model: EncDecTransducer, graph: str, path: Path) -> None:
     """Trace one of the four graphs into `path` with the TorchScript exporter."""
     module, inputs, outputs, axes = _GRAPHS[graph]
     examples = _examples(model)
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), large_model_target(path) as target:
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
         torch.onnx.export(
-            module(model).eval(), tuple(examples[name] for name in inputs), str(path),
+            module(model).eval(), tuple(examples[name] for name in inputs), str(target),
             input_names=list(inputs), output_names=list(outputs), dynamic_axes=axes,
             opset_version=OPSET, do_constant_folding=True, dynamo=False,
         )
@@ -160,11 +168,25 @@ def export_transducer(model: EncDecTransducer, out_dir: Path) -> list[Path]:
     sherpa.mkdir(exist_ok=True)
     export_graph(model, "encoder", encoder)
     export_graph(model, "decoder_joint", decoder_joint)
+    # sherpa-onnx runs the same encoder graph; its loader wants metadata in it.
+    # A model past 2 GB keeps its weights in encoder-model.onnx.data: the copy
+    # refers to its own copy of that file.
     shutil.copyfile(encoder, sherpa / "encoder.onnx")
+    data = external_data_files(encoder)
+    if data:
+        sherpa_data = sherpa / "encoder.onnx.data"
+        shutil.copyfile(data[0], sherpa_data)
+        proto = onnx.load(str(sherpa / "encoder.onnx"), load_external_data=False)
+        for tensor in proto.graph.initializer:
+            for entry in tensor.external_data:
+                if entry.key == "location":
+                    entry.value = sherpa_data.name
+        onnx.save(proto, str(sherpa / "encoder.onnx"))
+        data.append(sherpa_data)
     write_metadata(sherpa / "encoder.onnx", sherpa_transducer_metadata(model))
     export_graph(model, "decoder", sherpa / "decoder.onnx")
     export_graph(model, "joiner", sherpa / "joiner.onnx")
-    return [encoder, decoder_joint, *(sherpa / name for name in SHERPA_FILES[:3])]
+    return [encoder, decoder_joint, *data, *(sherpa / name for name in SHERPA_FILES[:3])]
 
 
 def sherpa_transducer_metadata(model: EncDecTransducer) -> dict[str, str]:
