@@ -177,6 +177,7 @@ def test_transcribe_gives_nemos_tokens(exported) -> None:
         return
     assert [r.tokens for r in results] == [g["tokens"] for g in info["greedy"]]
     assert [r.timesteps for r in results] == [g["timesteps"] for g in info["greedy"]]
+    assert [r.text for r in results] == [t.strip() for t in info["nemo_transcripts"]]
     tokens = read_tokens(out / "tokens.txt")
     for result, greedy in zip(results, info["greedy"], strict=True):
         assert result.text == ids_to_text(greedy["tokens"], tokens)
