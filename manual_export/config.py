@@ -35,6 +35,12 @@ MODEL_KINDS = {
     "EncDecHybridRNNTCTCBPEModel": "bpe",
     "EncDecHybridRNNTCTCModel": "char",
 }
+# NeMo's class names put "BPE" in different places.
+_UNTARGETED = {
+    ("ctc", True): "EncDecCTCModelBPE", ("ctc", False): "EncDecCTCModel",
+    ("rnnt", True): "EncDecRNNTBPEModel", ("rnnt", False): "EncDecRNNTModel",
+    ("hybrid", True): "EncDecHybridRNNTCTCBPEModel", ("hybrid", False): "EncDecHybridRNNTCTCModel",
+}
 TRANSDUCER_CLASSES = frozenset(name for name in MODEL_KINDS if "RNNT" in name)
 HYBRID_CLASSES = frozenset(name for name in MODEL_KINDS if "Hybrid" in name)
 SUBSAMPLINGS = ("striding", "dw_striding")
@@ -223,10 +229,10 @@ def _model_class(raw: Mapping[str, Any]) -> str:
     target = raw.get("target")
     if target is None:
         # Configs saved without `target` are identified by their sections.
-        family = "EncDecCTCModel"
+        family = "ctc"
         if isinstance(raw.get("joint"), Mapping):
-            family = "EncDecHybridRNNTCTCModel" if raw.get("aux_ctc") else "EncDecRNNTModel"
-        return family.replace("Model", "ModelBPE") if raw.get("tokenizer") else family
+            family = "hybrid" if raw.get("aux_ctc") else "rnnt"
+        return _UNTARGETED[family, bool(raw.get("tokenizer"))]
     name = str(target).rsplit(".", 1)[-1]
     if name not in MODEL_KINDS:
         raise UnsupportedOptionError("target", target, ", ".join(MODEL_KINDS))
