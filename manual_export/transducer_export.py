@@ -39,6 +39,7 @@ __all__ = [
     "DecoderJointGraph",
     "EncoderGraph",
     "JointGraph",
+    "copy_onnx",
     "export_transducer",
     "write_transducer_side_files",
 ]
@@ -169,24 +170,33 @@ def export_transducer(model: EncDecTransducer, out_dir: Path) -> list[Path]:
     export_graph(model, "encoder", encoder)
     export_graph(model, "decoder_joint", decoder_joint)
     # sherpa-onnx runs the same encoder graph; its loader wants metadata in it.
-    # A model past 2 GB keeps its weights in encoder-model.onnx.data: the copy
-    # refers to its own copy of that file.
-    shutil.copyfile(encoder, sherpa / "encoder.onnx")
-    data = external_data_files(encoder)
-    if data:
-        sherpa_data = sherpa / "encoder.onnx.data"
-        shutil.copyfile(data[0], sherpa_data)
-        proto = onnx.load(str(sherpa / "encoder.onnx"), load_external_data=False)
-        for tensor in proto.graph.initializer:
-            for entry in tensor.external_data:
-                if entry.key == "location":
-                    entry.value = sherpa_data.name
-        onnx.save(proto, str(sherpa / "encoder.onnx"))
-        data.append(sherpa_data)
+    data = [*external_data_files(encoder), *copy_onnx(encoder, sherpa / "encoder.onnx")]
     write_metadata(sherpa / "encoder.onnx", sherpa_transducer_metadata(model))
     export_graph(model, "decoder", sherpa / "decoder.onnx")
     export_graph(model, "joiner", sherpa / "joiner.onnx")
     return [encoder, decoder_joint, *data, *(sherpa / name for name in SHERPA_FILES[:3])]
+
+
+def copy_onnx(source: Path, target: Path) -> list[Path]:
+    """Copy a graph; a model past 2 GB gets its own copy of the weights file.
+
+    Returns the weights file written (none for a self-contained graph). The
+    copy's tensors are pointed at `<target name>.data`, so the two folders
+    stay independent.
+    """
+    shutil.copyfile(source, target)
+    data = external_data_files(source)
+    if not data:
+        return []
+    target_data = target.with_name(f"{target.name}.data")
+    shutil.copyfile(data[0], target_data)
+    proto = onnx.load(str(target), load_external_data=False)
+    for tensor in proto.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = target_data.name
+    onnx.save(proto, str(target))
+    return [target_data]
 
 
 def sherpa_transducer_metadata(model: EncDecTransducer) -> dict[str, str]:
