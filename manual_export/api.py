@@ -38,6 +38,8 @@ from manual_export.export import (
     write_side_files,
 )
 from manual_export.model import build_model
+from manual_export.transducer_export import DECODER_JOINT_NAME, ENCODER_NAME, SHERPA_DIR
+from manual_export.transducer_folder import CTC_DIR, write_transducer_folder
 from manual_export.validate import (
     DEFAULT_CASES,
     FP32_TOLERANCE,
@@ -66,6 +68,7 @@ class ExportReport:
     seconds: float
     model_class: str
     vocab_size: int
+    family: str = "ctc"
     int8_onnx: str | None = None
     int8_max_abs_diff: float | None = None
     int8_argmax_agreement: float | None = None
@@ -92,7 +95,7 @@ def export_nemo(
     force: bool = False,
     max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
 ) -> ExportReport:
-    """Turn a Conformer-CTC `.nemo` into a validated ONNX folder at `out_dir`.
+    """Turn a Conformer CTC, RNNT, TDT or hybrid `.nemo` into a validated ONNX folder.
 
     `long_input` adds a check past 5000 encoder frames; its attention memory
     grows with the square of the length, so it is meant for small models.
@@ -127,6 +130,11 @@ def _export_into(out_dir: Path, final_dir: Path, model: Any, config: Any, vocabu
                  archive: Any, model_path: Path, step: Progress, *, int8: bool,
                  long_input: bool, tolerance: float) -> ExportReport:
     """Write and validate every file in `out_dir`; paths in the report name `final_dir`."""
+    if config.transducer is not None:
+        if int8:
+            raise ExportError("--int8 is not supported for transducer models yet")
+        return _transducer_into(out_dir, final_dir, model, config, vocabulary, archive,
+                                model_path, step, long_input=long_input, tolerance=tolerance)
     onnx_path = out_dir / ONNX_NAME
     step("exporting ONNX")
     export_onnx(model, onnx_path)
@@ -178,6 +186,32 @@ def _export_into(out_dir: Path, final_dir: Path, model: Any, config: Any, vocabu
     )
 
 
+def _transducer_into(out_dir: Path, final_dir: Path, model: Any, config: Any,
+                     vocabulary: list[str], archive: Any, model_path: Path, step: Progress, *,
+                     long_input: bool, tolerance: float) -> ExportReport:
+    folder = write_transducer_folder(out_dir, model, vocabulary, archive.state_dict, step,
+                                     tolerance=tolerance, long_input=long_input)
+    summary = {"source": str(model_path), **folder.summary, "passed": folder.passed}
+    validation_path = out_dir / VALIDATION_NAME
+    validation_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+    def final(path: Path) -> str:
+        return str(final_dir / path.relative_to(out_dir))
+
+    return ExportReport(
+        status="ok" if folder.passed else "failed",
+        onnx=final(out_dir / ENCODER_NAME),
+        max_abs_diff=folder.max_abs_diff,
+        frames_checked=folder.frames_checked,
+        seconds=0.0,
+        model_class=config.model_class,
+        vocab_size=len(vocabulary),
+        family=config.family,
+        files=[final(path) for path in [*folder.files, validation_path]],
+        validation=final(validation_path),
+    )
+
+
 def _check_output(folder: Path, force: bool) -> None:
     """Refuse, before any work, a folder that holds anything but an earlier export."""
     if folder.exists() and not folder.is_dir():
@@ -196,9 +230,11 @@ def _written_by_export(folder: Path) -> bool:
         summary = json.loads((folder / VALIDATION_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    ours = {ONNX_NAME, INT8_NAME, VALIDATION_NAME, *SIDE_FILE_NAMES}
+    ours = {ONNX_NAME, INT8_NAME, VALIDATION_NAME, ENCODER_NAME, DECODER_JOINT_NAME, SHERPA_DIR,
+            CTC_DIR, *SIDE_FILE_NAMES}
     return (isinstance(summary, dict) and {"source", "fp32"} <= summary.keys()
-            and all(entry.name in ours for entry in folder.iterdir()))
+            and all(entry.name in ours or entry.name.endswith(".onnx.data")
+                    for entry in folder.iterdir()))
 
 
 def _staging_folder(final_dir: Path) -> Path:

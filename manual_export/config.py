@@ -15,6 +15,8 @@ import numpy as np
 
 from manual_export.errors import ConfigError, UnsupportedOptionError
 from manual_export.features import FeatureConfig
+from manual_export.transducer_config import TransducerConfig, parse_transducer
+from manual_export.yaml_fields import integer, require, require_target
 
 __all__ = [
     "DecoderConfig",
@@ -25,7 +27,22 @@ __all__ = [
     "resolve_vocabulary",
 ]
 
-MODEL_KINDS = {"EncDecCTCModelBPE": "bpe", "EncDecCTCModel": "char"}
+MODEL_KINDS = {
+    "EncDecCTCModelBPE": "bpe",
+    "EncDecCTCModel": "char",
+    "EncDecRNNTBPEModel": "bpe",
+    "EncDecRNNTModel": "char",
+    "EncDecHybridRNNTCTCBPEModel": "bpe",
+    "EncDecHybridRNNTCTCModel": "char",
+}
+# NeMo's class names put "BPE" in different places.
+_UNTARGETED = {
+    ("ctc", True): "EncDecCTCModelBPE", ("ctc", False): "EncDecCTCModel",
+    ("rnnt", True): "EncDecRNNTBPEModel", ("rnnt", False): "EncDecRNNTModel",
+    ("hybrid", True): "EncDecHybridRNNTCTCBPEModel", ("hybrid", False): "EncDecHybridRNNTCTCModel",
+}
+TRANSDUCER_CLASSES = frozenset(name for name in MODEL_KINDS if "RNNT" in name)
+HYBRID_CLASSES = frozenset(name for name in MODEL_KINDS if "Hybrid" in name)
 SUBSAMPLINGS = ("striding", "dw_striding")
 
 
@@ -100,8 +117,25 @@ class ModelConfig:
     kind: str
     preprocessor: PreprocessorConfig
     encoder: EncoderConfig
-    decoder: DecoderConfig
+    decoder: DecoderConfig | None
+    """The CTC head: the whole decoder of a CTC model, `aux_ctc` of a hybrid, None for RNNT."""
     tokenizer: Mapping[str, Any]
+    transducer: TransducerConfig | None = None
+
+    @property
+    def family(self) -> str:
+        """`ctc`, `rnnt` or `tdt`: which decoder the exported folder is built around."""
+        if self.transducer is None:
+            return "ctc"
+        return "tdt" if self.transducer.is_tdt else "rnnt"
+
+    @property
+    def num_classes(self) -> int:
+        """Vocabulary size without the blank."""
+        if self.transducer is not None:
+            return self.transducer.vocab_size
+        assert self.decoder is not None
+        return self.decoder.num_classes
 
     def feature_settings(self) -> dict[str, Any]:
         """The front end's settings as plain JSON values, for `config.json`."""
@@ -134,7 +168,16 @@ def _parse(raw: Mapping[str, Any]) -> ModelConfig:
             raise ConfigError(f"model_config.yaml has no {section!r} section")
     model_class = _model_class(raw)
     encoder = _encoder(raw["encoder"])
-    decoder = _decoder(raw["decoder"], raw, encoder)
+    transducer, decoder = None, None
+    if model_class in TRANSDUCER_CLASSES:
+        transducer = parse_transducer(raw, encoder.d_model)
+    if model_class in HYBRID_CLASSES:
+        aux = raw.get("aux_ctc")
+        if not isinstance(aux, Mapping) or not isinstance(aux.get("decoder"), Mapping):
+            raise ConfigError("model_config.yaml has no 'aux_ctc.decoder' section (hybrid model)")
+        decoder = _decoder(aux["decoder"], raw, encoder)
+    elif transducer is None:
+        decoder = _decoder(raw["decoder"], raw, encoder)
     preprocessor = _preprocessor(raw["preprocessor"], encoder)
     tokenizer = raw.get("tokenizer") or {}
     if not isinstance(tokenizer, Mapping):
@@ -146,6 +189,7 @@ def _parse(raw: Mapping[str, Any]) -> ModelConfig:
         encoder=encoder,
         decoder=decoder,
         tokenizer=dict(tokenizer),
+        transducer=transducer,
     )
 
 
@@ -154,10 +198,17 @@ def resolve_vocabulary(
 ) -> tuple[str, ...]:
     """Pieces in id order: the YAML's list, else the SentencePiece `.vocab` artifact.
 
-    NeMo writes the tokenizer's pieces into `decoder.vocabulary` when it builds a
-    BPE model, so the artifact is only needed for configs saved without them.
+    NeMo writes the tokenizer's pieces into `decoder.vocabulary` (`joint.vocabulary`
+    for transducers) when it builds a BPE model, so the artifact is only needed for
+    configs saved without them. A hybrid's two heads must agree.
     """
-    vocabulary = config.decoder.vocabulary
+    heads = [head.vocabulary for head in (config.transducer, config.decoder) if head is not None]
+    if len(heads) == 2 and heads[0] and heads[1] and heads[0] != heads[1]:
+        raise ConfigError("joint.vocabulary and aux_ctc.decoder.vocabulary differ")
+    if config.decoder is not None and config.decoder.num_classes != config.num_classes:
+        raise ConfigError(f"aux_ctc.decoder.num_classes={config.decoder.num_classes} differs "
+                          f"from joint.num_classes={config.num_classes}")
+    vocabulary = next((v for v in heads if v), ())
     if not vocabulary and config.kind == "bpe":
         ref = config.tokenizer.get("spe_tokenizer_vocab")
         if not ref:
@@ -166,10 +217,10 @@ def resolve_vocabulary(
             )
         lines = read_artifact(str(ref)).decode("utf-8").splitlines()
         vocabulary = tuple(line.split("\t")[0] for line in lines if line)
-    if len(vocabulary) != config.decoder.num_classes:
+    if len(vocabulary) != config.num_classes:
         raise ConfigError(
-            f"vocabulary has {len(vocabulary)} entries but decoder.num_classes is "
-            f"{config.decoder.num_classes}"
+            f"vocabulary has {len(vocabulary)} entries but the model has "
+            f"{config.num_classes} classes"
         )
     return vocabulary
 
@@ -177,8 +228,11 @@ def resolve_vocabulary(
 def _model_class(raw: Mapping[str, Any]) -> str:
     target = raw.get("target")
     if target is None:
-        # Configs saved without `target` are identified by their tokenizer section.
-        return "EncDecCTCModelBPE" if raw.get("tokenizer") else "EncDecCTCModel"
+        # Configs saved without `target` are identified by their sections.
+        family = "ctc"
+        if isinstance(raw.get("joint"), Mapping):
+            family = "hybrid" if raw.get("aux_ctc") else "rnnt"
+        return _UNTARGETED[family, bool(raw.get("tokenizer"))]
     name = str(target).rsplit(".", 1)[-1]
     if name not in MODEL_KINDS:
         raise UnsupportedOptionError("target", target, ", ".join(MODEL_KINDS))
@@ -186,15 +240,15 @@ def _model_class(raw: Mapping[str, Any]) -> str:
 
 
 def _encoder(raw: Mapping[str, Any]) -> EncoderConfig:
-    _require_target(raw, "encoder", "ConformerEncoder")
-    _require(raw, "encoder.self_attention_model", "rel_pos", "rel_pos")
-    _require(raw, "encoder.untie_biases", True, "true")
-    _require(raw, "encoder.causal_downsampling", False, "false")
-    _require(raw, "encoder.conv_norm_type", "batch_norm", "batch_norm")
-    _require(raw, "encoder.use_bias", True, "true")
-    _require(raw, "encoder.global_tokens", 0, "0")
+    require_target(raw, "encoder", "ConformerEncoder")
+    require(raw, "encoder.self_attention_model", "rel_pos", "rel_pos")
+    require(raw, "encoder.untie_biases", True, "true")
+    require(raw, "encoder.causal_downsampling", False, "false")
+    require(raw, "encoder.conv_norm_type", "batch_norm", "batch_norm")
+    require(raw, "encoder.use_bias", True, "true")
+    require(raw, "encoder.global_tokens", 0, "0")
     for option in ("reduction", "reduction_position"):
-        _require(raw, f"encoder.{option}", None, "null")
+        require(raw, f"encoder.{option}", None, "null")
     context = raw.get("att_context_size")
     if context is not None and list(context) != [-1, -1]:
         raise UnsupportedOptionError("encoder.att_context_size", context, "[-1, -1] or null")
@@ -202,32 +256,32 @@ def _encoder(raw: Mapping[str, Any]) -> EncoderConfig:
     subsampling = raw.get("subsampling", "striding")
     if subsampling not in SUBSAMPLINGS:
         raise UnsupportedOptionError("encoder.subsampling", subsampling, ", ".join(SUBSAMPLINGS))
-    factor = _int(raw, "encoder.subsampling_factor", 4)
+    factor = integer(raw, "encoder.subsampling_factor", 4)
     if factor < 2 or factor & (factor - 1):
         raise UnsupportedOptionError("encoder.subsampling_factor", factor, "a power of two >= 2")
 
-    d_model = _int(raw, "encoder.d_model")
-    n_heads = _int(raw, "encoder.n_heads", 4)
+    d_model = integer(raw, "encoder.d_model")
+    n_heads = integer(raw, "encoder.n_heads", 4)
     if d_model % n_heads:
         raise ConfigError(f"encoder.d_model={d_model} is not divisible by n_heads={n_heads}")
-    kernel = _int(raw, "encoder.conv_kernel_size", 31)
+    kernel = integer(raw, "encoder.conv_kernel_size", 31)
     if kernel % 2 == 0:
         raise UnsupportedOptionError("encoder.conv_kernel_size", kernel, "an odd size")
     conv_context = raw.get("conv_context_size")
     symmetric = [(kernel - 1) // 2] * 2
     if conv_context not in (None, "symmetric") and list(conv_context) != symmetric:
         raise UnsupportedOptionError("encoder.conv_context_size", conv_context, f"{symmetric}")
-    feat_out = _int(raw, "encoder.feat_out", -1)
+    feat_out = integer(raw, "encoder.feat_out", -1)
     if feat_out > 0 and feat_out != d_model:
         raise UnsupportedOptionError("encoder.feat_out", feat_out, f"-1 or d_model ({d_model})")
-    conv_channels = _int(raw, "encoder.subsampling_conv_channels", -1)
+    conv_channels = integer(raw, "encoder.subsampling_conv_channels", -1)
 
     return EncoderConfig(
-        feat_in=_int(raw, "encoder.feat_in"),
-        n_layers=_int(raw, "encoder.n_layers"),
+        feat_in=integer(raw, "encoder.feat_in"),
+        n_layers=integer(raw, "encoder.n_layers"),
         d_model=d_model,
         n_heads=n_heads,
-        ff_expansion_factor=_int(raw, "encoder.ff_expansion_factor", 4),
+        ff_expansion_factor=integer(raw, "encoder.ff_expansion_factor", 4),
         subsampling=subsampling,
         subsampling_factor=factor,
         conv_channels=d_model if conv_channels == -1 else conv_channels,
@@ -239,16 +293,16 @@ def _encoder(raw: Mapping[str, Any]) -> EncoderConfig:
 def _decoder(
     raw: Mapping[str, Any], model: Mapping[str, Any], encoder: EncoderConfig
 ) -> DecoderConfig:
-    _require_target(raw, "decoder", "ConvASRDecoder")
-    _require(raw, "decoder.add_blank", True, "true")
+    require_target(raw, "decoder", "ConvASRDecoder")
+    require(raw, "decoder.add_blank", True, "true")
     vocabulary = raw.get("vocabulary") or model.get("labels") or []
     if not isinstance(vocabulary, (list, tuple)) or not all(isinstance(p, str) for p in vocabulary):
         raise ConfigError("decoder.vocabulary is not a list of strings")
-    num_classes = _int(raw, "decoder.num_classes", -1)
+    num_classes = integer(raw, "decoder.num_classes", -1)
     if num_classes <= 0:
         num_classes = len(vocabulary)  # NeMo fills the placeholder from the vocabulary too
     feat_in = raw.get("feat_in")
-    feat_in = encoder.d_model if feat_in in (None, -1) else _int(raw, "decoder.feat_in")
+    feat_in = encoder.d_model if feat_in in (None, -1) else integer(raw, "decoder.feat_in")
     if feat_in != encoder.d_model:
         raise ConfigError(
             f"decoder.feat_in={feat_in} differs from encoder.d_model={encoder.d_model}"
@@ -257,7 +311,7 @@ def _decoder(
 
 
 def _preprocessor(raw: Mapping[str, Any], encoder: EncoderConfig) -> PreprocessorConfig:
-    _require_target(raw, "preprocessor", "AudioToMelSpectrogramPreprocessor")
+    require_target(raw, "preprocessor", "AudioToMelSpectrogramPreprocessor")
     known = PreprocessorConfig.__dataclass_fields__
     values = {key: value for key, value in raw.items() if key in known}
     guard = values.get("log_zero_guard_value")
@@ -281,23 +335,3 @@ def _named_guard(name: str) -> float:
             "preprocessor.log_zero_guard_value", name, "a number, tiny, eps"
         )
     return limits[name]
-
-
-def _require_target(raw: Mapping[str, Any], section: str, class_name: str) -> None:
-    target = raw.get("_target_")
-    if target is not None and str(target).rsplit(".", 1)[-1] != class_name:
-        raise UnsupportedOptionError(f"{section}._target_", target, class_name)
-
-
-def _require(raw: Mapping[str, Any], option: str, expected: object, supported: str) -> None:
-    key = option.rsplit(".", 1)[-1]
-    if key in raw and raw[key] != expected:
-        raise UnsupportedOptionError(option, raw[key], supported)
-
-
-def _int(raw: Mapping[str, Any], option: str, default: int | None = None) -> int:
-    key = option.rsplit(".", 1)[-1]
-    value = raw.get(key, default)
-    if value is None or isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{option} must be an integer, got {value!r}")
-    return value

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,8 @@ __all__ = [
     "OUTPUT_NAMES",
     "SIDE_FILE_NAMES",
     "export_onnx",
+    "external_data_files",
+    "large_model_target",
     "quantize_int8",
     "token_lines",
     "write_metadata",
@@ -45,19 +50,46 @@ ONNX_ASR_MODEL_TYPE = "nemo-conformer-ctc"
 _EXAMPLE_FRAMES = (256, 173)
 
 
+@contextmanager
+def large_model_target(onnx_path: Path) -> Iterator[Path]:
+    """A path to export to; afterwards the file lands at `onnx_path` in one piece.
+
+    Past ONNX's 2 GB protobuf limit the TorchScript exporter writes every weight
+    as its own file beside the model (hundreds of files). Those are gathered
+    into one `<name>.data` file next to `onnx_path`, which onnxruntime and
+    onnx-asr load by path.
+    """
+    with tempfile.TemporaryDirectory(dir=onnx_path.parent, prefix=".trace-") as tmp:
+        raw = Path(tmp) / onnx_path.name
+        yield raw
+        if len(list(Path(tmp).iterdir())) == 1:
+            os.replace(raw, onnx_path)
+            return
+        proto = onnx.load(str(raw))
+        onnx.save(proto, str(onnx_path), save_as_external_data=True,
+                  all_tensors_to_one_file=True, location=f"{onnx_path.name}.data",
+                  size_threshold=1024)
+
+
+def external_data_files(onnx_path: Path) -> list[Path]:
+    """The external data file written beside `onnx_path`, if the model needed one."""
+    data = onnx_path.with_name(f"{onnx_path.name}.data")
+    return [data] if data.exists() else []
+
+
 def export_onnx(model: EncDecCTC, onnx_path: Path) -> None:
     """Trace `model` with the TorchScript exporter into `onnx_path` (batch and time dynamic)."""
     feat_in = model.config.encoder.feat_in
     generator = torch.Generator().manual_seed(0)
     audio = torch.randn(len(_EXAMPLE_FRAMES), feat_in, max(_EXAMPLE_FRAMES), generator=generator)
     length = torch.tensor(_EXAMPLE_FRAMES, dtype=torch.int64)
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), large_model_target(onnx_path) as target:
         # The TorchScript exporter is deprecated in favour of dynamo; its warnings are noise here.
         warnings.simplefilter("ignore")
         torch.onnx.export(
             model,
             (audio, length),
-            str(onnx_path),
+            str(target),
             input_names=list(INPUT_NAMES),
             output_names=list(OUTPUT_NAMES),
             dynamic_axes={
@@ -73,8 +105,11 @@ def export_onnx(model: EncDecCTC, onnx_path: Path) -> None:
 
 
 def write_metadata(onnx_path: Path, metadata: Mapping[str, str]) -> None:
-    """Add string metadata to the ONNX file in place (sherpa-onnx reads these)."""
-    model = onnx.load(str(onnx_path))
+    """Add string metadata to the ONNX file in place (sherpa-onnx reads these).
+
+    External weights stay where they are: only the graph file is rewritten.
+    """
+    model = onnx.load(str(onnx_path), load_external_data=False)
     del model.metadata_props[:]
     for key, value in metadata.items():
         entry = model.metadata_props.add()

@@ -1,4 +1,8 @@
-"""The whole `EncDecCTCModel` as the checkpoint sees it, and its strict loading.
+"""The whole NeMo model as the checkpoint sees it, and its strict loading.
+
+`EncDecCTC` mirrors `EncDecCTCModel`; `EncDecTransducer` mirrors
+`EncDecRNNTModel` (RNNT and TDT) and, with its `ctc_decoder`, the hybrid
+RNNT-CTC model.
 
 The preprocessor holds only the two buffers NeMo saves (window and mel
 filterbank): features are computed outside the graph, as in NeMo's own
@@ -17,8 +21,9 @@ from manual_export.config import ModelConfig, PreprocessorConfig
 from manual_export.conformer import ConformerEncoder
 from manual_export.ctc import ConvASRDecoder
 from manual_export.errors import WeightsMismatchError
+from manual_export.transducer import RNNTDecoder, RNNTJoint
 
-__all__ = ["EncDecCTC", "build_model", "load_weights"]
+__all__ = ["CTCHead", "EncDecCTC", "EncDecTransducer", "build_model", "load_weights"]
 
 _WINDOWLESS = (None, "none", "ones")
 
@@ -61,9 +66,45 @@ class EncDecCTC(nn.Module):
     forward = forward_for_export
 
 
-def build_model(config: ModelConfig, state_dict: Mapping[str, torch.Tensor]) -> EncDecCTC:
+class EncDecTransducer(nn.Module):
+    """Preprocessor buffers, Conformer encoder, prediction net, joint (and a hybrid's CTC head)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        assert config.transducer is not None
+        self.config = config
+        self.preprocessor = Preprocessor(config.preprocessor)
+        self.encoder = ConformerEncoder(config.encoder)
+        self.decoder = RNNTDecoder(config.transducer)
+        self.joint = RNNTJoint(config.transducer, config.encoder.d_model)
+        if config.decoder is not None:
+            self.ctc_decoder = ConvASRDecoder(config.decoder.feat_in, config.decoder.num_classes + 1)
+
+
+class CTCHead(nn.Module):
+    """A hybrid's encoder and CTC decoder seen as a CTC model, for the CTC export and checks."""
+
+    def __init__(self, model: EncDecTransducer) -> None:
+        super().__init__()
+        self.config = model.config
+        self.encoder = model.encoder
+        self.decoder = model.ctc_decoder
+        # The exporter restores the wrapper's mode on every submodule afterwards: a
+        # wrapper left in training mode would switch the shared encoder's batch norms.
+        self.eval()
+
+    def forward(
+        self, audio_signal: torch.Tensor, length: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        encoded, encoded_lengths = self.encoder(audio_signal, length)
+        return self.decoder(encoded), encoded_lengths
+
+
+def build_model(
+    config: ModelConfig, state_dict: Mapping[str, torch.Tensor]
+) -> EncDecCTC | EncDecTransducer:
     """A frozen, eval-mode model holding the checkpoint's weights."""
-    model = EncDecCTC(config)
+    model = EncDecCTC(config) if config.transducer is None else EncDecTransducer(config)
     load_weights(model, state_dict)
     model.eval()
     model.requires_grad_(False)
@@ -82,4 +123,8 @@ def load_weights(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> No
     ]
     if missing or unexpected or wrong_shape:
         raise WeightsMismatchError(missing, unexpected, wrong_shape)
-    model.load_state_dict(state_dict, strict=True)
+    # The model takes the checkpoint's tensors instead of copies (`assign`): a
+    # 0.6B-parameter model would otherwise sit in memory twice. Dtypes are
+    # matched first (a no-op when they agree), as a copying load would cast.
+    matched = {key: value.to(expected[key].dtype) for key, value in state_dict.items()}
+    model.load_state_dict(matched, strict=True, assign=True)

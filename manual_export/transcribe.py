@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime
@@ -29,6 +30,7 @@ __all__ = [
     "ids_to_text",
     "read_tokens",
     "transcribe",
+    "transcribe_many",
 ]
 
 BLANK_TOKEN = "<blk>"
@@ -96,20 +98,63 @@ def ids_to_text(ids: Sequence[int], tokens: Sequence[str]) -> str:
     return "".join(tokens[i] for i in ids).replace(_WORD_START, " ").strip()
 
 
+HEADS = ("rnnt", "ctc")
+
+
+def transcribe_many(
+    out_dir: str | os.PathLike[str],
+    wav_paths: Sequence[str | os.PathLike[str]],
+    *,
+    head: str | None = None,
+    nemo_version: str = "<=2.4",
+) -> list[Any]:
+    """Transcribe each file with the folder's model; transducers decode the batch together.
+
+    ``head`` picks a hybrid model's decoder: ``rnnt`` (the default for any
+    transducer folder) or ``ctc`` (its ``ctc/`` folder).
+    """
+    folder = Path(out_dir)
+    settings = _read_json(folder / "config.json")
+    transducer = settings.get("model_type") in ("nemo-conformer-rnnt", "nemo-conformer-tdt")
+    if head not in (None, *HEADS):
+        raise ModelDirError(f"unknown head {head!r} (choose rnnt or ctc)")
+    if head == "ctc" and transducer:
+        if not (folder / "ctc" / "config.json").is_file():
+            raise ModelDirError(f"{folder}: this transducer has no CTC head (no ctc/ folder)")
+        return transcribe_many(folder / "ctc", wav_paths, nemo_version=nemo_version)
+    if head == "rnnt" and not transducer:
+        raise ModelDirError(f"{folder}: a CTC model has no rnnt head")
+    if not transducer:
+        return _transcribe_ctc(folder, wav_paths, nemo_version=nemo_version)
+    from manual_export.transcribe_transducer import transcribe_transducer
+
+    tokens = read_tokens(folder / "tokens.txt")
+    buffers = _read_buffers(folder / "features.npz")
+    return transcribe_transducer(folder, wav_paths, settings, tokens, buffers,
+                                 nemo_version=nemo_version)
+
+
 def transcribe(
     out_dir: str | os.PathLike[str],
     wav_path: str | os.PathLike[str],
     *,
     nemo_version: str = "<=2.4",
 ) -> Transcript:
-    """Run the exported model in ``out_dir`` on a mono WAV file and greedy-decode it.
+    """Run the exported CTC model in ``out_dir`` on a mono WAV file and greedy-decode it.
 
     Uses ``model.onnx``, ``tokens.txt``, ``config.json`` and, when present,
     ``features.npz`` (the checkpoint's own window and filterbank; without it
     they are rebuilt from the config).
     """
+    return _transcribe_ctc(Path(out_dir), [wav_path], nemo_version=nemo_version)[0]
+
+
+def _transcribe_ctc(
+    folder: Path, wav_paths: Sequence[str | os.PathLike[str]], *, nemo_version: str
+) -> list[Transcript]:
+    """One padded batch, as NeMo's own `transcribe` batches files (batching moves the
+    features of each item's last frames: they see padding, not reflected samples)."""
     started = time.perf_counter()
-    folder = Path(out_dir)
     settings = _read_json(folder / "config.json")
     config = FeatureConfig.from_dict(settings, nemo_version=nemo_version)
     factor = _subsampling_factor(settings, folder)
@@ -117,27 +162,32 @@ def transcribe(
     window, fb = _read_buffers(folder / "features.npz")
     session = _open_session(folder / "model.onnx")
 
-    samples = read_wav(wav_path, sample_rate=config.sample_rate)
-    features, lengths = compute_features(
-        samples[None], np.array([samples.size]), config, window=window, fb=fb
-    )
+    audio = [read_wav(path, sample_rate=config.sample_rate) for path in wav_paths]
+    sizes = np.array([samples.size for samples in audio])
+    batch = np.zeros((len(audio), int(sizes.max())), np.float32)
+    for item, samples in enumerate(audio):
+        batch[item, : samples.size] = samples
+    features, lengths = compute_features(batch, sizes, config, window=window, fb=fb)
     (logprobs,) = session.run(["logprobs"], {"audio_signal": features, "length": lengths})
     if logprobs.shape[-1] != len(tokens):
         raise ModelDirError(
             f"{folder}: model gives {logprobs.shape[-1]} classes, tokens.txt has {len(tokens)}"
         )
-
-    # The output's time axis follows the feature tensor, which under NeMo >= 2.5
-    # holds one frame past the valid length; decode only the valid frames.
-    encoded = (int(lengths[0]) - 1) // factor + 1
-    if logprobs.shape[1] < encoded:
-        raise ModelDirError(
-            f"{folder}: model gave {logprobs.shape[1]} frames, expected {encoded}"
-            " (is subsampling_factor right?)"
-        )
-    frame_ids = logprobs[0, :encoded].argmax(axis=-1).tolist()
-    text = ids_to_text(greedy_ctc(frame_ids, blank=len(tokens) - 1), tokens)
-    return Transcript(text, frame_ids, len(frame_ids), round(time.perf_counter() - started, 4))
+    results = []
+    for item, length in enumerate(lengths):
+        # The output's time axis follows the feature tensor, which under NeMo >= 2.5
+        # holds one frame past the valid length; decode only the valid frames.
+        encoded = (int(length) - 1) // factor + 1
+        if logprobs.shape[1] < encoded:
+            raise ModelDirError(
+                f"{folder}: model gave {logprobs.shape[1]} frames, expected {encoded}"
+                " (is subsampling_factor right?)"
+            )
+        frame_ids = logprobs[item, :encoded].argmax(axis=-1).tolist()
+        text = ids_to_text(greedy_ctc(frame_ids, blank=len(tokens) - 1), tokens)
+        results.append(Transcript(text, frame_ids, len(frame_ids),
+                                  round(time.perf_counter() - started, 4)))
+    return results
 
 
 def _read_json(path: Path) -> dict:

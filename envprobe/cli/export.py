@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `export` and `transcribe` to the envprobe parser."""
     export = subparsers.add_parser(
         "export",
-        help="turn a Conformer-CTC .nemo into a validated ONNX folder, without NeMo",
+        help="turn a Conformer CTC/RNNT/TDT .nemo into a validated ONNX folder, without NeMo",
         description="Rebuild the model from a .nemo archive, export ONNX (opset 17), "
         f"and check it against the PyTorch rebuild. Needs the export extra: {EXTRA_HINT}.",
     )
@@ -85,8 +85,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"onnxruntime and numpy (the export extra: {EXTRA_HINT}), not torch.",
     )
     transcribe.add_argument("out_dir", metavar="OUTDIR", help="folder written by `export`")
-    transcribe.add_argument("audio", metavar="AUDIO.wav", help="16 kHz mono WAV")
-    options.add_json(transcribe, "the transcript")
+    transcribe.add_argument("audio", metavar="AUDIO.wav", nargs="+",
+                            help="16 kHz mono WAV; several are decoded as one batch")
+    transcribe.add_argument("--head", choices=("rnnt", "ctc"), default=None,
+                            help="decoder of a hybrid RNNT-CTC model (default rnnt)")
+    options.add_json(transcribe, "the transcript (with several files: {\"results\": [...]})")
     transcribe.set_defaults(func=transcribe_command)
 
 
@@ -125,17 +128,19 @@ def transcribe_command(args: argparse.Namespace) -> int:
     failed = {"text": None, "frame_ids": [], "frames": 0}
     try:
         from manual_export.errors import ExportError
-        from manual_export.transcribe import transcribe
+        from manual_export.transcribe import transcribe_many
     except ImportError as missing:
         return _fail(args, _missing_extra("transcribe", missing), started, failed)
     try:
-        result = transcribe(args.out_dir, args.audio)
+        results = transcribe_many(args.out_dir, args.audio, head=args.head)
     except (ExportError, ValueError, OSError) as error:
         return _fail(args, error, started, failed)
     if args.json:
-        _print_json(result.to_dict())
+        payloads = [result.to_dict() for result in results]
+        _print_json(payloads[0] if len(payloads) == 1 else {"results": payloads})
     else:
-        Console().print(result.to_dict()["text"], markup=False, highlight=False)
+        for result in results:
+            Console().print(result.to_dict()["text"], markup=False, highlight=False)
     return 0
 
 
@@ -157,9 +162,11 @@ def _print_json(payload: dict[str, Any]) -> None:
 def _export_table(report: Any) -> Table:
     verdict = "[green]passed[/]" if report.ok else "[red]FAILED[/]"
     table = Table(title=f"export {verdict}", show_header=False)
-    table.add_row("model", f"{report.model_class}, {report.vocab_size} tokens + blank")
+    table.add_row("model", f"{report.model_class} ({report.family}), "
+                  f"{report.vocab_size} tokens + blank")
     table.add_row("onnx", report.onnx)
-    table.add_row("max |Δ log-prob|",
+    measure = "log-prob" if report.family == "ctc" else "output"
+    table.add_row(f"max |Δ {measure}|",
                   f"{report.max_abs_diff:.3g} over {report.frames_checked} frames")
     if report.int8_onnx:
         table.add_row("int8 onnx", report.int8_onnx)

@@ -74,7 +74,7 @@ def test_wrong_shape_is_named(small_archive):
         ("encoder", "subsampling_factor", 6),
         ("encoder", "_target_", "nemo.collections.asr.modules.SqueezeformerEncoder"),
         ("preprocessor", "frame_splicing", 3),
-        (None, "target", "nemo.collections.asr.models.rnnt_bpe_models.EncDecRNNTBPEModel"),
+        (None, "target", "nemo.collections.asr.models.EncDecMultiTaskModel"),
     ],
 )
 def test_unsupported_options_name_option_and_value(section, option, value):

@@ -1,0 +1,206 @@
+"""Benchmark the transducer exporter on a Parakeet-TDT-0.6B-shaped model (random weights).
+
+Run by hand (not part of the tests):
+
+    python bench/bench_transducer.py [--shape parakeet-0.6b|small] [--repeats 3] [--json OUT]
+
+In one run on this machine:
+- builds the `.nemo` from the committed TDT fixture's NeMo-written config, resized
+  to the shape (FastConformer 24 x 1024, 8x dw_striding, 128 mels, 2 x 640 LSTM,
+  640 joint, 1024 tokens, durations 0-4), random weights;
+- export: wall time and the peak RSS of a child process doing only the export,
+  file sizes (external data past 2 GB), validation verdict;
+- loads the folder in onnx-asr and sherpa-onnx when they are installed;
+- encoder + greedy TDT decoding on 10 s and 60 s of features (1000 and 6000
+  frames), one thread each: PyTorch eager vs onnxruntime, interleaved rounds,
+  median of `--repeats`, and whether both decoded the same tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO)]
+
+from manual_export.archive import read_archive
+from manual_export.config import parse_config
+from manual_export.model import EncDecTransducer
+from manual_export.transducer_runtime import SplitSteps
+from manual_export.transducer_validate import TorchSteps, decode_batch
+
+FIXTURE = REPO / "tests" / "fixtures" / "nemo" / "tdt_fastconformer.nemo"
+SHAPES = {
+    "parakeet-0.6b": {"layers": 24, "d_model": 1024, "heads": 8, "channels": 256,
+                      "features": 128, "pred": 640, "joint": 640, "vocab": 1024},
+    "small": {"layers": 4, "d_model": 256, "heads": 4, "channels": 128, "features": 80,
+              "pred": 320, "joint": 320, "vocab": 256},
+}
+SECONDS = (10, 60)
+
+
+def build_nemo(path: Path, shape: dict) -> None:
+    """The fixture's NeMo-written config, resized; weights drawn by our rebuild's init."""
+    raw = read_archive(FIXTURE).config
+    raw["preprocessor"]["features"] = shape["features"]
+    raw["encoder"].update(feat_in=shape["features"], n_layers=shape["layers"],
+                          d_model=shape["d_model"], n_heads=shape["heads"],
+                          ff_expansion_factor=4, subsampling_conv_channels=shape["channels"])
+    vocabulary = [f"\u2581p{i}" for i in range(shape["vocab"])]
+    raw["labels"] = vocabulary
+    raw["model_defaults"].update(enc_hidden=shape["d_model"], pred_hidden=shape["pred"],
+                                 joint_hidden=shape["joint"])
+    raw["decoder"]["vocab_size"] = shape["vocab"]
+    raw["decoder"]["prednet"]["pred_hidden"] = shape["pred"]
+    raw["joint"].update(num_classes=shape["vocab"], vocabulary=vocabulary)
+    raw["joint"]["jointnet"].update(encoder_hidden=shape["d_model"], pred_hidden=shape["pred"],
+                                    joint_hidden=shape["joint"])
+    raw["decoding"]["greedy"]["max_symbols"] = 10
+    torch.manual_seed(0)
+    model = EncDecTransducer(parse_config(raw))
+    with torch.no_grad():
+        model.joint.joint_net[-1].weight.mul_(8.0)  # a random joint must still emit tokens
+    state = io.BytesIO()
+    torch.save(model.state_dict(), state)
+    config = yaml.safe_dump(raw).encode()
+    with tarfile.open(path, "w") as tar:
+        for name, data in (("./model_config.yaml", config),
+                           ("./model_weights.ckpt", state.getvalue())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def export_in_child(nemo: Path, out: Path) -> dict:
+    """Export in a fresh process so its peak RSS is the export's alone."""
+    script = (
+        "import json, resource, sys, time\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "from manual_export.api import export_nemo\n"
+        "started = time.perf_counter()\n"
+        f"report = export_nemo({str(nemo)!r}, {str(out)!r}, force=True)\n"
+        "print(json.dumps({'status': report.status, 'max_abs_diff': report.max_abs_diff,"
+        " 'seconds': time.perf_counter() - started,"
+        " 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        return {"status": "error", "error": done.stderr[-2000:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def runtimes(out: Path) -> dict:
+    results: dict = {}
+    try:
+        import onnx_asr
+
+        model = onnx_asr.load_model("nemo-conformer-tdt", out)
+        wav = REPO / "tests" / "fixtures" / "nemo" / "audio_0.wav"
+        results["onnx_asr"] = {"loaded": True, "text_chars": len(model.recognize(str(wav)))}
+    except Exception as error:  # noqa: BLE001 - report whatever the runtime raises
+        results["onnx_asr"] = {"loaded": False, "error": str(error)[:300]}
+    try:
+        import sherpa_onnx
+
+        folder = out / "sherpa-onnx"
+        sherpa_onnx.OfflineRecognizer.from_transducer(
+            encoder=str(folder / "encoder.onnx"), decoder=str(folder / "decoder.onnx"),
+            joiner=str(folder / "joiner.onnx"), tokens=str(folder / "tokens.txt"),
+            model_type="nemo_transducer", num_threads=1)
+        results["sherpa_onnx"] = {"loaded": True}
+    except Exception as error:  # noqa: BLE001
+        results["sherpa_onnx"] = {"loaded": False, "error": str(error)[:300]}
+    return results
+
+
+def speed(nemo: Path, out: Path, repeats: int) -> dict:
+    import onnxruntime as ort
+
+    torch.set_num_threads(1)
+    archive = read_archive(nemo)
+    model = EncDecTransducer(parse_config(archive.config))
+    model.load_state_dict(archive.state_dict)
+    model.eval().requires_grad_(False)
+    del archive
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+
+    def session(name: str):
+        return ort.InferenceSession(str(out / name), options, providers=["CPUExecutionProvider"])
+
+    encoder = session("encoder-model.onnx")
+    steps = SplitSteps(session("sherpa-onnx/decoder.onnx"), session("sherpa-onnx/joiner.onnx"))
+    rng = np.random.default_rng(0)
+    results = {}
+    for seconds in SECONDS:
+        frames = seconds * 100
+        features = rng.standard_normal((1, model.config.encoder.feat_in, frames), np.float32)
+        length = np.array([frames])
+        timings: dict[str, list[float]] = {"pytorch": [], "onnxruntime": []}
+        tokens = {}
+        for _ in range(repeats):
+            started = time.perf_counter()
+            with torch.inference_mode():
+                encoded, lengths = (t.numpy() for t in model.encoder(
+                    torch.from_numpy(features), torch.from_numpy(length)))
+            tokens["pytorch"] = decode_batch(TorchSteps(model), encoded, lengths, model)
+            timings["pytorch"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            encoded, lengths = encoder.run(None, {"audio_signal": features, "length": length})
+            tokens["onnxruntime"] = decode_batch(steps, encoded, lengths, model)
+            timings["onnxruntime"].append(time.perf_counter() - started)
+        medians = {k: statistics.median(v) for k, v in timings.items()}
+        results[f"{seconds}s"] = {
+            "median_seconds": medians,
+            "speedup": medians["pytorch"] / medians["onnxruntime"],
+            "tokens": len(tokens["pytorch"][0]["tokens"]),
+            "same_tokens": tokens["pytorch"] == tokens["onnxruntime"],
+        }
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="parakeet-0.6b")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-transducer-"))
+    work.mkdir(parents=True, exist_ok=True)
+    nemo, out = work / "model.nemo", work / "out"
+    started = time.perf_counter()
+    build_nemo(nemo, SHAPES[args.shape])
+    report: dict = {"shape": args.shape, "nemo_mb": nemo.stat().st_size / 2**20,
+                    "build_seconds": time.perf_counter() - started}
+    print(json.dumps(report), flush=True)
+    report["export"] = export_in_child(nemo, out)
+    report["files_mb"] = {str(p.relative_to(out)): round(p.stat().st_size / 2**20, 1)
+                          for p in sorted(out.rglob("*")) if p.is_file()}
+    print(json.dumps(report), flush=True)
+    report["runtimes"] = runtimes(out)
+    print(json.dumps(report["runtimes"]), flush=True)
+    report["speed"] = speed(nemo, out, args.repeats)
+    report["bench_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(report, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The past-2-GB path without a 2 GB model: weights written as one file per tensor.
+
+The TorchScript exporter switches to that layout only past ONNX's protobuf
+limit; here a small graph is saved the same way inside `large_model_target`,
+so the gathering into `<name>.data`, metadata writing without loading the
+weights, and the sherpa-onnx copy run as they do for a 0.6B model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from manual_export.export import external_data_files, large_model_target, write_metadata
+from manual_export.transducer_export import copy_onnx
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the TorchScript exporter
+
+
+def _run(path: Path, x: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"x": x})[0]
+
+
+def test_per_tensor_files_become_one_data_file(tmp_path: Path) -> None:
+    layer = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 8))
+    x = np.random.default_rng(0).standard_normal((3, 64)).astype(np.float32)
+    final = tmp_path / "encoder-model.onnx"
+    with large_model_target(final) as target:
+        torch.onnx.export(layer.eval(), (torch.from_numpy(x),), str(target), input_names=["x"],
+                          dynamo=False)
+        proto = onnx.load(str(target))
+        onnx.save(proto, str(target), save_as_external_data=True, all_tensors_to_one_file=False,
+                  size_threshold=0)  # what the exporter does past 2 GB
+        assert len(list(target.parent.iterdir())) > 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [final.name, f"{final.name}.data"]
+    assert external_data_files(final) == [tmp_path / f"{final.name}.data"]
+    with torch.no_grad():
+        expected = layer(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(_run(final, x), expected, atol=1e-6)
+
+    sherpa = tmp_path / "sherpa-onnx"
+    sherpa.mkdir()
+    copied = copy_onnx(final, sherpa / "encoder.onnx")
+    assert copied == [sherpa / "encoder.onnx.data"]
+    write_metadata(sherpa / "encoder.onnx", {"vocab_size": "8"})
+    (tmp_path / f"{final.name}.data").unlink()  # the copy must not lean on the original
+    np.testing.assert_allclose(_run(sherpa / "encoder.onnx", x), expected, atol=1e-6)
+    metadata = {p.key: p.value for p in onnx.load(str(sherpa / "encoder.onnx"),
+                                                  load_external_data=False).metadata_props}
+    assert metadata == {"vocab_size": "8"}
+
+
+def test_small_graph_stays_one_file(tmp_path: Path) -> None:
+    final = tmp_path / "model.onnx"
+    with large_model_target(final) as target:
+        torch.onnx.export(torch.nn.Linear(4, 2).eval(), (torch.zeros(1, 4),), str(target),
+                          input_names=["x"], dynamo=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
+    assert external_data_files(final) == []
