@@ -106,10 +106,6 @@ class MicroProber:
         """Whether this release alone, imported, binds `module.symbol`."""
         return self.ask(name, version, module, symbol).answer
 
-    def has_module(self, name: str, version: str, module: str) -> bool | None:
-        """Whether this release alone ships an importable `module`."""
-        return self.ask(name, version, module, "").answer
-
     def imports_alongside(self, name: str, version: str, module: str,
                           alongside: tuple[str, ...]) -> MicroAnswer:
         """Whether `module` of this release imports next to `alongside` (exact pins).
@@ -152,8 +148,7 @@ class MicroProber:
         )
         for line in reversed(done.output.splitlines()):
             if line.startswith(_MARK):
-                fields = json.loads(line[len(_MARK):])
-                return MicroAnswer(fields["answer"], fields["why"], fields["needs"])
+                return _answer_from(line[len(_MARK):], f"{name} {version}")
         reason = "timed out" if done.timed_out else f"exited {done.returncode}"
         return MicroAnswer(None, f"the question to {name} {version} {reason}")
 
@@ -179,3 +174,16 @@ class MicroProber:
         if self._run is None:
             self._run = self._stack.enter_context(run_directory())
         return self._run
+
+
+def _answer_from(text: str, release: str) -> MicroAnswer:
+    """The asking script's JSON line; anything else (the release's own code printed it)
+    is no answer."""
+    try:
+        fields = json.loads(text)
+        answer, why, needs = fields["answer"], str(fields["why"]), str(fields["needs"])
+    except (ValueError, KeyError, TypeError):
+        return MicroAnswer(None, f"the question to {release} got a malformed answer")
+    if answer not in (True, False, None):
+        return MicroAnswer(None, f"the question to {release} got a malformed answer")
+    return MicroAnswer(answer, why, needs)

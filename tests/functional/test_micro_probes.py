@@ -73,7 +73,7 @@ def test_a_release_alone_answers_what_its_wheel_cannot(prober: MicroProber):
     assert prober.provides("numbers2", "1.2", "numbers2", "sctypes") is True
     assert prober.provides("numbers2", "2.0", "numbers2", "sctypes") is False
     assert prober.provides("numbers2", "2.0", "numbers2", "typecodes") is True
-    assert prober.has_module("numbers2", "2.0", "numbers2.missing") is False
+    assert prober.ask("numbers2", "2.0", "numbers2.missing", "").answer is False
     assert prober.asked[:2] == ["numbers2 1.2: numbers2.sctypes exists",
                                 "numbers2 2.0: numbers2 has no sctypes"]
 
