@@ -20,7 +20,7 @@ __all__ = ["Phase", "phase_of", "watch_log"]
 
 _POLL_SECONDS = 0.5
 
-# (pattern, phase, group naming the subject); pip's words, then uv's.
+# (pattern, phase): its first group, if any, names the subject; pip's words, then uv's.
 _MARKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^\s*Collecting (\S+)"), "resolving"),
     (re.compile(r"^\s*Downloading (\S+)"), "downloading"),
