@@ -26,7 +26,7 @@ from envprobe.probing.backends.logs import index_unreachable
 from envprobe.probing.evidence import excerpt
 from envprobe.probing.installed import installed_distributions
 from envprobe.probing.layers import attach_base_layer
-from envprobe.probing.phases import watch_log
+from envprobe.probing.phases import LogWatcher
 from envprobe.probing.run_folders import run_directory
 
 __all__ = ["Prepared", "prepare"]
@@ -81,9 +81,9 @@ def _prepare(run_dir: Path, request: ProbeRequest, interpreter: TargetInterprete
     seconds["install"] = 0.0
     for step in backend.install_steps(env, request.requirements, options):
         log_path = run_dir / f"{step.label}.log"
-        with watch_log(log_path, step.label, say):
-            done = processes.run(step.argv, log_path=log_path, cwd=run_dir,
-                                 env=sealed.installer_environ(run_dir, options.pass_env))
+        done = processes.run(step.argv, log_path=log_path, cwd=run_dir,
+                             env=sealed.installer_environ(run_dir, options.pass_env),
+                             on_tick=LogWatcher(log_path, step.label, say).tick)
         seconds["install"] += done.seconds
         if not done.ok:
             return _failed(done, env, backend, request, run_dir, seconds)

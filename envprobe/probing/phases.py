@@ -2,23 +2,19 @@
 
 A NeMo install runs for minutes; "installing 11 requirement(s)" for all of
 them tells the user nothing. pip and uv both say what they are at
-(collecting, downloading, building, installing), so a thread follows the
-log the installer writes and reports the phase, its subject and the time
-spent so far. It never changes what is installed: it only reads.
+(collecting, downloading, building, installing), so the log the installer
+writes is read as it grows, and the phase, its subject and the time spent
+so far are reported. It never changes what is installed: it only reads.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["Phase", "phase_of", "watch_log"]
-
-_POLL_SECONDS = 0.5
+__all__ = ["LogWatcher", "Phase", "phase_of"]
 
 # (pattern, phase): its first group, if any, names the subject; pip's words, then uv's.
 _MARKS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -71,34 +67,30 @@ def phase_of(line: str) -> tuple[str, str] | None:
     return None
 
 
-@contextlib.contextmanager
-def watch_log(log_path: Path | None, label: str, say: Callable[[str], None],
-              *, tick: float = _POLL_SECONDS) -> Iterator[Phase]:
-    """Report `label: phase (N s)` while the block runs and the log at `log_path` grows
-    (just `label (N s)` without a log to follow)."""
-    phase, stop = Phase(), threading.Event()
-    started = time.monotonic()
+class LogWatcher:
+    """`tick()` reads what the log gained and reports `label: phase [subject] (N s)`.
 
-    def follow() -> None:
-        offset, partial = 0, ""
-        while not stop.wait(tick):
-            chunk = _read_from(log_path, offset) if log_path is not None else b""
-            offset += len(chunk)
-            lines = (partial + chunk.decode("utf-8", "replace")).split("\n")
-            partial = lines.pop()
-            for line in lines:
-                phase.read(line.split("\r")[-1])
-            words = phase.words()
-            elapsed = f"({time.monotonic() - started:.0f} s)"
-            say(f"{label}: {words} {elapsed}" if words else f"{label} {elapsed}")
+    It is ticked by `processes.run` from the thread that waits for the command,
+    so progress needs no thread of its own (and no lock a Ctrl-C could strand).
+    Without a log (`log_path` None) it reports `label (N s)`.
+    """
 
-    thread = threading.Thread(target=follow, name="install-phases", daemon=True)
-    thread.start()
-    try:
-        yield phase
-    finally:
-        stop.set()
-        thread.join(timeout=5 * tick)  # a daemon: never let a stuck report hold up the work
+    def __init__(self, log_path: Path | None, label: str, say: Callable[[str], None]) -> None:
+        self.phase = Phase()
+        self._log_path, self._label, self._say = log_path, label, say
+        self._offset, self._partial = 0, ""
+        self._started = time.monotonic()
+
+    def tick(self) -> None:
+        chunk = _read_from(self._log_path, self._offset) if self._log_path is not None else b""
+        self._offset += len(chunk)
+        lines = (self._partial + chunk.decode("utf-8", "replace")).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self.phase.read(line.split("\r")[-1])
+        words = self.phase.words()
+        elapsed = f"({time.monotonic() - self._started:.0f} s)"
+        self._say(f"{self._label}: {words} {elapsed}" if words else f"{self._label} {elapsed}")
 
 
 def _read_from(path: Path, offset: int) -> bytes:

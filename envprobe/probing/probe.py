@@ -30,7 +30,7 @@ from envprobe.probing.environment import prepare
 from envprobe.probing.evidence import excerpt
 from envprobe.probing.interpreter import describe
 from envprobe.probing.isolation import isolation
-from envprobe.probing.phases import watch_log
+from envprobe.probing.phases import LogWatcher
 from envprobe.probing.store import Store
 
 __all__ = ["import_code", "run_child", "run_probe"]
@@ -87,10 +87,9 @@ def run_probe(
         outcome.installed = ready.installed
         outcome.failure, outcome.log_excerpt = ready.failure, ready.log_excerpt
         if ready.failure is None:
-            with watch_log(None, "running the probe code", say):
-                outcome.failure, done = run_child(ready.env.python, ready.run_dir, request.code,
-                                                  request.timeout, request.options,
-                                                  ready.installed)
+            outcome.failure, done = run_child(
+                ready.env.python, ready.run_dir, request.code, request.timeout, request.options,
+                ready.installed, on_tick=LogWatcher(None, "running the probe code", say).tick)
             outcome.seconds["run"], outcome.log_excerpt = done.seconds, excerpt(done.output)
             outcome.isolation = isolation(request.options, done.network, done.reaper)
         if outcome.failure is not None:
@@ -113,6 +112,7 @@ def _check_find_links(links: tuple[str, ...]) -> None:
 
 def run_child(python: str, run_dir: Path, code: str, timeout: float, options: InstallOptions,
               installed: dict[str, str], *, read_only: bool = False,
+              on_tick: Callable[[], None] | None = None,
               ) -> tuple[Failure | None, processes.Completed]:
     """Run the probe code; the failure (None when it passed) and how its process ended.
 
@@ -134,7 +134,7 @@ def run_child(python: str, run_dir: Path, code: str, timeout: float, options: In
     done = processes.run(
         [python, *flags, str(CHILD_SCRIPT), str(outcome_path), str(code_path)],
         log_path=private / "child.log", timeout=timeout, cwd=work, env=env,
-        network=options.network,
+        network=options.network, on_tick=on_tick,
     )
     if done.timed_out:
         return child_failures.timed_out(timeout, done.output), done

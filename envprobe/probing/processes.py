@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -29,6 +29,7 @@ MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 WATCHDOG = Path(__file__).with_name("watchdog.py")
 # Past its deadline the watchdog ends the command itself; this is for a watchdog that hangs.
 _GRACE_SECONDS = 30.0
+_TICK_SECONDS = 0.5  # how often `on_tick` runs while a command does
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,13 @@ def run(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     network: bool = True,
+    on_tick: Callable[[], None] | None = None,
 ) -> Completed:
     """Run `argv` to completion (or `timeout` seconds), stdout and stderr into `log_path`.
 
     `network=False` runs it without network where the kernel allows it.
+    `on_tick` is called about twice a second while it runs, on this thread
+    (live progress without a thread of its own).
     """
     started = time.perf_counter()
     status_read, status_write = os.pipe()
@@ -82,7 +86,8 @@ def run(
         finally:
             os.close(status_write)
         try:
-            status = _status(status_read, None if timeout is None else timeout + _GRACE_SECONDS)
+            status = _status(status_read, None if timeout is None else timeout + _GRACE_SECONDS,
+                             on_tick)
         finally:
             os.close(status_read)
             _stop(watchdog)
@@ -102,7 +107,8 @@ def run(
     )
 
 
-def _status(fd: int, timeout: float | None) -> dict | None:
+def _status(fd: int, timeout: float | None,
+            on_tick: Callable[[], None] | None = None) -> dict | None:
     """The watchdog's one JSON line ({} if it died without one); None when it ran past `timeout`."""
     deadline = None if timeout is None else time.monotonic() + timeout
     data = b""
@@ -110,8 +116,14 @@ def _status(fd: int, timeout: float | None) -> dict | None:
     poller.register(fd, select.POLLIN)
     while True:
         wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if on_tick is not None:
+            wait = _TICK_SECONDS if wait is None else min(wait, _TICK_SECONDS)
         if not poller.poll(None if wait is None else int(wait * 1000)):
-            return None
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            if on_tick is not None:
+                on_tick()
+            continue
         chunk = os.read(fd, 65536)
         if not chunk:
             break

@@ -26,7 +26,6 @@ from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome
 from envprobe.model.result import Purpose
 from envprobe.model.rules import Boundary, BoundaryMethod
 from envprobe.probing.executors import LocalExecutor, Lost
-from envprobe.probing.phases import watch_log
 
 if TYPE_CHECKING:
     from envprobe.solving.solver import Solver
@@ -103,14 +102,12 @@ class Confirmations:
         executor = LocalExecutor(jobs=min(len(fresh), os.cpu_count() or 1))
         outcomes = {}
         try:
-            with watch_log(None, f"{len(fresh)} probes side by side",
-                           lambda text: solver.events("progress", text)):
-                for index, result in executor.run(requests):
-                    if isinstance(result, Lost):
-                        continue  # run again on its own below, as a sequential run would
-                    outcome = ProbeOutcome.from_dict(result)
-                    outcome.probe_id = None
-                    outcomes[index] = outcome
+            for index, result in executor.run(requests):
+                if isinstance(result, Lost):
+                    continue  # run again on its own below, as a sequential run would
+                outcome = ProbeOutcome.from_dict(result)
+                outcome.probe_id = None
+                outcomes[index] = outcome
         finally:
             executor.close()
         for index in sorted(outcomes):  # recorded in the order a sequential run records them

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-import time
+import sys
 from pathlib import Path
 
 from rich.console import Console
 
 from envprobe.cli.console import spinner
-from envprobe.probing.phases import Phase, phase_of, watch_log
+from envprobe.probing import processes
+from envprobe.probing.phases import LogWatcher, Phase, phase_of
 
 
 def test_pip_and_uv_lines_name_the_phase_and_its_subject():
@@ -32,20 +33,24 @@ def test_downloads_are_counted():
 
 def test_a_growing_log_is_followed_with_the_time_spent(tmp_path: Path):
     log, seen = tmp_path / "install.log", []
-    with watch_log(log, "install", seen.append, tick=0.02):
-        for line, shown in (("Collecting torch\n", "[torch]"),
-                            ("  Downloading torch.whl (9 MB)\n", "[torch.whl]"),
-                            ("Building wheel for youtokentome (setup.py)\n", "[youtokentome]")):
-            with open(log, "a") as stream:
-                stream.write(line)
-            deadline = time.monotonic() + 5
-            while not any(shown in s for s in seen) and time.monotonic() < deadline:
-                time.sleep(0.02)
-    phases = [s.rsplit(" (", 1)[0] for s in seen]
-    assert "install: resolving [torch]" in phases
-    assert "install: downloading [torch.whl]" in phases
-    assert phases[-1] == "install: building [youtokentome]"
-    assert seen[-1].endswith(" s)")
+    watcher = LogWatcher(log, "install", seen.append)
+    watcher.tick()  # nothing written yet
+    for line in ("Collecting torch\n", "  Downloading torch.whl (9 MB)\n",
+                 "Building wheel for youtokentome (setup.py)\n"):
+        with open(log, "a") as stream:
+            stream.write(line)
+        watcher.tick()
+    assert [s.rsplit(" (", 1)[0] for s in seen] == [
+        "install", "install: resolving [torch]", "install: downloading [torch.whl]",
+        "install: building [youtokentome]"]
+    assert all(s.endswith(" s)") for s in seen)
+
+
+def test_a_command_ticks_its_watcher_while_it_runs(tmp_path: Path):
+    ticks = []
+    done = processes.run([sys.executable, "-c", "import time; time.sleep(1.6)"],
+                         log_path=tmp_path / "sleep.log", on_tick=lambda: ticks.append(1))
+    assert done.ok and len(ticks) >= 2
 
 
 def test_without_a_terminal_each_phase_that_lasts_is_one_plain_line():
