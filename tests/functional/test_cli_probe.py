@@ -136,12 +136,19 @@ def test_help_explains_every_option(capsys):
 def test_ctrl_c_mid_probe_removes_the_environment_and_exits_130(probe_dists, tmp_path):
     pid_file = tmp_path / "pids"
     env = dict(os.environ, **{SLEEPER_PIDS: str(pid_file)})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "envprobe", "probe", "--pin", "sleeper==1.0", "--import", "sleeper",
-         "--no-index", "--find-links", str(probe_dists), "--timeout", "120",
-         "--pass-env", SLEEPER_PIDS],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    # As from a terminal: a suite started in the background (`cmd &` in a script) has
+    # SIGINT ignored, its children inherit that, and Python then never raises
+    # KeyboardInterrupt. A handler of our own is reset to the default in the child.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "envprobe", "probe", "--pin", "sleeper==1.0", "--import",
+             "sleeper", "--no-index", "--find-links", str(probe_dists), "--timeout", "120",
+             "--pass-env", SLEEPER_PIDS],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 60
     while not (pid_file.exists() and pid_file.read_text().strip()):
         assert process.poll() is None, process.communicate()
