@@ -34,7 +34,7 @@ The conflict is caused by:
 To fix this you could try to:
 1. loosen the range of package versions you've specified
 
-ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/
+ERROR: ResolutionImpossible: for help visit the dependency-resolution page of pip's documentation
 """
 
 UV_CONFLICT = """\
