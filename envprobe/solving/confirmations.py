@@ -65,7 +65,7 @@ class Confirmations:
         """Probe the pending confirmations and `proposal`; the proposal's outcome."""
         solver, pending, self.pending = self._solver, self.pending, []
         jobs = [(p.pins, Purpose.CONFIRM) for p in pending] + [(proposal, Purpose.PROPOSAL)]
-        fresh = [i for i, (pins, _) in enumerate(jobs) if solver._stored(pins) is None]
+        fresh = [i for i, (pins, _) in enumerate(jobs) if solver._stored(solver._request(pins)) is None]
         used = sum(1 for a in solver.attempts if not a.outcome.cached)
         outcomes: dict[int, ProbeOutcome] = {}
         if len(fresh) > 1 and used + len(fresh) <= solver.max_installs \

@@ -233,9 +233,8 @@ class Solver:
             timeout=self.scenario.timeout,
         )
 
-    def _stored(self, pins: dict[NormalizedName, Version]) -> ProbeOutcome | None:
-        """The store's outcome for these pins, unless this run must probe them again."""
-        request = self._request(pins)
+    def _stored(self, request: ProbeRequest) -> ProbeOutcome | None:
+        """The store's outcome for this request, unless this run must probe it again."""
         if self.refresh and request.requirements not in self._refreshed:
             return None
         return self.store.lookup(request, self.interpreter.version, self.interpreter.platform)
@@ -250,7 +249,7 @@ class Solver:
     def _probe(self, pins: dict[NormalizedName, Version], purpose: Purpose) -> ProbeOutcome:
         request = self._request(pins)
         refresh = self.refresh and request.requirements not in self._refreshed
-        stored = self._stored(pins)
+        stored = self._stored(request)
         if stored is None:
             used = sum(1 for a in self.attempts if not a.outcome.cached)
             if used >= self.max_installs or self._out_of_time():

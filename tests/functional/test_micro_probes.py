@@ -60,6 +60,16 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def solve_served(tmp_path: Path, dists: Path, scenario: str):
+    """Solve `scenario` (the `[scenario]` table's body onwards) with `dists` as a real index."""
+    root = tmp_path / "index"
+    write_simple_index(dists, root)
+    path = tmp_path / "job.toml"
+    path.write_text(f"[scenario]\n{scenario}[budget]\nmax_installs = 4\n")
+    with serve_index(root) as url:
+        return solve_scenario(load_scenario(path), index_url=url)
+
+
 @pytest.fixture
 def prober(dists: Path):
     options = find_links_options(dists, installer="pip")
@@ -94,13 +104,9 @@ def test_a_release_with_no_wheel_is_unknown_not_absent(prober: MicroProber):
 
 @pytest.mark.slow
 def test_the_solver_finds_a_dynamic_boundary_without_a_full_install(tmp_path: Path, dists: Path):
-    root = tmp_path / "index"
-    write_simple_index(dists, root)
-    path = tmp_path / "job.toml"
-    path.write_text('[scenario]\nname = "micro"\nprobe = ["import user", "assert user.run()"]\n'
-                    '[packages]\nuser = "*"\n[budget]\nmax_installs = 4\n')
-    with serve_index(root) as url:
-        result = solve_scenario(load_scenario(path), index_url=url)
+    result = solve_served(tmp_path, dists,
+                          'name = "micro"\nprobe = ["import user", "assert user.run()"]\n'
+                          '[packages]\nuser = "*"\n')
 
     assert result.status == "solved", result.reason
     assert result.attempts[0].outcome.failure.kind == "missing_attribute"
@@ -116,14 +122,9 @@ def test_the_solver_finds_a_dynamic_boundary_without_a_full_install(tmp_path: Pa
 @pytest.mark.slow
 def test_which_releases_check_a_dependency_is_asked_of_each_release(tmp_path: Path, dists: Path):
     """One failure teaches the whole range of checking releases, not the failing one alone."""
-    root = tmp_path / "index"
-    write_simple_index(dists, root)
-    path = tmp_path / "job.toml"
-    path.write_text('[scenario]\nname = "checks"\nprobe = ["import columnar"]\n'
-                    '[packages]\ncolumnar = "*"\n[pins]\nnumbers2 = "1.2"\n'
-                    '[budget]\nmax_installs = 4\n')
-    with serve_index(root) as url:
-        result = solve_scenario(load_scenario(path), index_url=url)
+    result = solve_served(tmp_path, dists,
+                          'name = "checks"\nprobe = ["import columnar"]\n'
+                          '[packages]\ncolumnar = "*"\n[pins]\nnumbers2 = "1.2"\n')
 
     assert result.status == "solved", result.reason
     [rule] = result.rules
