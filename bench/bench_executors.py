@@ -2,14 +2,17 @@
 
 Run by hand (no network: the map's made-up packages from a find-links folder):
 
-    python bench/bench_executors.py [--rounds 3] [--ray]
+    python bench/bench_executors.py [--rounds 3] [--ray] [--probe-seconds S]
 
 Eight distinct real probes (a virtualenv, a pip install of three tiny wheels,
 the probe code in a child process), no store, so every one installs. Each
 round runs every contender once, in rotating order, so a noisy neighbour on
 the shared cores hits them alike; a first untimed round warms pip's cache and
 virtualenv's app-data. Ray's overhead is also measured on a no-op task, where
-only the scheduling shows. Prints a Markdown table of medians.
+only the scheduling shows. `--probe-seconds S` makes each probe's code busy
+for S seconds of CPU after its imports, as a real probe is (NeMo's import is
+about 15 s of CPU), so the figure is probe-bound rather than install-bound.
+Prints a Markdown table of medians.
 """
 
 from __future__ import annotations
@@ -35,10 +38,19 @@ PAIRS = [("1.0", "0.9"), ("1.0", "1.0"), ("1.0", "1.1"), ("2.0", "1.0"), ("2.0",
          ("3.0", "2.1"), ("4.0", "2.0"), ("4.0", "2.1")]
 
 
-def requests(folder: Path) -> dict[int, ProbeRequest]:
+def busy_code(seconds: float) -> str:
+    """Probe code that spends `seconds` of CPU, standing in for a heavy import."""
+    if seconds <= 0:
+        return ""
+    return (f"import time\nend = time.process_time() + {seconds!r}\n"
+            "while time.process_time() < end:\n    sum(range(1000))\n")
+
+
+def requests(folder: Path, probe_seconds: float) -> dict[int, ProbeRequest]:
     options = InstallOptions(no_index=True, find_links=(str(folder),), installer="pip")
+    code = "import app\nimport ext\n" + busy_code(probe_seconds)
     return {i: ProbeRequest((f"app=={a}", f"hub=={h}", "ext==2.0" if h >= "2" else "ext==1.0"),
-                            "import app\nimport ext\n", options=options, timeout=60)
+                            code, options=options, timeout=60 + 4 * probe_seconds)
             for i, (a, h) in enumerate(PAIRS)}
 
 
@@ -57,12 +69,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ray", action="store_true", help="also measure a local Ray instance")
+    parser.add_argument("--probe-seconds", type=float, default=0.0,
+                        help="CPU seconds each probe's code spends after its imports")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="envprobe-bench-") as scratch:
         root = Path(scratch)
         os.environ.update(PIP_CONFIG_FILE=os.devnull, PIP_CACHE_DIR=str(root / "pip-cache"),
                           ENVPROBE_CACHE=str(root / "cache"), ENVPROBE_ENV_ROOT=str(root / "envs"))
-        items = requests(build_map_packages(root / "dists"))
+        items = requests(build_map_packages(root / "dists"), args.probe_seconds)
         noops = {i: i for i in range(200)}
         contenders: dict[str, tuple[Callable[[], float], int]] = {}
         one, two = LocalExecutor(1), LocalExecutor(2)
@@ -86,7 +100,8 @@ def main() -> None:
             executor.close()
         if args.ray:
             ray_probe.close()
-        print(f"{len(items)} probes, {os.cpu_count()} cores, {args.rounds} rounds (medians)\n")
+        print(f"{len(items)} probes ({args.probe_seconds:g} s of probe code each), "
+              f"{os.cpu_count()} cores, {args.rounds} rounds (medians)\n")
         print("| contender | tasks | seconds | per task (ms) |\n|---|---|---|---|")
         for name in names:
             median = statistics.median(times[name])
