@@ -18,6 +18,7 @@ the bytes and keeps the disk cache.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -39,11 +40,14 @@ from envprobe.sources.metadata import (
     wheel_metadata_text,
 )
 from envprobe.sources.pages import DistFile
+from envprobe.sources.ranges import LocalArchive, RemoteArchive
 from envprobe.sources.transport import Transport, cache_key, local_path, read_json, write_json
 
 __all__ = ["DistFile", "PackageIndex", "ReleaseMetadata"]
 
 _METADATA_FORMAT = "metadata-v1"
+# Remote wheels kept open (each with its bounded block cache) for the scans that follow.
+_OPEN_ARCHIVES = 4
 
 
 class PackageIndex:
@@ -72,6 +76,7 @@ class PackageIndex:
         self._project_files: dict[NormalizedName, list[DistFile]] = {}
         self._release_files: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
         self._metadata: dict[tuple[NormalizedName, Version], ReleaseMetadata] = {}
+        self._archives: OrderedDict[str, RemoteArchive] = OrderedDict()
 
     # -- questions -----------------------------------------------------------
 
@@ -185,6 +190,34 @@ class PackageIndex:
         if not target.is_file():
             self._transport.fetch_to_file(dist.url, target, dist.sha256)
         return target
+
+    def archive(self, dist: DistFile) -> LocalArchive | RemoteArchive:
+        """The file as a scan reads it, without downloading it where the server allows.
+
+        A remote wheel with a listed sha256 is read by range requests (see
+        `ranges`: evidence for a scan, not verified bytes for an install);
+        one already downloaded, a local file, an sdist or a file listed
+        without a hash is read from disk (downloaded first, then verified).
+        The listed sha256 keys the scan cache, so a cached scan reads nothing.
+        """
+        local = local_path(dist.url)
+        if local is not None:
+            if not local.is_file():
+                raise EnvprobeError(f"{dist.filename} is listed but missing at {local}")
+            return LocalArchive(local, dist.sha256)
+        target = self._cache / "files" / (dist.sha256 or cache_key(dist.url)) / dist.filename
+        if target.is_file() or not dist.is_wheel or not dist.sha256:
+            return LocalArchive(self.download(dist), dist.sha256)
+        with self._lock:
+            found = self._archives.get(dist.url)
+            if found is None:
+                found = self._archives[dist.url] = RemoteArchive(
+                    self._transport, dist.url, dist.filename, sha256=dist.sha256,
+                    size=dist.size, fallback=target)
+            self._archives.move_to_end(dist.url)
+            while len(self._archives) > _OPEN_ARCHIVES:
+                self._archives.popitem(last=False)
+        return found
 
     # -- metadata ------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from envprobe.static.cache import cached_scan
 from envprobe.static.layout import open_files
+from envprobe.static.source import ScanSource
 from envprobe.static.syntax import attribute_chain, is_type_checking, parse_source
 
 __all__ = ["ImportSite", "import_sites"]
@@ -45,7 +46,7 @@ class ImportSite:
         return cls(**{**data, "names": tuple(data["names"])})
 
 
-def import_sites(wheel_path: Path, target: str) -> list[ImportSite]:
+def import_sites(wheel_path: Path | ScanSource, target: str) -> list[ImportSite]:
     """Every absolute import of `target` (or its submodules) in the wheel's Python files.
 
     Only files whose text mentions `target` are parsed, so even a wheel of
