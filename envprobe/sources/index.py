@@ -32,6 +32,7 @@ from envprobe.errors import EnvprobeError, UnknownPackage
 from envprobe.paths import cache_dir as default_cache_dir
 from envprobe.sources.collector import Collector
 from envprobe.sources.config import IndexConfig
+from envprobe.sources.file_table import FileTable
 from envprobe.sources.metadata import (
     ReleaseMetadata,
     parse_metadata,
@@ -73,8 +74,7 @@ class PackageIndex:
             config, self._transport, cache_dir=self._cache, page_ttl=page_ttl, refresh=refresh
         )
         self._lock = threading.Lock()
-        self._project_files: dict[NormalizedName, list[DistFile]] = {}
-        self._release_files: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
+        self._tables: dict[NormalizedName, FileTable] = {}
         self._metadata: dict[tuple[NormalizedName, Version], ReleaseMetadata] = {}
         self._archives: OrderedDict[str, RemoteArchive] = OrderedDict()
 
@@ -82,26 +82,23 @@ class PackageIndex:
 
     def versions(self, name: str) -> list[Version]:
         """Every release with at least one file that is not yanked, oldest first."""
-        return sorted({dist.version for dist in self.files(name) if not dist.yanked})
+        return sorted(self._table(name).versions(yanked=False))
 
     def files(self, name: str, version: Version | str | None = None) -> list[DistFile]:
         """Files of a project (of one release when `version` is given), yanked included."""
+        table = self._table(name)
+        return table.files(None if version is None else Version(str(version)))
+
+    def _table(self, name: str) -> FileTable:
+        """The project's files by release, compact: pages are read once per run."""
         project = canonicalize_name(name)
         with self._lock:
-            known = self._project_files.get(project)
+            known = self._tables.get(project)
         if known is None:
-            known = self._collector.collect(project)
-            by_version: dict[Version, list[DistFile]] = {}
-            for dist in known:
-                by_version.setdefault(dist.version, []).append(dist)
+            known = FileTable(self._collector.collect(project))
             with self._lock:
-                self._project_files[project] = known
-                self._release_files[project] = by_version
-        if version is None:
-            return list(known)
-        # A dictionary, not a scan of the list: torch has thousands of files, asked per release.
-        with self._lock:
-            return list(self._release_files[project].get(Version(str(version)), ()))
+                known = self._tables.setdefault(project, known)
+        return known
 
     def best_wheel(
         self, name: str, version: Version | str, tags: Iterable[Tag] | None = None

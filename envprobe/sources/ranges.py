@@ -150,9 +150,11 @@ class RemoteArchive:
             return
         self._run = min(self._run * 2, _MAX_FETCH) if sequential == self._next_sequential \
             else _BLOCK
-        start = missing[0]
-        stop = max(missing[-1], start + self._run // _BLOCK - 1)
-        stop = min(stop, (self.size - 1) // _BLOCK, start + max(len(missing), _CACHED_BLOCKS) - 1)
+        start, stop = missing[0], missing[-1]
+        last_allowed = min((self.size - 1) // _BLOCK, start + _MAX_FETCH // _BLOCK - 1)
+        while stop < min(start + self._run // _BLOCK - 1, last_allowed) \
+                and stop + 1 not in self._blocks:
+            stop += 1  # read ahead, up to the next block already held
         begin, end = start * _BLOCK, min((stop + 1) * _BLOCK, self.size) - 1
         with self._range(f"{begin}-{end}") as (status, content_range, stream):
             if status != 206:

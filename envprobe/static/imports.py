@@ -57,16 +57,15 @@ def import_sites(wheel_path: Path | ScanSource, target: str) -> list[ImportSite]
 
     def scan() -> list[ImportSite]:
         needle = target.encode()
-        sites: list[ImportSite] = []
+        by_file: dict[str, list[ImportSite]] = {}
         with open_files(wheel_path) as wheel:
-            for path in wheel.python_files():
-                source = wheel.read(path)
+            for path, source in wheel.read_each(wheel.python_files()):
                 if needle not in source:
                     continue
                 tree = parse_source(source)
                 if tree is not None:
-                    sites.extend(_SiteFinder(path, target, tree).sites)
-        return sites
+                    by_file[path] = _SiteFinder(path, target, tree).sites
+        return [site for path in sorted(by_file) for site in by_file[path]]
 
     return cached_scan(
         wheel_path, "imports", target, scan,

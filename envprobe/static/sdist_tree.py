@@ -15,7 +15,7 @@ import contextlib
 import re
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -111,6 +111,10 @@ class SdistFiles:
 
     def python_files(self) -> list[str]:
         return sorted(self.sources)
+
+    def read_each(self, paths: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """(path, bytes) of each file; an sdist's sources are already in memory."""
+        return ((path, self.sources[path]) for path in paths)
 
     def locate(self, dotted: str) -> tuple[str, str | None] | None:
         """(kind, source file); kind "built" for a module the build compiles or writes."""
