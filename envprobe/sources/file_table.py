@@ -7,7 +7,8 @@ case, 330 MB as `DistFile` objects, nearly all for releases and platforms
 nobody asks about. Here a file is one tuple of the strings its page gave;
 its version object is shared by its release, its tag set by every wheel
 with the same tags, its URL kept without the file name it ends in, its
-metadata URL (always the file's URL + ".metadata") derived. A release's
+metadata URL (always the file's URL + ".metadata") derived, its hashes as
+bytes. A release's
 `DistFile`s are built when asked for, and not kept.
 """
 
@@ -35,9 +36,9 @@ class _Row(NamedTuple):
     tags: frozenset[Tag]
     requires_python: str | None
     yanked: bool
-    sha256: str | None
+    sha256: bytes | str | None  # bytes: a hex digest, stored at half its size
     metadata_url: str | None  # "" for the file's URL + ".metadata", the usual case
-    metadata_sha256: str | None
+    metadata_sha256: bytes | str | None
     size: int | None
     upload_time: str | None
 
@@ -74,12 +75,25 @@ class FileTable:
             tags=self._tag_sets.setdefault(dist.tags, dist.tags),
             requires_python=sys.intern(dist.requires_python) if dist.requires_python else None,
             yanked=dist.yanked,
-            sha256=dist.sha256,
+            sha256=_packed(dist.sha256),
             metadata_url="" if metadata == url + _METADATA_SUFFIX else metadata,
-            metadata_sha256=dist.metadata_sha256,
+            metadata_sha256=_packed(dist.metadata_sha256),
             size=dist.size,
             upload_time=dist.upload_time,
         )
+
+
+def _packed(digest: str | None) -> bytes | str | None:
+    """A lowercase hex digest as its bytes; anything else as it was written."""
+    try:
+        packed = bytes.fromhex(digest or "")
+    except ValueError:
+        return digest
+    return packed if digest and packed.hex() == digest else digest
+
+
+def _unpacked(digest: bytes | str | None) -> str | None:
+    return digest.hex() if isinstance(digest, bytes) else digest
 
 
 def _dist(version: Version, row: _Row) -> DistFile:
@@ -91,10 +105,10 @@ def _dist(version: Version, row: _Row) -> DistFile:
         is_wheel=row.is_wheel,
         requires_python=row.requires_python,
         yanked=row.yanked,
-        sha256=row.sha256,
+        sha256=_unpacked(row.sha256),
         metadata_url=url + _METADATA_SUFFIX if row.metadata_url == "" else row.metadata_url,
         tags=row.tags,
-        metadata_sha256=row.metadata_sha256,
+        metadata_sha256=_unpacked(row.metadata_sha256),
         size=row.size,
         upload_time=row.upload_time,
     )

@@ -13,7 +13,7 @@ _LINKS = [
     Link("demo-1.0-py3-none-any.whl", _BASE + "demo-1.0-py3-none-any.whl", sha256="a" * 64,
          metadata_url=_BASE + "demo-1.0-py3-none-any.whl.metadata", metadata_sha256="b" * 64,
          size=1234, upload_time="2024-01-02T03:04:05Z", requires_python=">=3.8"),
-    Link("demo-1.0.tar.gz", _BASE + "demo-1.0.tar.gz", sha256="c" * 64),
+    Link("demo-1.0.tar.gz", _BASE + "demo-1.0.tar.gz", sha256="C" * 64),  # kept as written
     # A URL that does not end in the (unquoted) file name, and a metadata URL of its own.
     Link("demo-2.0+local-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
          _BASE + "demo-2.0%2Blocal-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
