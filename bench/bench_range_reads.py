@@ -32,7 +32,7 @@ from envprobe.static.namespaces import provides_symbol
 
 CASES = (
     "huggingface_hub:huggingface_hub:HfApi:httpx",
-    "transformers:transformers:AutoModel:torch",
+    "transformers:transformers:AutoModel:huggingface_hub",
     "nemo_toolkit==1.23.0:nemo.core:ModelPT:huggingface_hub",
     "torch:torch:Tensor:numpy",
 )

@@ -148,7 +148,8 @@ class RemoteArchive:
         missing = [b for b in range(first_block, last_block + 1) if b not in self._blocks]
         if not missing:
             return
-        self._run = min(self._run * 2, _MAX_FETCH) if sequential == self._next_sequential \
+        # Each request is a new connection: a scan reading on in order soon asks for MBs.
+        self._run = min(self._run * 4, _MAX_FETCH) if sequential == self._next_sequential \
             else _BLOCK
         start, stop = missing[0], missing[-1]
         last_allowed = min((self.size - 1) // _BLOCK, start + _MAX_FETCH // _BLOCK - 1)
