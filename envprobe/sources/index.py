@@ -247,10 +247,10 @@ class PackageIndex:
         if dist.metadata_url:
             body = self._transport.get_verified(dist.metadata_url, dist.metadata_sha256)
             return body.decode("utf-8", "replace"), f"{dist.filename}.metadata"
-        path = self.download(dist)
-        if dist.is_wheel:
-            return wheel_metadata_text(path), dist.filename
-        return sdist_pkg_info(path), dist.filename
+        if dist.is_wheel:  # the directory and one member, by ranges where the server allows
+            with self.archive(dist).open() as stream:
+                return wheel_metadata_text(stream, dist.filename), dist.filename
+        return sdist_pkg_info(self.download(dist)), dist.filename
 
 
 def _tag_ranks(tags: Iterable[Tag] | None) -> dict[Tag, int]:

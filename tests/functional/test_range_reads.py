@@ -25,6 +25,7 @@ from envprobe.errors import EnvprobeError
 from envprobe.sources.config import IndexConfig
 from envprobe.sources.index import PackageIndex
 from envprobe.sources.ranges import BadRanges, RemoteArchive
+from envprobe.sources.transport import Transport
 from envprobe.static.scanner import StaticScanner
 
 _FILLER_BYTES = 4 << 20
@@ -112,13 +113,17 @@ def _serve(root: Path, mode: str) -> Iterator[tuple[str, _Served]]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(index root, the wheel) for a wheel whose filler is most of its bytes."""
+    """(index root, the wheel) for a wheel whose filler is most of its bytes.
+
+    The index offers no PEP 658 metadata files: metadata comes from the wheel.
+    """
     dists = tmp_path_factory.mktemp("dists")
     filler = os.urandom(_FILLER_BYTES).decode("latin-1")  # text the zip cannot shrink much
     # The sources first, the filler between them and the directory at the end.
-    wheel = build_wheel(dists, "bulky", "1.0", {**_SOURCES, "bulky/data/filler.txt": filler})
+    wheel = build_wheel(dists, "bulky", "1.0", {**_SOURCES, "bulky/data/filler.txt": filler},
+                        requires=["json-tools>=2"])
     root = tmp_path_factory.mktemp("site")
-    write_simple_index(dists, root)
+    write_simple_index(dists, root, metadata_files=False)
     return root, wheel
 
 
@@ -198,3 +203,25 @@ def test_a_server_whose_ranges_contradict_themselves_is_refused_in_one_line(
         with pytest.raises(BadRanges, match=says) as caught:
             StaticScanner(index).provides("bulky", Version("1.0"), "bulky", "Client")
     assert isinstance(caught.value, EnvprobeError) and "\n" not in str(caught.value)
+
+
+def test_metadata_without_a_metadata_file_is_read_from_the_wheel_by_ranges(
+        site, tmp_path: Path):
+    root, wheel = site
+    with _serve(root, "honours") as (url, served):
+        index = PackageIndex(IndexConfig(index_url=url), cache_dir=tmp_path / "cache")
+        requires = [str(r) for r in index.dependencies("bulky", "1.0")]
+    assert requires == ["json-tools>=2"]
+    assert 0 < served.bytes < wheel.stat().st_size / 20
+
+
+def test_a_server_whose_size_contradicts_the_listing_is_refused(site, tmp_path: Path):
+    root, wheel = site
+    with _serve(root, "honours") as (url, _served):
+        index = PackageIndex(IndexConfig(index_url=url), cache_dir=tmp_path / "cache")
+        listed = index.best_wheel("bulky", "1.0")
+        archive = RemoteArchive(Transport(cert=None, timeout=10), listed.url, listed.filename,
+                                sha256=listed.sha256, size=wheel.stat().st_size + 1,
+                                fallback=tmp_path / "fallback" / listed.filename)
+        with pytest.raises(BadRanges, match="the index lists"), archive.open():
+            pass
