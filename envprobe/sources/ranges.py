@@ -36,6 +36,9 @@ __all__ = ["BadRanges", "LocalArchive", "RemoteArchive"]
 
 _BLOCK = 64 << 10
 _TAIL = 64 << 10  # the end record, its comment, and usually the central directory
+# A wheel listed this small is fetched whole by the first request: one round trip
+# costs more than the bytes ranges would save.
+_WHOLE = 1 << 20
 _MAX_FETCH = 4 << 20  # a run of sequential reads grows its requests up to this
 _CACHED_BLOCKS = 96  # 6 MiB of blocks per open wheel
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
@@ -128,7 +131,9 @@ class RemoteArchive:
 
     def _start(self) -> None:
         """Ask for the tail: it tells the size, or that the server ignores ranges."""
-        with self._range(f"-{_TAIL}") as (status, content_range, stream):
+        listed = self._listed_size
+        tail = listed if listed is not None and 0 < listed <= _WHOLE else _TAIL
+        with self._range(f"-{tail}") as (status, content_range, stream):
             if status == 200:
                 self._transport.save_stream(stream, self._url, self._fallback, self.sha256)
                 self.path = self._fallback
@@ -137,8 +142,8 @@ class RemoteArchive:
             if self._listed_size is not None and total != self._listed_size:
                 raise BadRanges(f"{self._url}: the server says {total} bytes, the index "
                                 f"lists {self._listed_size}")
-            if last != total - 1 or first != max(0, total - _TAIL):
-                raise BadRanges(f"{self._url}: asked for the last {_TAIL} bytes, "
+            if last != total - 1 or first != max(0, total - tail):
+                raise BadRanges(f"{self._url}: asked for the last {tail} bytes, "
                                 f"got {first}-{last} of {total}")
             self._size = total
             self._tail = self._body(stream, last - first + 1)
