@@ -213,7 +213,7 @@ class PackageIndex:
                     size=dist.size, fallback=target)
             self._archives.move_to_end(dist.url)
             while len(self._archives) > _OPEN_ARCHIVES:
-                self._archives.popitem(last=False)
+                self._archives.popitem(last=False)[1].close()
         return found
 
     # -- metadata ------------------------------------------------------------

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from envprobe.errors import EnvprobeError, IndexUnreachable
+from envprobe.sources.kept_alive import RangeConnection
 from envprobe.sources.transport import Missing, Transport, Unreachable
 
 __all__ = ["BadRanges", "LocalArchive", "RemoteArchive"]
@@ -86,6 +87,7 @@ class RemoteArchive:
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._lock = threading.RLock()
         self._next_sequential = -1
+        self._connection: RangeConnection | None = None
         self._run = _BLOCK
 
     @contextlib.contextmanager
@@ -100,6 +102,13 @@ class RemoteArchive:
             return
         with io.BufferedReader(_RangeReader(self), buffer_size=_BLOCK) as reader:
             yield reader
+
+    def close(self) -> None:
+        """Let go of the connection (the cached blocks go with the object)."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
     @property
     def size(self) -> int:
@@ -137,6 +146,7 @@ class RemoteArchive:
             if status == 200:
                 self._transport.save_stream(stream, self._url, self._fallback, self.sha256)
                 self.path = self._fallback
+                self.close()
                 return
             first, last, total = self._parse(content_range, status)
             if self._listed_size is not None and total != self._listed_size:
@@ -178,8 +188,10 @@ class RemoteArchive:
     @contextlib.contextmanager
     def _range(self, spec: str) -> Iterator[tuple[int, str | None, BinaryIO]]:
         self.requests += 1
+        if self._connection is None:
+            self._connection = RangeConnection(self._transport, self._url)
         try:
-            with self._transport.open_range(self._url, spec) as answer:
+            with self._connection.open_range(spec) as answer:
                 yield answer
         except (Missing, Unreachable) as error:
             raise IndexUnreachable(f"cannot read {self._url}: {error or 'not found'}") from None

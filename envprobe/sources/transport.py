@@ -97,8 +97,9 @@ class Transport:
     """Reads URLs and local paths; safe to share between threads."""
 
     def __init__(self, *, cert: str | None, timeout: float) -> None:
-        self._timeout = timeout
-        self._opener = build_opener(HTTPSHandler(context=_default_context(cert)))
+        self.timeout = timeout
+        self.context = _default_context(cert)
+        self._opener = build_opener(HTTPSHandler(context=self.context))
         self._lock = threading.Lock()
         self._verified: set[Path] = set()
 
@@ -129,7 +130,7 @@ class Transport:
         """An open HTTP response; failures become Missing/Unreachable."""
         request = Request(url, headers={**headers, "User-Agent": f"envprobe/{__version__}"})
         try:
-            response = self._opener.open(request, timeout=self._timeout)
+            response = self._opener.open(request, timeout=self.timeout)
         except HTTPError as error:
             if error.code in (404, 410):
                 raise Missing from None

@@ -52,12 +52,19 @@ class _Served:
     def __init__(self) -> None:
         self.bytes = 0
         self.ranges: list[str | None] = []
+        self.connections: set[int] = set()  # the handlers (one per connection) that sent files
 
 
 def _handler(root: Path, mode: str, served: _Served):
     class Handler(http.server.SimpleHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # connections stay open between requests
+
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, directory=str(root), **kwargs)
+
+        def handle(self) -> None:
+            with contextlib.suppress(ConnectionResetError):  # a client that refused an answer
+                super().handle()
 
         def do_GET(self) -> None:
             if not self.path.startswith("/files/"):
@@ -65,6 +72,7 @@ def _handler(root: Path, mode: str, served: _Served):
             data = (root / self.path.lstrip("/")).read_bytes()
             asked = self.headers.get("Range")
             served.ranges.append(asked)
+            served.connections.add(id(self))
             if mode == "ignores" or asked is None:
                 return self._send(200, data, None)
             first, last = _parse_range(asked, len(data))
@@ -161,6 +169,7 @@ def test_a_range_read_scan_answers_as_the_full_wheel_does_from_a_fraction_of_it(
     assert scanner.scanned == [wheel.name]
     assert all(asked is not None for asked in served.ranges)
     assert len(served.ranges) >= 2  # the tail, then the members at the front
+    assert len(served.connections) == 1  # one connection carried them all
     assert archive.fetched == served.bytes < wheel.stat().st_size / 20
     assert not (tmp_path / "cache" / "files").exists()  # nothing downloaded whole
 
