@@ -265,6 +265,21 @@ def _describe(exc: BaseException, dists: _Distributions) -> dict:
     }
 
 
+def _read_ahead(code: str, dists: _Distributions) -> list:
+    """The imports the probe would meet next (`child_lookahead.py`); never fails the report."""
+    try:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(_THIS_FILE), "child_lookahead.py")
+        sys.dont_write_bytecode = True  # nothing of ours is cached by the probe's interpreter
+        spec = importlib.util.spec_from_file_location("_envprobe_lookahead", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.read_ahead(code, dists, _relative)
+    except Exception:  # noqa: BLE001 - reading ahead is a bonus, the failure is the report
+        return []
+
+
 def main(outcome_path: str, code_path: str) -> None:
     faulthandler.enable()  # a segfault then leaves a Python traceback in the log
     with open(code_path, encoding="utf-8") as handle:
@@ -275,7 +290,10 @@ def main(outcome_path: str, code_path: str) -> None:
         result: dict = {"status": "ok"}
     except BaseException as exc:  # noqa: BLE001 - SystemExit and friends are outcomes too
         elapsed = time.perf_counter() - started
-        result = _describe(exc, _Distributions())
+        dists = _Distributions()
+        result = _describe(exc, dists)
+        if isinstance(exc, ImportError):
+            result["ahead"] = _read_ahead(code, dists)
     else:
         elapsed = time.perf_counter() - started
     result["seconds"] = {"code": elapsed}

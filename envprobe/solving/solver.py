@@ -35,6 +35,7 @@ from envprobe.probing.store import Store
 from envprobe.solving.builds import declared_builds
 from envprobe.solving.confirmations import Confirmations
 from envprobe.solving.provider import Candidate, Need, SolveProvider
+from envprobe.solving.read_ahead import read_ahead_cases
 from envprobe.solving.release_questions import ReleaseQuestions
 from envprobe.solving.teachers import Teacher
 from envprobe.static.scanner import StaticScanner
@@ -285,17 +286,24 @@ class Solver:
             return None
 
     def _learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> bool:
-        lesson = self.teacher.learn(outcome, pins)
-        new_rules = [r for r in lesson.rules if r not in self.rules]
-        new_projects = lesson.universe - self.universe
-        self.rules += new_rules
-        self.universe |= lesson.universe
-        known = {b.key for b in self.boundaries}
-        self.boundaries += [b for b in lesson.boundaries if b.key not in known]
-        self.notes += lesson.notes
-        for rule in new_rules:
-            self.events("learn", rule.describe())
-        return bool(new_rules or new_projects)
+        """Learn from the failure, then from each import it hid that the files prove missing."""
+        learned = False
+        for case in [outcome, *read_ahead_cases(outcome, self.scanner)]:
+            if case is not outcome:
+                self.events("read ahead", f"probe #{outcome.probe_id}'s files also show: "
+                            f"{case.failure.summary()}")
+            lesson = self.teacher.learn(case, pins)
+            new_rules = [r for r in lesson.rules if r not in self.rules]
+            new_projects = lesson.universe - self.universe
+            self.rules += new_rules
+            self.universe |= lesson.universe
+            known = {b.key for b in self.boundaries}
+            self.boundaries += [b for b in lesson.boundaries if b.key not in known]
+            self.notes += lesson.notes
+            for rule in new_rules:
+                self.events("learn", rule.describe())
+            learned = learned or bool(new_rules or new_projects)
+        return learned
 
     def _out_of_time(self) -> bool:
         return time.monotonic() - self._started > self.scenario.budget.max_minutes * 60
