@@ -20,7 +20,7 @@ __all__ = ["register", "solve_command"]
 
 # Progress events worth a line of their own, and the word that leads it.
 _SHOWN = {"propose": "proposing", "outcome": "  ", "learn": "  learned:", "fallback": "fallback:",
-          "warning": "warning:", "store": ""}
+          "warning": "warning:", "store": "", "read ahead": "  read ahead:"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

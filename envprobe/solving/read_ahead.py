@@ -9,29 +9,36 @@ not there (a missing module needs no check: no finder on the environment's
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from packaging.version import InvalidVersion, Version
 
 from envprobe.model.outcome import FailureKind, ProbeOutcome
+from envprobe.model.rules import BoundaryKey
 
 __all__ = ["read_ahead_cases"]
 
 
-def read_ahead_cases(outcome: ProbeOutcome, scanner) -> list[ProbeOutcome]:
-    """The outcome again, once per proven suspect, with that suspect as its failure."""
+def read_ahead_cases(outcome: ProbeOutcome, scanner,
+                     known: Callable[[], set[BoundaryKey]]) -> Iterator[ProbeOutcome]:
+    """The outcome again, once per proven suspect, with that suspect as its failure.
+
+    Lazy, so each suspect is weighed after the lessons before it: a name whose
+    boundary an earlier case already found (`known`) is not asked again.
+    """
     failure = outcome.failure
     if failure is None:
-        return []
+        return
     met = (failure.module, failure.name)
-    cases = []
     for suspect in failure.ahead:
         if (suspect.module, suspect.name) == met:
             continue
+        if (suspect.package, suspect.module, suspect.name) in known():
+            continue
         if suspect.kind is FailureKind.MISSING_SYMBOL and not _lacks(scanner, suspect):
             continue
-        cases.append(replace(outcome, failure=suspect))
-    return cases
+        yield replace(outcome, failure=suspect)
 
 
 def _lacks(scanner, suspect) -> bool:

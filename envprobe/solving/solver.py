@@ -8,6 +8,7 @@ failure teaches nothing new (`undecided`) — never reporting one as another.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -288,7 +289,8 @@ class Solver:
     def _learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> bool:
         """Learn from the failure, then from each import it hid that the files prove missing."""
         learned = False
-        for case in [outcome, *read_ahead_cases(outcome, self.scanner)]:
+        suspects = read_ahead_cases(outcome, self.scanner, lambda: {b.key for b in self.boundaries})
+        for case in itertools.chain([outcome], suspects):
             if case is not outcome:
                 self.events("read ahead", f"probe #{outcome.probe_id}'s files also show: "
                             f"{case.failure.summary()}")
