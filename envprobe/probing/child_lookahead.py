@@ -23,6 +23,7 @@ import sys
 import time
 
 _MAX_SUSPECTS = 30
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))  # Python 3.10+
 
 
 def read_ahead(code: str, dists, relative, seconds: float = 20.0,
@@ -115,8 +116,8 @@ class _Reader:
 
     def _parse(self, name: str):
         """(name, is_package, tree, file) of a module that has not run yet; None otherwise."""
-        if name in sys.modules:
-            return None  # it ran to the end: its own imports all succeeded
+        if name in sys.modules or name.partition(".")[0] in _STDLIB:
+            return None  # it ran to the end (its imports all succeeded), or it is no trap
         spec = self._spec(name)
         origin = getattr(spec, "origin", None)
         source = self._source(name)
