@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ json.dump({"dists": dists, "path": [p for p in sys.path if p],
            "executable": sys.executable}, open(sys.argv[1], "w"))
 """
 _SECONDS = 120.0
+_EXTRA_MARKER = re.compile(r"""\bextra\s*==\s*['"]([^'"]+)['"]""")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Inventory:
     environment: dict[str, str] = field(default_factory=dict)  # PEP 508 marker variables
     _declared: dict[str, list[Requirement]] = field(default_factory=dict, init=False, compare=False,
                                                     repr=False)
+    _extras: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, compare=False,
+                                                repr=False)
 
     def versions(self) -> dict[str, str]:
         return {name: dist.version for name, dist in sorted(self.dists.items())}
@@ -89,6 +93,39 @@ class Inventory:
         owners = [d for d in self.dists.values() if top in d.tops]
         return owners[0] if len(owners) == 1 else None
 
+    def extras_in_use(self, name: str) -> tuple[str, ...]:
+        """The extras of an installed distribution that the installed set satisfies.
+
+        An extra counts when every requirement it adds is installed at a version
+        it allows (the user most likely asked for it: `nemo_toolkit[asr]`); one
+        whose requirements another such extra already covers is left out, so
+        `asr` stands for the `core` it includes.
+        """
+        key = canonicalize_name(name)
+        if key not in self._extras:
+            self._extras[key] = self._extras_of(key)
+        return self._extras[key]
+
+    def _extras_of(self, name: NormalizedName) -> tuple[str, ...]:
+        dist = self.dists.get(name)
+        if dist is None:
+            return ()
+        base = {str(r) for r in applicable(dist.requires, self.environment)}
+        added: dict[str, set[str]] = {}
+        for extra in sorted(set(_EXTRA_MARKER.findall(" ".join(dist.requires)))):
+            only = [r for r in applicable(dist.requires, self.environment, extra)
+                    if str(r) not in base]
+            if only and all(self._satisfied(r) for r in only):
+                added[canonicalize_name(extra)] = {str(r) for r in only}
+        return tuple(sorted(extra for extra, needs in added.items()
+                            if not any(other != extra and needs < more
+                                       for other, more in added.items())))
+
+    def _satisfied(self, requirement: Requirement) -> bool:
+        have = self.dists.get(canonicalize_name(requirement.name))
+        version = have.parsed_version() if have else None
+        return version is not None and requirement.specifier.contains(version, prereleases=True)
+
     def declared(self, name: str) -> list[Requirement]:
         """What an installed distribution requires here (its extras left out)."""
         key = canonicalize_name(name)
@@ -98,8 +135,9 @@ class Inventory:
         return self._declared[key]
 
 
-def applicable(texts: tuple[str, ...] | list, environment: dict[str, str]) -> list[Requirement]:
-    """The requirements whose markers hold in `environment` with no extra chosen."""
+def applicable(texts: tuple[str, ...] | list, environment: dict[str, str],
+               extra: str = "") -> list[Requirement]:
+    """The requirements whose markers hold in `environment` with `extra` (default: none)."""
     chosen = []
     for text in texts:
         try:
@@ -107,7 +145,7 @@ def applicable(texts: tuple[str, ...] | list, environment: dict[str, str]) -> li
         except InvalidRequirement:
             continue
         marker: Marker | None = requirement.marker
-        if marker is None or marker.evaluate({**environment, "extra": ""}):
+        if marker is None or marker.evaluate({**environment, "extra": extra}):
             chosen.append(requirement)
     return chosen
 

@@ -55,10 +55,14 @@ class Copy:
         except EnvprobeError:
             return []
 
-    def run(self, versions: dict[str, str]) -> ProbeOutcome:
-        """Probe the set with `versions` changed; counted when it really installs."""
+    def run(self, versions: dict[str, str],
+            extras: dict[str, list[str]] | None = None) -> ProbeOutcome:
+        """Probe the set with `versions` changed (moved ones with their `extras`); counted
+        when it really installs."""
         pins = {**{n: str(v) for n, v in self.pins.items()}, **versions}
-        request = ProbeRequest(requirements=tuple(f"{n}=={v}" for n, v in sorted(pins.items())),
+        chosen = {n: f"[{','.join(e)}]" for n, e in (extras or {}).items() if e and n in versions}
+        request = ProbeRequest(requirements=tuple(f"{n}{chosen.get(n, '')}=={v}"
+                                                  for n, v in sorted(pins.items())),
                                code=self.code, python=self.releases.interpreter.executable,
                                options=self.options, timeout=self.timeout)
         outcome = run_probe(request, store=self.store, progress=self.say)
@@ -68,7 +72,7 @@ class Copy:
 
 def verify(fix: Fix, copy: Copy) -> ProbeOutcome:
     """Run the code in a copy with `fix` applied and say so on the fix."""
-    outcome = copy.run(fix.versions)
+    outcome = copy.run(fix.versions, fix.extras)
     fix.probe_id = outcome.probe_id
     if outcome:
         fix.verified = True
@@ -101,8 +105,10 @@ def repair(first: Fix, copy: Copy, python: str, installer: str, max_installs: in
             break
         step = more[0]
         changes = {**fix.changes, **step.changes}
-        fix = Fix(changes=changes, command=command_for(changes, python, installer),
-                  moves=[*fix.moves, *step.moves], versions={**fix.versions, **step.versions})
+        extras = {**fix.extras, **step.extras}
+        fix = Fix(changes=changes, command=command_for(changes, python, installer, extras),
+                  moves=[*fix.moves, *step.moves], versions={**fix.versions, **step.versions},
+                  extras=extras)
         outcome = verify(fix, copy)
     return fix
 
