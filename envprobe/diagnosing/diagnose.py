@@ -27,7 +27,7 @@ from envprobe.diagnosing.inventory import Inventory, read_inventory
 from envprobe.diagnosing.releases import Releases
 from envprobe.diagnosing.run_cache import RunCache, SeenEnvironment, StoredRun
 from envprobe.diagnosing.sources import Sources
-from envprobe.diagnosing.verify import Copy, repair, verify
+from envprobe.diagnosing.verify import Copy, seeded_fix, verify
 from envprobe.errors import EnvprobeError, UsageError
 from envprobe.model.diagnosis import Diagnosis
 from envprobe.model.outcome import Failure, ProbeOutcome, Status
@@ -174,11 +174,13 @@ def _explain(diagnosis: Diagnosis, failure: Failure, inventory: Inventory, relea
         raise UsageError("--verify and --fix record their probe: a store is needed")
     copy = Copy(inventory, releases, sources.options(), code, request.timeout, store, say)
     if request.fix:
-        say("fixing in a throwaway copy of the environment")
-        best = repair(diagnosis.fixes[0], copy, diagnosis.python, diagnosis.installer,
-                      request.max_installs)
-        if best.changes != diagnosis.fixes[0].changes:
-            diagnosis.fixes.insert(0, best)
+        say("solving from the environment's own releases, tried in a throwaway copy")
+        best, notes = seeded_fix(diagnosis.rules, diagnosis.boundaries,
+                                 failure.importer_package, copy, diagnosis.python,
+                                 diagnosis.installer, request.max_installs)
+        diagnosis.notes += notes
+        if best is not None:
+            diagnosis.fixes = [best, *(f for f in diagnosis.fixes if f.changes != best.changes)]
     else:
         say("verifying the fix in a throwaway copy of the environment")
         verify(diagnosis.fixes[0], copy)

@@ -110,13 +110,13 @@ class Inventory:
         dist = self.dists.get(name)
         if dist is None:
             return ()
-        base = {str(r) for r in applicable(dist.requires, self.environment)}
+        base = {_unmarked(r) for r in applicable(dist.requires, self.environment)}
         added: dict[str, set[str]] = {}
         for extra in sorted(set(_EXTRA_MARKER.findall(" ".join(dist.requires)))):
             only = [r for r in applicable(dist.requires, self.environment, extra)
-                    if str(r) not in base]
+                    if _unmarked(r) not in base]
             if only and all(self._satisfied(r) for r in only):
-                added[canonicalize_name(extra)] = {str(r) for r in only}
+                added[canonicalize_name(extra)] = {_unmarked(r) for r in only}
         return tuple(sorted(extra for extra, needs in added.items()
                             if not any(other != extra and needs < more
                                        for other, more in added.items())))
@@ -148,6 +148,12 @@ def applicable(texts: tuple[str, ...] | list, environment: dict[str, str],
         if marker is None or marker.evaluate({**environment, "extra": extra}):
             chosen.append(requirement)
     return chosen
+
+
+def _unmarked(requirement: Requirement) -> str:
+    """The requirement without its marker: what two extras asking for it share."""
+    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    return f"{canonicalize_name(requirement.name)}{extras}{requirement.specifier}"
 
 
 def default_python() -> str:

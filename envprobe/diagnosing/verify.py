@@ -1,9 +1,10 @@
 """Proof that a fix works: the user's exact set, changed, installed into a throwaway copy.
 
 `verify` is one probe (the store answers it when it ran before; the layer
-and download caches are the probes' own). `repair` keeps going: a copy that
-fails in a new way is diagnosed like the user's environment was, statically,
-and the next smallest change is added, until the code runs or the install
+and download caches are the probes' own). `seeded_fix` keeps going: a solve
+seeded with the installed releases proposes the nearest consistent set, the
+copy tries it, a new failure there is taught like the user's was (wheels,
+micro-probes) and the solve runs again, until the code runs or the install
 budget is spent. The user's environment is only ever read.
 """
 
@@ -11,22 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from envprobe.diagnosing.fixes import command_for, find_fixes, needs_from
-from envprobe.diagnosing.inventory import Installed, Inventory
+from envprobe.diagnosing.fixes import command_for, needs_from
+from envprobe.diagnosing.inventory import Inventory
 from envprobe.diagnosing.releases import Releases
+from envprobe.diagnosing.seeded import SeededSolve
 from envprobe.errors import EnvprobeError
 from envprobe.model.diagnosis import Fix
 from envprobe.model.outcome import FailureKind, ProbeOutcome
 from envprobe.model.requests import InstallOptions, ProbeRequest
+from envprobe.model.rules import Boundary, ImportCheck, Rule, RuleKind
 from envprobe.probing.probe import run_probe
 from envprobe.probing.store import Store
 
-__all__ = ["Copy", "repair", "verify"]
+__all__ = ["Copy", "seeded_fix", "verify"]
 
 # The copy never got to run the code: the fix is neither proven nor refuted.
 _NOT_RUN = (FailureKind.DECLARED_CONFLICT, FailureKind.NO_DISTRIBUTION,
@@ -88,40 +90,61 @@ def verify(fix: Fix, copy: Copy) -> ProbeOutcome:
     return outcome
 
 
-def repair(first: Fix, copy: Copy, python: str, installer: str, max_installs: int) -> Fix:
-    """Add the next smallest change until the code runs in the copy, or the budget ends."""
-    fix, seen = first, set()
-    outcome = verify(fix, copy)
-    while not fix.verified and copy.installs < max_installs:
-        failure = outcome.failure
-        if failure is None or failure.kind in _NOT_RUN or failure.summary() in seen:
+def seeded_fix(rules: list[Rule], boundaries: list[Boundary], importer: str | None,
+               copy: Copy, python: str, installer: str, max_installs: int) -> tuple[
+                   Fix | None, list[str]]:
+    """A solve seeded with the environment: the nearest consistent set under what was
+    learned, tried in the copy; a failure there teaches more rules, and it resolves again,
+    until the code runs or the install budget is spent. Returns the last change tried."""
+    solve = SeededSolve(copy.inventory, copy.releases)
+    rules = [*rules, *_rules_of(boundaries, rules, importer, copy.inventory)]
+    fix, notes, tried = None, [], set()
+    while copy.installs < max_installs and len(tried) <= 2 * max_installs:
+        whole = solve.resolve(rules)
+        if isinstance(whole, str):
+            notes.append(f"the seeded solve stopped: {whole}")
             break
-        seen.add(failure.summary())
-        moved = _moved(copy.inventory, fix.versions, copy.releases)
-        lesson = copy.releases.teacher().learn(outcome, moved.pins())
-        needs = needs_from(lesson.rules, lesson.boundaries, failure.importer_package)
-        more = find_fixes(needs, moved, copy.releases, python, installer)
-        if not more:
+        fix = _fix_of(whole, solve, python, installer)
+        if not fix.changes or tuple(sorted(fix.versions.items())) in tried:
+            notes.append("the seeded solve has nothing new to try")
             break
-        step = more[0]
-        changes = {**fix.changes, **step.changes}
-        extras = {**fix.extras, **step.extras}
-        fix = Fix(changes=changes, command=command_for(changes, python, installer, extras),
-                  moves=[*fix.moves, *step.moves], versions={**fix.versions, **step.versions},
-                  extras=extras)
+        tried.add(tuple(sorted(fix.versions.items())))
+        copy.say(f"trying in the copy: {', '.join(fix.moves)}")
         outcome = verify(fix, copy)
-    return fix
+        if fix.verified is not False or outcome.failure is None:
+            break
+        lesson = copy.releases.teacher().learn(outcome, whole)
+        new = [r for r in lesson.rules if r not in rules]
+        if not new:
+            notes.append(f"nothing new to learn from the copy: {outcome.failure.summary()}")
+            break
+        rules += new
+    return fix, notes
 
 
-def _moved(inventory: Inventory, versions: dict[str, str], releases: Releases) -> Inventory:
-    """The inventory as it would be with `versions` installed (their metadata from the index)."""
-    dists = dict(inventory.dists)
-    for name, version in versions.items():
-        key: NormalizedName = canonicalize_name(name)
-        try:
-            requires = tuple(str(r) for r in releases.declared(key, Version(version)))
-        except EnvprobeError:
-            requires = ()
-        old = dists.get(key)
-        dists[key] = Installed(key, version, requires, old.tops if old else ())
-    return replace(inventory, dists=dists)
+def _fix_of(whole: dict[NormalizedName, Version], solve: SeededSolve, python: str,
+            installer: str) -> Fix:
+    """The change from the installed set to `whole`, as one install command."""
+    moved = {n: v for n, v in sorted(whole.items()) if solve.prefer.get(n) != v}
+    changes = {str(n): f"=={v}" for n, v in moved.items()}
+    extras = {str(n): sorted(solve.extras[n]) for n in moved if n in solve.extras}
+    moves = [f"{n} {solve.prefer[n]} -> {v}" if n in solve.prefer else f"{n} {v} added"
+             for n, v in moved.items()]
+    return Fix(changes=changes, command=command_for(changes, python, installer, extras),
+               moves=moves, versions={str(n): str(v) for n, v in moved.items()}, extras=extras)
+
+
+def _rules_of(boundaries: list[Boundary], rules: list[Rule], importer: str | None,
+              inventory: Inventory) -> list[Rule]:
+    """Rules for the boundaries no rule stands on (the other names of one import)."""
+    covered = {r.boundary for r in rules if r.boundary is not None}
+    found = []
+    for need in needs_from([], [b for b in boundaries if b.key not in covered], importer):
+        who = need.importer if need.importer in inventory.dists else None
+        observed = inventory.dists[who].version if who else None
+        found.append(Rule(
+            requires=f"{need.target}{need.specifier}", kind=RuleKind.MISSING_SYMBOL,
+            because=f"{who or 'the code'} imports {need.symbol} from {need.module}",
+            package=who, versions="", scanned=(),
+            when_imports=ImportCheck(need.module, need.symbol, observed) if who else None))
+    return found
