@@ -26,6 +26,7 @@ from envprobe.diagnosing.fixes import find_fixes, needs_from
 from envprobe.diagnosing.inventory import Inventory, read_inventory
 from envprobe.diagnosing.releases import Releases
 from envprobe.diagnosing.run_cache import RunCache, SeenEnvironment, StoredRun
+from envprobe.diagnosing.seeded import SeededSolve, boundary_rules
 from envprobe.diagnosing.sources import Sources
 from envprobe.diagnosing.verify import Copy, seeded_fix, verify
 from envprobe.errors import EnvprobeError, UsageError
@@ -159,11 +160,10 @@ def _explain(diagnosis: Diagnosis, failure: Failure, inventory: Inventory, relea
     diagnosis.fixes = find_fixes(needs, inventory, releases, diagnosis.python,
                                  diagnosis.installer)
     diagnosis.involved = _involved(inventory, failure, needs)
+    if not diagnosis.fixes:
+        _nearest_set(diagnosis, inventory, releases, failure)
     diagnosis.scanned = list(releases.scanner.scanned)
     diagnosis.phases["fixes"] = time.monotonic() - mark
-    if not diagnosis.fixes:
-        diagnosis.notes.append("no change of one or two packages keeps every declared "
-                               "requirement and clears the failure")
     if not (request.verify or request.fix) or not diagnosis.fixes:
         return
     code = request.code or _code_of(failure)
@@ -184,6 +184,25 @@ def _explain(diagnosis: Diagnosis, failure: Failure, inventory: Inventory, relea
     else:
         say("verifying the fix in a throwaway copy of the environment")
         verify(diagnosis.fixes[0], copy)
+
+
+def _nearest_set(diagnosis: Diagnosis, inventory: Inventory, releases: Releases,
+                 failure: Failure) -> None:
+    """No move of one package and its dependents does it: the seeded solve's nearest set."""
+    rules = [*diagnosis.rules, *boundary_rules(diagnosis.boundaries, diagnosis.rules,
+                                               failure.importer_package, inventory)]
+    solve = SeededSolve(inventory, releases)
+    try:
+        whole = solve.resolve(rules)
+    except EnvprobeError as error:
+        whole = str(error)
+    if isinstance(whole, str) or whole == solve.prefer:
+        diagnosis.notes.append("no change keeps every declared requirement and clears the "
+                               f"failure{': ' + whole if isinstance(whole, str) else ''}")
+        return
+    fix = solve.fix_of(whole, diagnosis.python, diagnosis.installer)
+    fix.note = "the nearest set the declared requirements and the learned rules allow"
+    diagnosis.fixes.append(fix)
 
 
 def _involved(inventory: Inventory, failure: Failure, needs: list) -> dict[str, str]:

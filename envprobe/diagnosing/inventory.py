@@ -8,6 +8,7 @@ and answers through a file in envprobe's own run folder. Declared conflicts
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -111,9 +112,13 @@ class Inventory:
         if dist is None:
             return ()
         base = {_unmarked(r) for r in applicable(dist.requires, self.environment)}
+        by_extra: dict[str, list[str]] = {}
+        for text in dist.requires:
+            for extra in set(_EXTRA_MARKER.findall(text)):
+                by_extra.setdefault(extra, []).append(text)
         added: dict[str, set[str]] = {}
-        for extra in sorted(set(_EXTRA_MARKER.findall(" ".join(dist.requires)))):
-            only = [r for r in applicable(dist.requires, self.environment, extra)
+        for extra, texts in sorted(by_extra.items()):
+            only = [r for r in applicable(texts, self.environment, extra)
                     if _unmarked(r) not in base]
             if only and all(self._satisfied(r) for r in only):
                 added[canonicalize_name(extra)] = {_unmarked(r) for r in only}
@@ -140,14 +145,22 @@ def applicable(texts: tuple[str, ...] | list, environment: dict[str, str],
     """The requirements whose markers hold in `environment` with `extra` (default: none)."""
     chosen = []
     for text in texts:
-        try:
-            requirement = Requirement(str(text))
-        except InvalidRequirement:
+        requirement = _parsed(str(text))
+        if requirement is None:
             continue
         marker: Marker | None = requirement.marker
         if marker is None or marker.evaluate({**environment, "extra": extra}):
             chosen.append(requirement)
     return chosen
+
+
+@functools.lru_cache(maxsize=16384)
+def _parsed(text: str) -> Requirement | None:
+    """One parse per requirement text: a NeMo-sized set repeats thousands of them."""
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
 
 
 def _unmarked(requirement: Requirement) -> str:

@@ -51,6 +51,7 @@ class Releases:
             imports_symbol=lambda candidate, rule: True,
         )
         self._releases: dict[str, list[Version]] = {}
+        self._declared: dict[tuple[str, Version, tuple[str, ...]], list[Requirement]] = {}
 
     def releases(self, name: str) -> list[Version]:
         """Installable releases, ascending; none when no source knows the project."""
@@ -69,7 +70,11 @@ class Releases:
         here = self._installed.dists.get(canonicalize_name(name)) if self._installed else None
         if here is not None and here.parsed_version() == version:
             return self._installed.declared(name)  # type: ignore[union-attr]
-        return self.index.dependencies(name, version, extras, self.interpreter.environment)
+        key = (canonicalize_name(name), version, tuple(sorted(extras)))
+        if key not in self._declared:  # the fix search asks the same release many times
+            self._declared[key] = self.index.dependencies(name, version, extras,
+                                                          self.interpreter.environment)
+        return self._declared[key]
 
     def released(self, name: str, version: Version) -> str | None:
         times = [f.upload_time for f in self.index.files(name, version) if f.upload_time]

@@ -26,13 +26,15 @@ from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
+from envprobe.diagnosing.fixes import command_for, needs_from
 from envprobe.diagnosing.inventory import Inventory, applicable
 from envprobe.diagnosing.releases import Releases
 from envprobe.errors import EnvprobeError
-from envprobe.model.rules import Rule
+from envprobe.model.diagnosis import Fix
+from envprobe.model.rules import Boundary, ImportCheck, Rule, RuleKind
 from envprobe.solving.provider import Candidate, Need, SolveProvider
 
-__all__ = ["SeededSolve"]
+__all__ = ["SeededSolve", "boundary_rules"]
 
 _LEFT_OUT = frozenset({"pip"})  # the installer's own seed: never part of the change
 
@@ -43,6 +45,7 @@ class _InstalledFirstIndex:
     def __init__(self, releases: Releases, inventory: Inventory) -> None:
         self.releases, self.inventory = releases, inventory
         self._broken = _already_broken(inventory)
+        self._installed: dict[tuple[str, tuple[str, ...]], list[Requirement]] = {}
 
     def versions(self, name: str) -> list[Version]:
         return self.releases.releases(name)
@@ -55,9 +58,13 @@ class _InstalledFirstIndex:
         here = self.inventory.dists.get(canonicalize_name(name))
         if here is None or here.parsed_version() != version:
             return self.releases.declared(name, version, tuple(extras))
-        chosen = {str(r): r for extra in ("", *extras)
-                  for r in applicable(here.requires, self.inventory.environment, extra)}
-        return [r for text, r in chosen.items() if (here.name, text) not in self._broken]
+        key = (here.name, tuple(sorted(extras)))
+        if key not in self._installed:
+            chosen = {str(r): r for extra in ("", *extras)
+                      for r in applicable(here.requires, self.inventory.environment, extra)}
+            self._installed[key] = [r for text, r in chosen.items()
+                                    if (here.name, text) not in self._broken]
+        return self._installed[key]
 
 
 def _already_broken(inventory: Inventory) -> set[tuple[str, str]]:
@@ -177,6 +184,26 @@ class SeededSolve:
             return "the resolver gave up (too many rounds)"
         return {canonicalize_name(n): c.version for n, c in result.mapping.items()}
 
+    def fix_of(self, whole: dict[NormalizedName, Version], python: str, installer: str) -> Fix:
+        """The change from the installed set to `whole`, as one install command."""
+        moved = {n: v for n, v in sorted(whole.items()) if self.prefer.get(n) != v}
+        changes = {str(n): f"=={v}" for n, v in moved.items()}
+        extras = {str(n): sorted(self.extras[n]) for n in moved if n in self.extras}
+        moves = [f"{n} {self.prefer[n]} -> {v}" if n in self.prefer else f"{n} {v} added"
+                 for n, v in moved.items()]
+        added = sorted({canonicalize_name(r.name) for n, v in moved.items()
+                        for r in self._declared(n, v)} - set(whole))
+        moves += [f"{name} added (required by the new releases)" for name in added]
+        return Fix(changes=changes, command=command_for(changes, python, installer, extras),
+                   moves=moves, versions={str(n): str(v) for n, v in moved.items()},
+                   extras=extras)
+
+    def _declared(self, name: NormalizedName, version: Version) -> list[Requirement]:
+        try:
+            return self.index.dependencies(name, version, self.extras.get(name, ()))
+        except EnvprobeError:
+            return []
+
     def _imports_symbol(self, candidate: Candidate, rule: Rule) -> bool:
         """Whether a release still imports what the rule is about; applied when unsure."""
         check = rule.when_imports
@@ -186,3 +213,19 @@ class SeededSolve:
         answer = self.releases.scanner.imports(candidate.name, candidate.version, check.module,
                                                check.symbol)
         return answer is not False
+
+
+def boundary_rules(boundaries: list[Boundary], rules: list[Rule], importer: str | None,
+              inventory: Inventory) -> list[Rule]:
+    """Rules for the boundaries no rule stands on (the other names of one import)."""
+    covered = {r.boundary for r in rules if r.boundary is not None}
+    found = []
+    for need in needs_from([], [b for b in boundaries if b.key not in covered], importer):
+        who = need.importer if need.importer in inventory.dists else None
+        observed = inventory.dists[who].version if who else None
+        found.append(Rule(
+            requires=f"{need.target}{need.specifier}", kind=RuleKind.MISSING_SYMBOL,
+            because=f"{who or 'the code'} imports {need.symbol} from {need.module}",
+            package=who, versions="", scanned=(),
+            when_imports=ImportCheck(need.module, need.symbol, observed) if who else None))
+    return found

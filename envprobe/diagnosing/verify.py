@@ -13,18 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from envprobe.diagnosing.fixes import command_for, needs_from
 from envprobe.diagnosing.inventory import Inventory
 from envprobe.diagnosing.releases import Releases
-from envprobe.diagnosing.seeded import SeededSolve
+from envprobe.diagnosing.seeded import SeededSolve, boundary_rules
 from envprobe.errors import EnvprobeError
 from envprobe.model.diagnosis import Fix
 from envprobe.model.outcome import FailureKind, ProbeOutcome
 from envprobe.model.requests import InstallOptions, ProbeRequest
-from envprobe.model.rules import Boundary, ImportCheck, Rule, RuleKind
+from envprobe.model.rules import Boundary, Rule
 from envprobe.probing.probe import run_probe
 from envprobe.probing.store import Store
 
@@ -97,14 +95,14 @@ def seeded_fix(rules: list[Rule], boundaries: list[Boundary], importer: str | No
     learned, tried in the copy; a failure there teaches more rules, and it resolves again,
     until the code runs or the install budget is spent. Returns the last change tried."""
     solve = SeededSolve(copy.inventory, copy.releases)
-    rules = [*rules, *_rules_of(boundaries, rules, importer, copy.inventory)]
+    rules = [*rules, *boundary_rules(boundaries, rules, importer, copy.inventory)]
     fix, notes, tried = None, [], set()
     while copy.installs < max_installs and len(tried) <= 2 * max_installs:
         whole = solve.resolve(rules)
         if isinstance(whole, str):
             notes.append(f"the seeded solve stopped: {whole}")
             break
-        fix = _fix_of(whole, solve, python, installer)
+        fix = solve.fix_of(whole, python, installer)
         if not fix.changes or tuple(sorted(fix.versions.items())) in tried:
             notes.append("the seeded solve has nothing new to try")
             break
@@ -120,31 +118,3 @@ def seeded_fix(rules: list[Rule], boundaries: list[Boundary], importer: str | No
             break
         rules += new
     return fix, notes
-
-
-def _fix_of(whole: dict[NormalizedName, Version], solve: SeededSolve, python: str,
-            installer: str) -> Fix:
-    """The change from the installed set to `whole`, as one install command."""
-    moved = {n: v for n, v in sorted(whole.items()) if solve.prefer.get(n) != v}
-    changes = {str(n): f"=={v}" for n, v in moved.items()}
-    extras = {str(n): sorted(solve.extras[n]) for n in moved if n in solve.extras}
-    moves = [f"{n} {solve.prefer[n]} -> {v}" if n in solve.prefer else f"{n} {v} added"
-             for n, v in moved.items()]
-    return Fix(changes=changes, command=command_for(changes, python, installer, extras),
-               moves=moves, versions={str(n): str(v) for n, v in moved.items()}, extras=extras)
-
-
-def _rules_of(boundaries: list[Boundary], rules: list[Rule], importer: str | None,
-              inventory: Inventory) -> list[Rule]:
-    """Rules for the boundaries no rule stands on (the other names of one import)."""
-    covered = {r.boundary for r in rules if r.boundary is not None}
-    found = []
-    for need in needs_from([], [b for b in boundaries if b.key not in covered], importer):
-        who = need.importer if need.importer in inventory.dists else None
-        observed = inventory.dists[who].version if who else None
-        found.append(Rule(
-            requires=f"{need.target}{need.specifier}", kind=RuleKind.MISSING_SYMBOL,
-            because=f"{who or 'the code'} imports {need.symbol} from {need.module}",
-            package=who, versions="", scanned=(),
-            when_imports=ImportCheck(need.module, need.symbol, observed) if who else None))
-    return found
