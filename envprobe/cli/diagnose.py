@@ -39,9 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="explain why code fails in an existing environment, and the smallest fix",
         description="Run the code with the environment's own interpreter (read-only: nothing "
         "is installed, removed or written there) or read a pasted traceback; name the failure, "
-        "find the release where the missing name left its package from the wheels alone, and "
-        "propose the smallest change that keeps every declared requirement. Exit 0 when the "
-        "code runs, 1 when it fails (diagnosis given), 2 for bad input.",
+        "find the release where the missing name left its package from the wheels (or, where "
+        "a wheel's code cannot tell, from that one release installed alone into a throwaway "
+        "folder), and propose the smallest change that keeps every declared requirement and "
+        "the extras in use. The run is kept and reused while nothing installed changes. Exit 0 "
+        "when the code runs, 1 when it fails (diagnosis given), 2 for bad input.",
     )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("-c", dest="code", metavar="CODE", help="Python statements to run")
@@ -56,8 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="install the environment's exact set with the fix into a "
                         "throwaway copy and run the code there (one install)")
     parser.add_argument("--fix", action="store_true",
-                        help="keep changing the throwaway copy, as little as possible, until "
-                        "the code runs; prints the whole change (implies --verify)")
+                        help="solve from the installed releases (each kept if it can be, "
+                        "else moved to the nearest that fits), try the set in a throwaway copy, "
+                        "learn from its failure and solve again until the code runs; prints the "
+                        "whole change (implies --verify)")
     parser.add_argument("--max-installs", type=options.positive_int, default=4, metavar="N",
                         help="installs --fix may spend (default: 4)")
     parser.add_argument("--refresh", action="store_true",

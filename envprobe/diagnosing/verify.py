@@ -96,6 +96,8 @@ def seeded_fix(rules: list[Rule], boundaries: list[Boundary], importer: str | No
     until the code runs or the install budget is spent. Returns the last change tried."""
     solve = SeededSolve(copy.inventory, copy.releases)
     rules = [*rules, *boundary_rules(boundaries, rules, importer, copy.inventory)]
+    kept = _kept_rules(copy)
+    rules += [r for r in kept if r not in rules]
     fix, notes, tried = None, [], set()
     while copy.installs < max_installs and len(tried) <= 2 * max_installs:
         whole = solve.resolve(rules)
@@ -117,4 +119,18 @@ def seeded_fix(rules: list[Rule], boundaries: list[Boundary], importer: str | No
             notes.append(f"nothing new to learn from the copy: {outcome.failure.summary()}")
             break
         rules += new
+    copy.store.save_solve(_rules_key(copy), {
+        "status": "solved" if fix is not None and fix.verified else "undecided",
+        "rules": [r.to_dict() for r in rules], "pins": dict(fix.versions) if fix else {}})
     return fix, notes
+
+
+def _rules_key(copy: Copy) -> str:
+    """Where the store keeps what fixing this environment taught (a solve's row)."""
+    return f"diagnose {copy.releases.interpreter.executable}"
+
+
+def _kept_rules(copy: Copy) -> list[Rule]:
+    """The rules an earlier --fix of this environment learned: no install spent twice."""
+    stored = copy.store.last_solve(_rules_key(copy)) or {}
+    return [Rule.from_dict(data) for data in stored.get("rules", [])]

@@ -21,6 +21,7 @@ from conftest import build_chain
 from wheelfactory import build_wheel
 
 from envprobe.cli import main
+from envprobe.probing.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -232,6 +233,10 @@ def test_fix_solves_from_the_installed_releases_and_prints_the_whole_change(diag
     assert best["versions"] == {"fakehub": "1.1", "formers": "4.0"}
     assert best["moves"] == ["fakehub 2.0 -> 1.1", "formers 5.0 -> 4.0"]
     assert best["verified"] is True and "fakehub==1.1" in best["command"]
+    with Store(os.environ["ENVPROBE_STORE"]) as store:  # what it learned, for the next --fix
+        kept = store.last_solve(f"diagnose {data['python']}")
+    assert kept["status"] == "solved" and kept["pins"] == best["versions"]
+    assert any(r["requires"] == "fakehub<2.0" for r in kept["rules"])
 
 
 def test_fix_moves_the_importer_when_that_is_the_nearest_consistent_set(diagnose):
