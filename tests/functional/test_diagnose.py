@@ -37,7 +37,8 @@ _CHECKER = (
 INSTALLED = ["toolkit==1.0", "fakehub==2.0", "formers==5.0", "pairhub==2.0", "moduser==1.0",
              "modhost==2.0", "checker==1.0", "vlib==2.0", "impuser==1.0", "imphub==2.0",
              "impdep==2.0", "twostep==1.0", "hubone==2.0", "hubtwo==2.0",
-             "xuser==1.0", "xhub==2.0", "xdep==2.0", "speechlib==1.0", "dynhub==2.0"]
+             "xuser==1.0", "xhub==2.0", "xdep==2.0", "speechlib==1.0", "dynhub==2.0",
+             "euser==1.0", "ehub==2.0", "edep==2.0", "elib==1.0"]
 
 # A name bound where no reading of the source can see it: only running the release tells.
 _DYNAMIC = "globals().update({{name: object() for name in {names!r}.split()}})\n"
@@ -84,6 +85,16 @@ def build_cases(out: Path) -> Path:
         build_wheel(out, "xuser", version, {"xuser/__init__.py": f"from xhub import {imports}\n"},
                     requires=[f"xhub>={floor}"],
                     extras={"speech": ["speechlib>=1.0"], "video": ["videolib>=1.0"]})
+    # No one-package move does it: ehub cannot go back (edep has no release that accepts
+    # it), and the importer's next release needs its extra's library moved too.
+    build_wheel(out, "ehub", "1.0", {"ehub/__init__.py": "class Old:\n    pass\n"})
+    build_wheel(out, "ehub", "2.0", {"ehub/__init__.py": "class New:\n    pass\n"})
+    build_wheel(out, "edep", "2.0", {"edep/__init__.py": ""}, requires=["ehub>=2.0"])
+    for version in ("1.0", "2.0"):
+        build_wheel(out, "elib", version, {"elib/__init__.py": ""})
+    for version, imports, floor in (("1.0", "Old", "elib<2"), ("1.1", "New", "elib>=2")):
+        build_wheel(out, "euser", version, {"euser/__init__.py": f"from ehub import {imports}\n"},
+                    requires=["ehub"], extras={"speech": [floor]})
     for version, names in (("1.0", "Gone Kept"), ("1.5", "Gone Kept"), ("2.0", "Kept")):
         build_wheel(out, "dynhub", version, {"dynhub/__init__.py": _DYNAMIC.format(names=names)})
     return out
@@ -210,6 +221,16 @@ def test_a_moved_importer_keeps_the_extras_the_user_installed(diagnose):
     assert moving["versions"] == {"xuser": "1.1"}
     assert moving["extras"] == {"xuser": ["speech"]}  # not [video]: videolib is not installed
     assert "'xuser[speech]==1.1'" in moving["command"]
+
+
+def test_the_nearest_consistent_set_is_proposed_when_no_single_move_does_it(diagnose):
+    code, data = diagnose("-m", "euser")
+    assert code == 1
+    assert boundary(data, "Old") == ("ehub", "removed", "1.0", "2.0")
+    best = data["fixes"][0]
+    assert best["versions"] == {"euser": "1.1", "elib": "2.0"}
+    assert "'euser[speech]==1.1'" in best["command"] and best["verified"] is None
+    assert "nearest" in best["note"]
 
 
 def test_a_micro_probe_settles_what_no_wheel_can_say(diagnose):
