@@ -30,9 +30,10 @@ from envprobe.diagnosing.seeded import SeededSolve, boundary_rules
 from envprobe.diagnosing.sources import Sources
 from envprobe.diagnosing.verify import Copy, seeded_fix, verify
 from envprobe.errors import EnvprobeError, UsageError
-from envprobe.model.diagnosis import Diagnosis
+from envprobe.model.diagnosis import Diagnosis, MissingName
 from envprobe.model.outcome import Failure, ProbeOutcome, Status
 from envprobe.model.requests import InstallOptions
+from envprobe.model.rules import Boundary, Rule
 from envprobe.probing.interpreter import describe
 from envprobe.probing.run_folders import run_directory
 from envprobe.probing.store import Store
@@ -85,9 +86,11 @@ def diagnose(request: DiagnoseRequest, sources: Sources, store: Store | None,
                             probes=sources.options() if request.probes else None)
         diagnosis.phases["sources"] = time.monotonic() - waited
         try:
-            _explain(diagnosis, failure, inventory, releases, request, sources, store, say)
+            _explain(diagnosis, failure, inventory, releases, request, sources, store, say,
+                     cache, seen.fingerprint)
         finally:
-            diagnosis.micro_probes = releases.scanner.micro_probes
+            diagnosis.micro_probes = [*diagnosis.kept_micro_probes,
+                                      *releases.scanner.micro_probes]
             releases.close()
     diagnosis.seconds = time.monotonic() - started
     return diagnosis
@@ -135,24 +138,20 @@ def _failure(request: DiagnoseRequest, python: str, inventory: Inventory, enviro
 
 def _explain(diagnosis: Diagnosis, failure: Failure, inventory: Inventory, releases: Releases,
              request: DiagnoseRequest, sources: Sources, store: Store | None,
-             say: Callable[[str], None]) -> None:
+             say: Callable[[str], None], cache: RunCache, environment: str) -> None:
     """Boundaries, other missing names and fixes, from the wheels; installs only on request."""
     say(f"searching the releases for the boundary: {failure.summary()}")
     mark = time.monotonic()
-    outcome = ProbeOutcome(status=Status.FAILED, pins={}, failure=failure,
-                           installed=inventory.versions(), python=releases.interpreter.version,
-                           platform=releases.interpreter.platform, code=request.code)
-    try:
-        lesson = releases.teacher().learn(outcome, inventory.pins())
-    except EnvprobeError as error:
-        diagnosis.notes.append(f"the boundary search stopped: {error}")
+    key = {"environment": environment, "code": request.code, "probes": request.probes,
+           "sources": repr(releases.index.config),
+           "failure": {k: v for k, v in failure.to_dict().items() if k != "log_excerpt"}}
+    kept = None if request.refresh else cache.recall("lesson", key)
+    if kept is not None:
+        _take_lesson(diagnosis, kept)
+    elif not _learn(diagnosis, failure, inventory, releases, request):
         return
-    diagnosis.rules = list(lesson.rules)
-    diagnosis.notes += lesson.notes
-    diagnosis.also_missing = names.also_missing(failure, request.code, inventory.path, releases)
-    known = {b.key for b in lesson.boundaries}
-    diagnosis.boundaries = [*lesson.boundaries,
-                            *names.boundaries_of(diagnosis.also_missing, releases, known)]
+    else:
+        cache.remember("lesson", key, _lesson_record(diagnosis, releases))
     diagnosis.phases["boundaries"] = time.monotonic() - mark
     say("choosing the smallest change")
     mark = time.monotonic()
@@ -162,7 +161,7 @@ def _explain(diagnosis: Diagnosis, failure: Failure, inventory: Inventory, relea
     diagnosis.involved = _involved(inventory, failure, needs)
     if not diagnosis.fixes:
         _nearest_set(diagnosis, inventory, releases, failure)
-    diagnosis.scanned = list(releases.scanner.scanned)
+    diagnosis.scanned = list(dict.fromkeys([*diagnosis.scanned, *releases.scanner.scanned]))
     diagnosis.phases["fixes"] = time.monotonic() - mark
     if not (request.verify or request.fix) or not diagnosis.fixes:
         return
@@ -184,6 +183,48 @@ def _explain(diagnosis: Diagnosis, failure: Failure, inventory: Inventory, relea
     else:
         say("verifying the fix in a throwaway copy of the environment")
         verify(diagnosis.fixes[0], copy)
+
+
+def _learn(diagnosis: Diagnosis, failure: Failure, inventory: Inventory, releases: Releases,
+           request: DiagnoseRequest) -> bool:
+    """The teachers' rules and boundaries, and the import's other missing names."""
+    outcome = ProbeOutcome(status=Status.FAILED, pins={}, failure=failure,
+                           installed=inventory.versions(), python=releases.interpreter.version,
+                           platform=releases.interpreter.platform, code=request.code)
+    try:
+        lesson = releases.teacher().learn(outcome, inventory.pins())
+    except EnvprobeError as error:
+        diagnosis.notes.append(f"the boundary search stopped: {error}")
+        return False
+    diagnosis.rules = list(lesson.rules)
+    diagnosis.notes += lesson.notes
+    diagnosis.also_missing = names.also_missing(failure, request.code, inventory.path, releases)
+    known = {b.key for b in lesson.boundaries}
+    diagnosis.boundaries = [*lesson.boundaries,
+                            *names.boundaries_of(diagnosis.also_missing, releases, known)]
+    return True
+
+
+def _lesson_record(diagnosis: Diagnosis, releases: Releases) -> dict:
+    return {"rules": [r.to_dict() for r in diagnosis.rules],
+            "boundaries": [b.to_dict() for b in diagnosis.boundaries],
+            "also_missing": [vars(m) for m in diagnosis.also_missing],
+            "notes": [n for n in diagnosis.notes if not n.startswith("ran the code at")],
+            "scanned": list(releases.scanner.scanned),
+            "micro_probes": releases.scanner.micro_probes}
+
+
+def _take_lesson(diagnosis: Diagnosis, kept: dict) -> None:
+    """What an earlier diagnosis of the same failure here found, as it found it."""
+    diagnosis.rules = [Rule.from_dict(r) for r in kept["rules"]]
+    diagnosis.boundaries = [Boundary.from_dict(b) for b in kept["boundaries"]]
+    diagnosis.also_missing = [MissingName(**m) for m in kept["also_missing"]]
+    diagnosis.notes += kept["notes"]
+    diagnosis.scanned = list(kept["scanned"])
+    diagnosis.kept_micro_probes = list(kept["micro_probes"])
+    clock = time.strftime("%H:%M", time.localtime(kept["kept_at"]))
+    diagnosis.notes.append(f"boundaries as found at {clock} for this failure in this "
+                           "environment (--refresh searches again)")
 
 
 def _nearest_set(diagnosis: Diagnosis, inventory: Inventory, releases: Releases,

@@ -167,6 +167,16 @@ class RunCache:
             "seconds": run.seconds, "failure": run.failure.to_dict() if run.failure else None,
         })
 
+    # anything else keyed by the environment --------------------------------------------
+
+    def recall(self, kind: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        """A record kept under `key` (which names the environment's fingerprint)."""
+        record = self._read(self._file(kind, key))
+        return record if record is not None and record.get("key") == key else None
+
+    def remember(self, kind: str, key: dict[str, Any], record: dict[str, Any]) -> None:
+        self._write(self._file(kind, key), {"key": key, "kept_at": time.time(), **record})
+
     # files --------------------------------------------------------------------------
 
     def _file(self, kind: str, key: Any) -> Path:

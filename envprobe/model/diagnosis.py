@@ -70,6 +70,7 @@ class Diagnosis:
     installer: str = "pip"
     distributions: int = 0
     micro_probes: list[str] = field(default_factory=list)  # each release asked alone, answered
+    kept_micro_probes: list[str] = field(default_factory=list)  # of those, asked in an earlier run
     ran_at: float | None = None  # when the code ran (seconds since the epoch); None: traceback
     run_reused: bool = False  # that run was an earlier one, the environment unchanged since
     phases: dict[str, float] = field(default_factory=dict)  # seconds: where the time went
@@ -96,7 +97,7 @@ class Diagnosis:
             "installer": self.installer,
             "distributions": self.distributions,
             "micro_probes": list(self.micro_probes),
-            "micro_probe_count": len(self.micro_probes),
+            "micro_probe_count": len(self.micro_probes) - len(self.kept_micro_probes),
             "run": None if self.ran_at is None else {
                 "ran_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.ran_at)),
                 "reused": self.run_reused},

@@ -1,4 +1,5 @@
-"""`envprobe diagnose` reuses its run of the code while the environment is unchanged.
+"""`envprobe diagnose` reuses its run of the code (and the boundaries it found) while the
+environment is unchanged.
 
 A real virtual environment of made-up packages, changed between diagnoses
 with real pip: an unchanged environment answers from the kept run (and says
@@ -63,10 +64,13 @@ def test_an_unchanged_environment_answers_from_the_kept_run(venv, dists, capsys)
     code, again = run(venv, dists, capsys)
     assert code == 1 and again["run"] == first["run"] | {"reused": True}
     assert any("environment unchanged" in note for note in again["notes"])
-    assert again["failure"] == first["failure"]
+    assert any(note.startswith("boundaries as found at") for note in again["notes"])
+    assert again["failure"] == first["failure"] and again["rules"] == first["rules"]
     assert again["boundaries"] == first["boundaries"] and again["fixes"] == first["fixes"]
     code, refreshed = run(venv, dists, capsys, "--refresh")
     assert code == 1 and refreshed["run"]["reused"] is False
+    assert not any(note.startswith("boundaries as found") for note in refreshed["notes"])
+    assert refreshed["boundaries"] == first["boundaries"]
 
 
 def test_any_change_to_the_environment_runs_the_code_again(venv, dists, capsys):
