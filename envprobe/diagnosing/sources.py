@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 
-from envprobe.errors import EnvprobeError
 from envprobe.model.requests import InstallOptions
 from envprobe.sources.config import IndexConfig
 from envprobe.sources.index import PackageIndex
@@ -39,18 +38,12 @@ class Sources:
         self._make_options = make_options
         self._index: PackageIndex | None = None
         self._lock = threading.Lock()
-        self.pages_fetched = 0
 
     def _read(self, read_config: Callable[[], IndexConfig]) -> None:
         try:
             self._config.set_result(read_config())
         except Exception as error:  # noqa: BLE001 - handed to whoever asks for the configuration
             self._config.set_exception(error)
-
-    @classmethod
-    def ready(cls, config: IndexConfig, options: InstallOptions) -> Sources:
-        """Sources whose configuration is already known (tests, callers with their own)."""
-        return cls(lambda: config, lambda _: options)
 
     def index(self) -> PackageIndex:
         with self._lock:
@@ -71,8 +64,8 @@ class Sources:
         def work() -> None:
             try:
                 index = self.index()
-            except EnvprobeError:
-                return  # the main thread meets the same error when it asks
+            except Exception:  # noqa: BLE001 - the main thread meets it when it asks
+                return
             while not stop.is_set():
                 with taken:
                     if not queue:
@@ -80,10 +73,8 @@ class Sources:
                     name = queue.pop(0)
                 try:
                     index.versions(name)
-                except EnvprobeError:
+                except Exception:  # noqa: BLE001, S112 - best effort: the search asks again
                     continue
-                with taken:
-                    self.pages_fetched += 1
 
         workers = [threading.Thread(target=work, name=f"index-pages-{n}", daemon=True)
                    for n in range(_PAGE_WORKERS)]
