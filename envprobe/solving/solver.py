@@ -41,7 +41,7 @@ from envprobe.solving.release_questions import ReleaseQuestions
 from envprobe.solving.teachers import Teacher
 from envprobe.static.scanner import StaticScanner
 
-__all__ = ["Solver"]
+__all__ = ["Solver", "micro_backend"]
 
 Events = Callable[[str, str], None]
 
@@ -85,7 +85,7 @@ class Solver:
         self.max_installs = max_installs or scenario.budget.max_installs
         self.interpreter: TargetInterpreter = describe(scenario.python)
         self.scanner = ReleaseQuestions(StaticScanner(index, self.interpreter.tags),
-                                        MicroProber(self.interpreter, _micro_backend(options),
+                                        MicroProber(self.interpreter, micro_backend(options),
                                                     options))
         self.confirmations = Confirmations(self)
         self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
@@ -348,7 +348,7 @@ def _chain(impossible: ResolutionImpossible) -> list[str]:
     return lines
 
 
-def _micro_backend(options: InstallOptions) -> InstallerBackend:
+def micro_backend(options: InstallOptions) -> InstallerBackend:
     """uv where it is installed: a micro-probe only reads one release, and uv fetches it
     about three times faster; the probe's own installer otherwise. Same sources either way."""
     try:
