@@ -5,7 +5,12 @@ envprobe is not installed: it must use the standard library only and run on
 any Python 3.8+. It reports facts (exception, missing name, providing
 distribution, frames); the host turns them into a typed failure.
 
-Usage: python -I child.py OUTCOME_JSON CODE_FILE
+Usage: python -I child.py OUTCOME_JSON CODE_FILE [INSTALLED_JSON]
+       python -I child.py --installed INSTALLED_JSON
+
+With INSTALLED_JSON it first writes there the (name, version) of every
+importable distribution, before the code can change anything: the probe
+learns what landed in the environment without starting another process.
 """
 
 from __future__ import annotations
@@ -265,8 +270,19 @@ def _describe(exc: BaseException, dists: _Distributions) -> dict:
     }
 
 
-def main(outcome_path: str, code_path: str) -> None:
+def list_installed(path: str) -> None:
+    """(name, version) of every distribution this interpreter can import, in sys.path order."""
+    from importlib import metadata
+
+    names = [(dist.metadata["Name"], dist.version) for dist in metadata.distributions()]
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(names, out)
+
+
+def main(outcome_path: str, code_path: str, installed_path: str | None = None) -> None:
     faulthandler.enable()  # a segfault then leaves a Python traceback in the log
+    if installed_path is not None:
+        list_installed(installed_path)
     with open(code_path, encoding="utf-8") as handle:
         code = handle.read()
     started = time.perf_counter()
@@ -291,4 +307,7 @@ def main(outcome_path: str, code_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "--installed":
+        list_installed(sys.argv[2])
+    else:
+        main(*sys.argv[1:4])
