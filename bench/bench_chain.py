@@ -28,24 +28,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from trap_chain import TRAPS, build_trap_chain
+from trap_chain import TRAPS, build_trap_chain, chain_scenario
 from wheelfactory import serve_index, write_simple_index
 
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
-
-SCENARIO = """\
-[scenario]
-name = "oldweb"
-probe = ["import oldweb", "assert oldweb.page('a b')"]
-[packages]
-oldweb = "*"
-[install]
-installer = "{installer}"
-allow_sdist = true
-[budget]
-max_installs = 12
-"""
 
 
 def solve_once(work: Path, url: str, installer: str):
@@ -56,7 +43,7 @@ def solve_once(work: Path, url: str, installer: str):
     os.environ["ENVPROBE_CACHE"] = str(cache)
     os.environ["ENVPROBE_ENV_ROOT"] = str(work / "envs")
     scenario = work / "oldweb.toml"
-    scenario.write_text(SCENARIO.format(installer=installer))
+    scenario.write_text(chain_scenario(allow_sdist=True, max_installs=12, installer=installer))
     started = time.perf_counter()
     result = solve_scenario(load_scenario(scenario), index_url=url, store_path=store,
                             refresh=True)

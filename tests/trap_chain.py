@@ -20,7 +20,7 @@ from pathlib import Path
 
 from wheelfactory import build_sdist, build_wheel
 
-__all__ = ["TRAPS", "build_trap_chain"]
+__all__ = ["TRAPS", "build_keyword_removal", "build_trap_chain", "chain_scenario"]
 
 # (distribution, name, last release with it, first release without it)
 TRAPS = (("templ", "escape", "2.1", "3.0"),
@@ -61,6 +61,28 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     return wheel
 '''
 _PYPROJECT = '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+
+
+def chain_scenario(*, allow_sdist: bool, max_installs: int, installer: str = "auto") -> str:
+    """The scenario: `oldweb` must import and work; sdists allowed or not."""
+    return (f'[scenario]\nname = "oldweb"\nprobe = ["import oldweb", "assert oldweb.page(\'a b\')"]\n'
+            f'[packages]\noldweb = "*"\n'
+            f'[install]\ninstaller = "{installer}"\nallow_sdist = {str(allow_sdist).lower()}\n'
+            f"[budget]\nmax_installs = {max_installs}\n")
+
+
+def build_keyword_removal(out: Path, without: tuple[str, ...] = ("2.0",)) -> None:
+    """`audiolib` 1.0 takes load()'s `mmap` keyword, the releases `without` do not;
+    `caller` 1.0 passes it after the import."""
+    build_wheel(out, "audiolib", "1.0",
+                {"audiolib/__init__.py": "def load(path, mmap=False):\n    return path\n"})
+    for version in without:
+        build_wheel(out, "audiolib", version,
+                    {"audiolib/__init__.py": "def load(path):\n    return path\n"})
+    build_wheel(out, "caller", "1.0", {
+        "caller/__init__.py": "import audiolib\n\n\ndef run():\n"
+                              "    return audiolib.load('x.wav', mmap=True)\n",
+    }, requires=["audiolib"])
 
 
 def _templ(out: Path, version: str, has_escape: bool) -> None:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 from nemo_fixture import write_fake_nemo
-from wheelfactory import build_wheel, serve_index, write_simple_index
+from trap_chain import build_keyword_removal
+from wheelfactory import serve_index, write_simple_index
 
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
@@ -93,15 +94,7 @@ def keyword_index(tmp_path_factory: pytest.TempPathFactory):
     """`audiolib` drops load()'s `mmap` keyword in 2.0; `caller` passes it. A keyword is
     no name a release alone can be asked about, so its boundary is confirmed by a probe."""
     dists = tmp_path_factory.mktemp("keyword-dists")
-    build_wheel(dists, "audiolib", "1.0",
-                {"audiolib/__init__.py": "def load(path, mmap=False):\n    return path\n"})
-    for version in ("2.0", "2.1"):
-        build_wheel(dists, "audiolib", version,
-                    {"audiolib/__init__.py": "def load(path):\n    return path\n"})
-    build_wheel(dists, "caller", "1.0", {
-        "caller/__init__.py": "import audiolib\n\n\ndef run():\n"
-                              "    return audiolib.load('x.wav', mmap=True)\n",
-    }, requires=["audiolib"])
+    build_keyword_removal(dists, without=("2.0", "2.1"))
     root = tmp_path_factory.mktemp("keyword-index")
     write_simple_index(dists, root)
     with serve_index(root) as url:

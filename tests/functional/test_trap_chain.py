@@ -11,23 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from trap_chain import TRAPS, build_trap_chain
+from trap_chain import TRAPS, build_trap_chain, chain_scenario
 from wheelfactory import serve_index, write_simple_index
 
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
-
-SCENARIO = """\
-[scenario]
-name = "oldweb"
-probe = ["import oldweb", "assert oldweb.page('a b')"]
-[packages]
-oldweb = "*"
-[install]
-allow_sdist = {allow_sdist}
-[budget]
-max_installs = 8
-"""
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +28,7 @@ def chain_url(tmp_path_factory: pytest.TempPathFactory):
 
 def solve(tmp_path: Path, url: str, *, allow_sdist: bool):
     path = tmp_path / "oldweb.toml"
-    path.write_text(SCENARIO.format(allow_sdist=str(allow_sdist).lower()))
+    path.write_text(chain_scenario(allow_sdist=allow_sdist, max_installs=8))
     return solve_scenario(load_scenario(path), index_url=url)
 
 
