@@ -11,7 +11,7 @@ python -c`), the `envprobe probe --json` command (`--refresh`, so it really
 installs: a store miss), and `run_probe` called in-process as the solver
 calls it. Each round runs every contender once, in rotating order, so a
 noisy neighbour on the shared cores hits them alike; a first untimed round
-warms pip's and uv's download caches, virtualenv's app-data, the base layer,
+warms pip's and uv's caches (this run's own), virtualenv's app-data, the base layer,
 envprobe's own bytecode and its copy of pip's configuration (as an installed
 envprobe has them: the command runs without PYTHONDONTWRITEBYTECODE). With
 `--base`, the plain lines install the base requirements too and envprobe
@@ -83,7 +83,11 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
     env = dict(os.environ, ENVPROBE_STORE=str(work / "store.sqlite3"),
                ENVPROBE_ENV_ROOT=str(work / "envs"), PYTHONPATH=str(REPO))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed envprobe has its bytecode
-    os.environ.update(ENVPROBE_ENV_ROOT=env["ENVPROBE_ENV_ROOT"])
+    # pip's and uv's caches of this run alone, warmed by the first round: another
+    # session's installer holding the user's cache does not stall one contender.
+    env.update(PIP_CACHE_DIR=str(work / "pip-cache"), UV_CACHE_DIR=str(work / "uv-cache"))
+    os.environ.update({key: env[key] for key in ("ENVPROBE_ENV_ROOT", "PIP_CACHE_DIR",
+                                                  "UV_CACHE_DIR")})
     config = IndexConfig.from_pip()
     sources = " ".join(shlex.quote(a) for a in InstallOptions.from_sources(config).index_args())
     everything = " ".join(shlex.quote(p) for p in [*base, *pins])
