@@ -12,19 +12,13 @@ import re
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
 from envprobe.cli import options
 from envprobe.cli.console import spinner
 from envprobe.cli.probe import _absolute
-from envprobe.diagnosing import DiagnoseRequest, diagnose
-from envprobe.diagnosing.inventory import default_python
-from envprobe.diagnosing.sources import Sources
 from envprobe.errors import UsageError
 from envprobe.model.requests import InstallOptions
 from envprobe.probing.probe import import_code
 from envprobe.probing.store import Store
-from envprobe.report.diagnosis import render_diagnosis
 
 __all__ = ["diagnose_command", "register"]
 
@@ -82,6 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def diagnose_command(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every other command's start would pay for them.
+    from rich.console import Console
+
+    from envprobe.diagnosing import DiagnoseRequest, diagnose
+    from envprobe.diagnosing.inventory import default_python
+    from envprobe.diagnosing.sources import Sources
+    from envprobe.report.diagnosis import render_diagnosis
     from envprobe.sources.config import IndexConfig
 
     if args.module is not None and not _MODULE_NAME.fullmatch(args.module):
