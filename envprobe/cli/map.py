@@ -13,18 +13,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
 from envprobe.cli import options
 from envprobe.cli.console import event_lines, spinner
 from envprobe.cli.report import report_path
 from envprobe.errors import UsageError
-from envprobe.mapping.workflow import choose_axes, map_scenario
 from envprobe.model.scenario import load_scenario
 from envprobe.probing.executors import EXECUTORS, executor_for
-from envprobe.report.files import check_writable
-from envprobe.report.map import row_sentence
-from envprobe.report.map_files import map_outputs, render_map_json, write_map
 
 __all__ = ["map_command", "register"]
 
@@ -73,6 +67,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def map_command(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every other command's start would pay for them.
+    from rich.console import Console
+
+    from envprobe.mapping.workflow import choose_axes, map_scenario
+    from envprobe.report.files import check_writable
+    from envprobe.report.map import row_sentence
+    from envprobe.report.map_files import map_outputs, render_map_json, write_map
+
     scenario = load_scenario(args.scenario)
     choose_axes(scenario, args.rows, args.columns)  # a wrong name is said before any work
     report = args.report or report_path(scenario.path)

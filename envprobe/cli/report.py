@@ -12,17 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from envprobe.cli import options
 from envprobe.errors import UsageError
-from envprobe.model.result import SolveResult, Verdict
 from envprobe.model.scenario import Scenario, load_scenario
 from envprobe.paths import default_store_path
 from envprobe.probing.store import Store
-from envprobe.report import render_json, render_terminal, write_constraints, write_report
-from envprobe.report.files import check_writable
+
+if TYPE_CHECKING:
+    from envprobe.model.result import SolveResult
 
 __all__ = ["add_scenario_outputs", "publish", "register", "report_command", "report_path"]
 
@@ -56,6 +55,8 @@ def add_scenario_outputs(parser: argparse.ArgumentParser) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from envprobe.model.result import SolveResult
+
     scenario = load_scenario(args.scenario)
     # Read-only: a report needs no write access and never creates a store.
     with Store(args.store or default_store_path(), readonly=True) as store:
@@ -78,6 +79,8 @@ def report_path(scenario: Path, cwd: Path | None = None) -> Path:
 
 def output_paths(scenario: Scenario, args: argparse.Namespace) -> tuple[Path, Path]:
     """The report and the constraints file this run writes, checked before any work."""
+    from envprobe.report.files import check_writable
+
     report = args.report or report_path(scenario.path)
     constraints = args.constraints_out or scenario.path.parent / f"{scenario.name}.txt"
     check_writable(report)
@@ -87,6 +90,12 @@ def output_paths(scenario: Scenario, args: argparse.Namespace) -> tuple[Path, Pa
 
 def publish(result: SolveResult, scenario: Scenario, args: argparse.Namespace) -> int:
     """Write the report, its figures and the constraints file, then show the result."""
+    # Imported here, not at the top: every other command's start would pay for them.
+    from rich.console import Console
+
+    from envprobe.model.result import Verdict
+    from envprobe.report import render_json, render_terminal, write_constraints, write_report
+
     report, constraints = output_paths(scenario, args)
     try:
         written = write_report(result, report)
