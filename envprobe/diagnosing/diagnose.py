@@ -30,7 +30,7 @@ from envprobe.diagnosing.seeded import SeededSolve, boundary_rules
 from envprobe.diagnosing.sources import Sources
 from envprobe.diagnosing.verify import Copy, seeded_fix, verify
 from envprobe.errors import EnvprobeError, UsageError
-from envprobe.model.diagnosis import Diagnosis, MissingName
+from envprobe.model.diagnosis import Diagnosis, Fix, MissingName
 from envprobe.model.outcome import Failure, ProbeOutcome, Status
 from envprobe.model.requests import InstallOptions
 from envprobe.model.rules import Boundary, Rule
@@ -150,18 +150,23 @@ def _explain(diagnosis: Diagnosis, failure: Failure, inventory: Inventory, relea
         _take_lesson(diagnosis, kept)
     elif not _learn(diagnosis, failure, inventory, releases, request):
         return
-    else:
-        cache.remember("lesson", key, _lesson_record(diagnosis, releases))
     diagnosis.phases["boundaries"] = time.monotonic() - mark
     say("choosing the smallest change")
     mark = time.monotonic()
-    needs = needs_from(diagnosis.rules, diagnosis.boundaries, failure.importer_package)
-    diagnosis.fixes = find_fixes(needs, inventory, releases, diagnosis.python,
-                                 diagnosis.installer)
-    diagnosis.involved = _involved(inventory, failure, needs)
-    if not diagnosis.fixes:
-        _nearest_set(diagnosis, inventory, releases, failure)
-    diagnosis.scanned = list(dict.fromkeys([*diagnosis.scanned, *releases.scanner.scanned]))
+    if kept is not None and "fixes" in kept:  # the same failure here: the same fixes
+        diagnosis.fixes = [Fix.from_dict(fix) for fix in kept["fixes"]]
+        diagnosis.involved = dict(kept["involved"])
+    else:
+        needs = needs_from(diagnosis.rules, diagnosis.boundaries, failure.importer_package)
+        diagnosis.fixes = find_fixes(needs, inventory, releases, diagnosis.python,
+                                     diagnosis.installer)
+        diagnosis.involved = _involved(inventory, failure, needs)
+        if not diagnosis.fixes:
+            _nearest_set(diagnosis, inventory, releases, failure)
+        diagnosis.scanned = list(dict.fromkeys([*diagnosis.scanned, *releases.scanner.scanned]))
+        cache.remember("lesson", key, {**_lesson_record(diagnosis, releases),
+                                       "fixes": [fix.to_dict() for fix in diagnosis.fixes],
+                                       "involved": diagnosis.involved})
     diagnosis.phases["fixes"] = time.monotonic() - mark
     if not (request.verify or request.fix) or not diagnosis.fixes:
         return
@@ -209,7 +214,8 @@ def _lesson_record(diagnosis: Diagnosis, releases: Releases) -> dict:
     return {"rules": [r.to_dict() for r in diagnosis.rules],
             "boundaries": [b.to_dict() for b in diagnosis.boundaries],
             "also_missing": [vars(m) for m in diagnosis.also_missing],
-            "notes": [n for n in diagnosis.notes if not n.startswith("ran the code at")],
+            "notes": [n for n in diagnosis.notes
+                      if not n.startswith(("ran the code at", "boundaries and fixes as found"))],
             "scanned": list(releases.scanner.scanned),
             "micro_probes": releases.scanner.micro_probes}
 
@@ -223,7 +229,7 @@ def _take_lesson(diagnosis: Diagnosis, kept: dict) -> None:
     diagnosis.scanned = list(kept["scanned"])
     diagnosis.kept_micro_probes = list(kept["micro_probes"])
     clock = time.strftime("%H:%M", time.localtime(kept["kept_at"]))
-    diagnosis.notes.append(f"boundaries as found at {clock} for this failure in this "
+    diagnosis.notes.append(f"boundaries and fixes as found at {clock} for this failure in this "
                            "environment (--refresh searches again)")
 
 

@@ -45,6 +45,14 @@ class Fix:
     note: str = ""
     probe_id: int | None = None
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fix:
+        return cls(changes=dict(data["changes"]), command=data["command"],
+                   moves=list(data.get("moves") or []), versions=dict(data.get("versions") or {}),
+                   extras={k: list(v) for k, v in (data.get("extras") or {}).items()},
+                   verified=data.get("verified"), note=data.get("note", ""),
+                   probe_id=data.get("probe_id"))
+
     def to_dict(self) -> dict[str, Any]:
         return {"changes": dict(self.changes), "command": self.command, "moves": list(self.moves),
                 "versions": dict(self.versions), "extras": dict(self.extras),

@@ -64,12 +64,12 @@ def test_an_unchanged_environment_answers_from_the_kept_run(venv, dists, capsys)
     code, again = run(venv, dists, capsys)
     assert code == 1 and again["run"] == first["run"] | {"reused": True}
     assert any("environment unchanged" in note for note in again["notes"])
-    assert any(note.startswith("boundaries as found at") for note in again["notes"])
+    assert sum(note.startswith("boundaries and fixes as found at") for note in again["notes"]) == 1
     assert again["failure"] == first["failure"] and again["rules"] == first["rules"]
     assert again["boundaries"] == first["boundaries"] and again["fixes"] == first["fixes"]
     code, refreshed = run(venv, dists, capsys, "--refresh")
     assert code == 1 and refreshed["run"]["reused"] is False
-    assert not any(note.startswith("boundaries as found") for note in refreshed["notes"])
+    assert not any(note.startswith("boundaries and fixes as found") for note in refreshed["notes"])
     assert refreshed["boundaries"] == first["boundaries"]
 
 
