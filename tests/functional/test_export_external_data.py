@@ -16,7 +16,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from manual_export.export import external_data_files, large_model_target, write_metadata
+from manual_export.export import (
+    external_data_files,
+    large_model_target,
+    quantize_int8,
+    write_metadata,
+)
 from manual_export.transducer_export import copy_onnx
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the TorchScript exporter
@@ -63,3 +68,29 @@ def test_small_graph_stays_one_file(tmp_path: Path) -> None:
                           input_names=["x"], dynamo=False)
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
     assert external_data_files(final) == []
+
+
+def test_int8_copy_of_an_external_data_graph_keeps_its_own_weights_file(tmp_path: Path) -> None:
+    """A graph past 2 GB quantizes into `<int8 name>` + `<int8 name>.data`, on its own."""
+    layer = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 8))
+    x = np.random.default_rng(1).standard_normal((3, 64)).astype(np.float32)
+    final = tmp_path / "encoder-model.onnx"
+    with large_model_target(final) as target:
+        torch.onnx.export(layer.eval(), (torch.from_numpy(x),), str(target), input_names=["x"],
+                          dynamo=False)
+        proto = onnx.load(str(target))
+        onnx.save(proto, str(target), save_as_external_data=True, all_tensors_to_one_file=False,
+                  size_threshold=0)
+    write_metadata(final, {"vocab_size": "8"})
+    int8 = tmp_path / "encoder-model.int8.onnx"
+    written = quantize_int8(final, int8)
+    assert written == [int8, tmp_path / "encoder-model.int8.onnx.data"]
+    for path in (final, external_data_files(final)[0]):
+        path.unlink()  # the int8 copy must not lean on the fp32 files
+    with torch.no_grad():
+        expected = layer(torch.from_numpy(x)).numpy()
+    got = _run(int8, x)
+    assert 0 < np.abs(got - expected).max() < 0.1  # int8 moved it, not by much
+    metadata = {p.key: p.value for p in onnx.load(str(int8), load_external_data=False)
+                .metadata_props}
+    assert metadata == {"vocab_size": "8"}
