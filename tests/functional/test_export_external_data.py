@@ -32,17 +32,23 @@ def _run(path: Path, x: np.ndarray) -> np.ndarray:
     return session.run(None, {"x": x})[0]
 
 
-def test_per_tensor_files_become_one_data_file(tmp_path: Path) -> None:
+def _past_2gb_graph(final: Path, seed: int) -> tuple[torch.nn.Module, np.ndarray]:
+    """A small graph exported the way the TorchScript exporter writes one past 2 GB."""
     layer = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 8))
-    x = np.random.default_rng(0).standard_normal((3, 64)).astype(np.float32)
-    final = tmp_path / "encoder-model.onnx"
+    x = np.random.default_rng(seed).standard_normal((3, 64)).astype(np.float32)
     with large_model_target(final) as target:
         torch.onnx.export(layer.eval(), (torch.from_numpy(x),), str(target), input_names=["x"],
                           dynamo=False)
         proto = onnx.load(str(target))
         onnx.save(proto, str(target), save_as_external_data=True, all_tensors_to_one_file=False,
-                  size_threshold=0)  # what the exporter does past 2 GB
+                  size_threshold=0)  # one file per tensor
         assert len(list(target.parent.iterdir())) > 2
+    return layer, x
+
+
+def test_per_tensor_files_become_one_data_file(tmp_path: Path) -> None:
+    final = tmp_path / "encoder-model.onnx"
+    layer, x = _past_2gb_graph(final, seed=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == [final.name, f"{final.name}.data"]
     assert external_data_files(final) == [tmp_path / f"{final.name}.data"]
     with torch.no_grad():
@@ -72,15 +78,8 @@ def test_small_graph_stays_one_file(tmp_path: Path) -> None:
 
 def test_int8_copy_of_an_external_data_graph_keeps_its_own_weights_file(tmp_path: Path) -> None:
     """A graph past 2 GB quantizes into `<int8 name>` + `<int8 name>.data`, on its own."""
-    layer = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 8))
-    x = np.random.default_rng(1).standard_normal((3, 64)).astype(np.float32)
     final = tmp_path / "encoder-model.onnx"
-    with large_model_target(final) as target:
-        torch.onnx.export(layer.eval(), (torch.from_numpy(x),), str(target), input_names=["x"],
-                          dynamo=False)
-        proto = onnx.load(str(target))
-        onnx.save(proto, str(target), save_as_external_data=True, all_tensors_to_one_file=False,
-                  size_threshold=0)
+    layer, x = _past_2gb_graph(final, seed=1)
     write_metadata(final, {"vocab_size": "8"})
     int8 = tmp_path / "encoder-model.int8.onnx"
     written = quantize_int8(final, int8)

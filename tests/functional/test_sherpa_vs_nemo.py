@@ -22,11 +22,11 @@ distances are in REPORT.md.
 from __future__ import annotations
 
 import json
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sherpa_decode import sherpa_tokens, wav_samples
 
 from manual_export.api import export_nemo
 from manual_export.greedy import greedy_transducer
@@ -38,12 +38,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nemo"
 WAVS = [FIXTURES / "audio_0.wav", FIXTURES / "audio_1.wav"]
 FAMILIES = ("rnnt_conformer", "tdt_fastconformer", "hybrid_fastconformer")
 SHERPA_RNNT_CAP, SHERPA_TDT_CAP = 10, 5  # hard-coded in sherpa-onnx's NeMo greedy search
-
-
-def _samples(wav: Path) -> np.ndarray:
-    with wave.open(str(wav)) as data:
-        return (np.frombuffer(data.readframes(data.getnframes()), "<i2") / 32768).astype(
-            np.float32)
 
 
 def sherpa_front_end(samples: np.ndarray, bins: int) -> np.ndarray:
@@ -102,12 +96,7 @@ def family(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         model_type="nemo_transducer", num_threads=1)
     pieces = read_tokens(folder / "tokens.txt")
     ids = {piece.replace("\u2581", " "): i for i, piece in enumerate(pieces)}
-    theirs = []
-    for wav in WAVS:
-        stream = recognizer.create_stream()
-        stream.accept_waveform(16000, _samples(wav))
-        recognizer.decode_stream(stream)
-        theirs.append([ids[token] for token in stream.result.tokens])
+    theirs = [[ids[token] for token in sherpa_tokens(recognizer, wav)] for wav in WAVS]
     settings = json.loads((out / "config.json").read_text())
     reference = json.loads((FIXTURES / f"{name}.json").read_text())
     return {"folder": folder, "settings": settings, "sherpa": theirs, "reference": reference,
@@ -157,7 +146,7 @@ def test_sherpa_tokens_are_our_graphs_on_its_front_end_under_its_rules(family) -
     _, sherpa = _decoders(family)
     bins = family["settings"]["features_size"]
     for item, wav in enumerate(WAVS):
-        frames = _encode(family, sherpa_front_end(_samples(wav), bins).T)
+        frames = _encode(family, sherpa_front_end(wav_samples(wav), bins).T)
         assert sherpa(frames) == family["sherpa"][item], wav.name
         assert family["sherpa"][item], "sherpa-onnx decoded something"
 
@@ -179,7 +168,7 @@ def test_front_end_alone_and_rules_alone_each_move_nemos_tokens(family) -> None:
     bins = family["settings"]["features_size"]
     reference = family["reference"]
     for item, (wav, expected) in enumerate(zip(WAVS, _nemo_tokens(family), strict=True)):
-        front_end_only = nemo(_encode(family, sherpa_front_end(_samples(wav), bins).T))
+        front_end_only = nemo(_encode(family, sherpa_front_end(wav_samples(wav), bins).T))
         rules_only = sherpa(_nemo_frames(family, item))
         capped = reference["most_symbols_on_one_frame"][item] == reference["max_symbols"]
         assert token_edits(expected, front_end_only) > 0, f"front end, {wav.name}"
