@@ -93,3 +93,27 @@ def test_int8_copy_of_an_external_data_graph_keeps_its_own_weights_file(tmp_path
     metadata = {p.key: p.value for p in onnx.load(str(int8), load_external_data=False)
                 .metadata_props}
     assert metadata == {"vocab_size": "8"}
+
+
+def test_copy_repoints_constants_held_in_the_weights_file(tmp_path: Path) -> None:
+    """The int8 quantizer also moves large Constant node values out of the graph file."""
+    table = np.random.default_rng(2).standard_normal((64, 8)).astype(np.float32)
+    constant = onnx.helper.make_node("Constant", [], ["table"],
+                                     value=onnx.numpy_helper.from_array(table))
+    product = onnx.helper.make_node("MatMul", ["x", "table"], ["y"])
+    graph = onnx.helper.make_graph(
+        [constant, product], "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [3, 64])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [3, 8])])
+    source = tmp_path / "encoder-model.int8.onnx"
+    onnx.save(onnx.helper.make_model(graph), str(source), save_as_external_data=True,
+              all_tensors_to_one_file=True, location=f"{source.name}.data",
+              convert_attribute=True)
+    assert external_data_files(source), "the Constant's value went to the weights file"
+    sherpa = tmp_path / "sherpa-onnx"
+    sherpa.mkdir()
+    assert copy_onnx(source, sherpa / "encoder.int8.onnx") == [sherpa / "encoder.int8.onnx.data"]
+    for path in (source, *external_data_files(source)):
+        path.unlink()
+    x = np.random.default_rng(3).standard_normal((3, 64)).astype(np.float32)
+    np.testing.assert_allclose(_run(sherpa / "encoder.int8.onnx", x), x @ table, rtol=1e-5)
