@@ -3,6 +3,7 @@
 Run by hand (not part of the tests):
 
     python bench/bench_transducer.py [--shape parakeet-0.6b|small] [--repeats 3] [--json OUT]
+                                     [--workdir DIR [--reuse]]
 
 In one run on this machine:
 - builds the `.nemo` from the committed TDT fixture's NeMo-written config, resized
@@ -204,16 +205,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the model and export already in --workdir (no rebuild)")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-transducer-"))
     work.mkdir(parents=True, exist_ok=True)
     nemo, out = work / "model.nemo", work / "out"
-    started = time.perf_counter()
-    build_nemo(nemo, SHAPES[args.shape])
-    report: dict = {"shape": args.shape, "nemo_mb": nemo.stat().st_size / 2**20,
-                    "build_seconds": time.perf_counter() - started}
-    print(json.dumps(report), flush=True)
-    report["export"] = export_in_child(nemo, out)
+    report: dict = {"shape": args.shape}
+    if not (args.reuse and (out / "validation.json").exists()):
+        started = time.perf_counter()
+        build_nemo(nemo, SHAPES[args.shape])
+        report["build_seconds"] = time.perf_counter() - started
+        print(json.dumps(report), flush=True)
+        report["export"] = export_in_child(nemo, out)
+    report["nemo_mb"] = nemo.stat().st_size / 2**20
     report["files_mb"] = {str(p.relative_to(out)): round(p.stat().st_size / 2**20, 1)
                           for p in sorted(out.rglob("*")) if p.is_file()}
     print(json.dumps(report), flush=True)
