@@ -3,6 +3,7 @@
 Run by hand (not part of the tests):
 
     python bench/bench_transducer.py [--shape parakeet-0.6b|small] [--repeats 3] [--json OUT]
+                                     [--workdir DIR [--reuse]]
 
 In one run on this machine:
 - builds the `.nemo` from the committed TDT fixture's NeMo-written config, resized
@@ -13,7 +14,9 @@ In one run on this machine:
 - loads the folder in onnx-asr and sherpa-onnx when they are installed;
 - encoder + greedy TDT decoding on 10 s and 60 s of features (1000 and 6000
   frames), one thread each: PyTorch eager vs onnxruntime, interleaved rounds,
-  median of `--repeats`, and whether both decoded the same tokens.
+  median of `--repeats` of CPU time (encoder and decoding apart) and wall
+  time, the load average before and after, and whether both decoded the same
+  tokens.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -51,6 +55,10 @@ SHAPES = {
               "pred": 320, "joint": 320, "vocab": 256},
 }
 SECONDS = (10, 60)
+# Both sides run on one thread in this process, so CPU time (process_time) is the
+# work done; wall time is also kept, but on a shared machine it mostly measures
+# the other users.
+_TIMES = ("wall", "cpu", "encoder_cpu", "decoding_cpu")
 
 
 def build_nemo(path: Path, shape: dict) -> None:
@@ -151,26 +159,43 @@ def speed(nemo: Path, out: Path, repeats: int) -> dict:
         frames = seconds * 100
         features = rng.standard_normal((1, model.config.encoder.feat_in, frames), np.float32)
         length = np.array([frames])
-        timings: dict[str, list[float]] = {"pytorch": [], "onnxruntime": []}
+        timings: dict[str, dict[str, list[float]]] = {
+            side: {kind: [] for kind in _TIMES} for side in ("pytorch", "onnxruntime")}
         tokens = {}
-        for _ in range(repeats):
-            started = time.perf_counter()
+
+        def pytorch(features, length):
             with torch.inference_mode():
                 encoded, lengths = (t.numpy() for t in model.encoder(
                     torch.from_numpy(features), torch.from_numpy(length)))
-            tokens["pytorch"] = decode_batch(TorchSteps(model), encoded, lengths, model)
-            timings["pytorch"].append(time.perf_counter() - started)
-            started = time.perf_counter()
+            return encoded, lengths, TorchSteps(model)
+
+        def onnxruntime(features, length):
             encoded, lengths = encoder.run(None, {"audio_signal": features, "length": length})
-            tokens["onnxruntime"] = decode_batch(steps, encoded, lengths, model)
-            timings["onnxruntime"].append(time.perf_counter() - started)
-        medians = {k: statistics.median(v) for k, v in timings.items()}
+            return encoded, lengths, steps
+
+        for _ in range(repeats):
+            for side, encode in (("pytorch", pytorch), ("onnxruntime", onnxruntime)):
+                wall, cpu = time.perf_counter(), time.process_time()
+                encoded, lengths, decoder = encode(features, length)
+                encoder_cpu = time.process_time() - cpu
+                tokens[side] = decode_batch(decoder, encoded, lengths, model)
+                times = timings[side]
+                times["wall"].append(time.perf_counter() - wall)
+                times["cpu"].append(time.process_time() - cpu)
+                times["encoder_cpu"].append(encoder_cpu)
+                times["decoding_cpu"].append(times["cpu"][-1] - encoder_cpu)
+        medians = {side: {kind: statistics.median(values) for kind, values in times.items()}
+                   for side, times in timings.items()}
         results[f"{seconds}s"] = {
             "median_seconds": medians,
-            "speedup": medians["pytorch"] / medians["onnxruntime"],
+            "speedup_cpu": medians["pytorch"]["cpu"] / medians["onnxruntime"]["cpu"],
+            "speedup_wall": medians["pytorch"]["wall"] / medians["onnxruntime"]["wall"],
+            "speedup_encoder_cpu": (medians["pytorch"]["encoder_cpu"]
+                                    / medians["onnxruntime"]["encoder_cpu"]),
             "tokens": len(tokens["pytorch"][0]["tokens"]),
             "same_tokens": tokens["pytorch"] == tokens["onnxruntime"],
         }
+        print(json.dumps({f"{seconds}s": results[f"{seconds}s"]}), flush=True)
     return results
 
 
@@ -180,22 +205,28 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the model and export already in --workdir (no rebuild)")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-transducer-"))
     work.mkdir(parents=True, exist_ok=True)
     nemo, out = work / "model.nemo", work / "out"
-    started = time.perf_counter()
-    build_nemo(nemo, SHAPES[args.shape])
-    report: dict = {"shape": args.shape, "nemo_mb": nemo.stat().st_size / 2**20,
-                    "build_seconds": time.perf_counter() - started}
-    print(json.dumps(report), flush=True)
-    report["export"] = export_in_child(nemo, out)
+    report: dict = {"shape": args.shape}
+    if not (args.reuse and (out / "validation.json").exists()):
+        started = time.perf_counter()
+        build_nemo(nemo, SHAPES[args.shape])
+        report["build_seconds"] = time.perf_counter() - started
+        print(json.dumps(report), flush=True)
+        report["export"] = export_in_child(nemo, out)
+    report["nemo_mb"] = nemo.stat().st_size / 2**20
     report["files_mb"] = {str(p.relative_to(out)): round(p.stat().st_size / 2**20, 1)
                           for p in sorted(out.rglob("*")) if p.is_file()}
     print(json.dumps(report), flush=True)
     report["runtimes"] = runtimes(out)
     print(json.dumps(report["runtimes"]), flush=True)
+    report["load_average_before"] = os.getloadavg()
     report["speed"] = speed(nemo, out, args.repeats)
+    report["load_average_after"] = os.getloadavg()
     report["bench_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(report, indent=1))
     if args.json:

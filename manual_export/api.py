@@ -40,6 +40,7 @@ from manual_export.export import (
 from manual_export.model import build_model
 from manual_export.transducer_export import DECODER_JOINT_NAME, ENCODER_NAME, SHERPA_DIR
 from manual_export.transducer_folder import CTC_DIR, write_transducer_folder
+from manual_export.transducer_int8 import INT8_NAMES
 from manual_export.validate import (
     DEFAULT_CASES,
     FP32_TOLERANCE,
@@ -131,10 +132,9 @@ def _export_into(out_dir: Path, final_dir: Path, model: Any, config: Any, vocabu
                  long_input: bool, tolerance: float) -> ExportReport:
     """Write and validate every file in `out_dir`; paths in the report name `final_dir`."""
     if config.transducer is not None:
-        if int8:
-            raise ExportError("--int8 is not supported for transducer models yet")
         return _transducer_into(out_dir, final_dir, model, config, vocabulary, archive,
-                                model_path, step, long_input=long_input, tolerance=tolerance)
+                                model_path, step, int8=int8, long_input=long_input,
+                                tolerance=tolerance)
     onnx_path = out_dir / ONNX_NAME
     step("exporting ONNX")
     export_onnx(model, onnx_path)
@@ -188,9 +188,9 @@ def _export_into(out_dir: Path, final_dir: Path, model: Any, config: Any, vocabu
 
 def _transducer_into(out_dir: Path, final_dir: Path, model: Any, config: Any,
                      vocabulary: list[str], archive: Any, model_path: Path, step: Progress, *,
-                     long_input: bool, tolerance: float) -> ExportReport:
+                     int8: bool, long_input: bool, tolerance: float) -> ExportReport:
     folder = write_transducer_folder(out_dir, model, vocabulary, archive.state_dict, step,
-                                     tolerance=tolerance, long_input=long_input)
+                                     tolerance=tolerance, long_input=long_input, int8=int8)
     summary = {"source": str(model_path), **folder.summary, "passed": folder.passed}
     validation_path = out_dir / VALIDATION_NAME
     validation_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -207,6 +207,10 @@ def _transducer_into(out_dir: Path, final_dir: Path, model: Any, config: Any,
         model_class=config.model_class,
         vocab_size=len(vocabulary),
         family=config.family,
+        # For a transducer, "agreement" is over tokens: 1 - edits / fp32 tokens.
+        int8_onnx=final(out_dir / INT8_NAMES[0]) if folder.int8 else None,
+        int8_max_abs_diff=folder.int8["encoder_max_abs_diff"] if folder.int8 else None,
+        int8_argmax_agreement=folder.int8["token_agreement"] if folder.int8 else None,
         files=[final(path) for path in [*folder.files, validation_path]],
         validation=final(validation_path),
     )
@@ -231,7 +235,7 @@ def _written_by_export(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     ours = {ONNX_NAME, INT8_NAME, VALIDATION_NAME, ENCODER_NAME, DECODER_JOINT_NAME, SHERPA_DIR,
-            CTC_DIR, *SIDE_FILE_NAMES}
+            CTC_DIR, *INT8_NAMES, *SIDE_FILE_NAMES}
     return (isinstance(summary, dict) and {"source", "fp32"} <= summary.keys()
             and all(entry.name in ours or entry.name.endswith(".onnx.data")
                     for entry in folder.iterdir()))

@@ -84,6 +84,11 @@ class RelPositionalEncoding(nn.Module):
         if self.xscale is not None:
             x = x * self.xscale
         time = x.size(1)
+        if torch.onnx.is_in_onnx_export():
+            # Positions 0 ... T-1 only; each layer's linear_pos mirrors them (see _project_positions).
+            angles = torch.arange(time, dtype=torch.float32, device=x.device).unsqueeze(1)
+            angles = angles * self.inv_freq.unsqueeze(0)
+            return x, torch.cat((angles.sin(), angles.cos()), dim=-1).unsqueeze(0)
         positions = torch.arange(time - 1, -time, -1, dtype=torch.float32, device=x.device)
         angles = positions.unsqueeze(1) * self.inv_freq.unsqueeze(0)
         # Interleave so even channels hold sin and odd channels cos, as in NeMo's table.
@@ -114,7 +119,11 @@ class RelPositionMultiHeadAttention(nn.Module):
         q = self.linear_q(x).reshape(batch, -1, self.h, self.d_k)
         k = self.linear_k(x).reshape(batch, -1, self.h, self.d_k).transpose(1, 2)
         v = self.linear_v(x).reshape(batch, -1, self.h, self.d_k).transpose(1, 2)
-        p = self.linear_pos(pos_emb).reshape(pos_emb.size(0), -1, self.h, self.d_k).transpose(1, 2)
+        if torch.onnx.is_in_onnx_export():
+            p = _project_positions(self.linear_pos, pos_emb)
+        else:
+            p = self.linear_pos(pos_emb)
+        p = p.reshape(p.size(0), -1, self.h, self.d_k).transpose(1, 2)
 
         content = torch.matmul((q + self.pos_bias_u).transpose(1, 2), k.transpose(-2, -1))
         position = torch.matmul((q + self.pos_bias_v).transpose(1, 2), p.transpose(-2, -1))
@@ -125,6 +134,21 @@ class RelPositionMultiHeadAttention(nn.Module):
         attn = torch.softmax(scores.masked_fill(mask, MASKED_SCORE), dim=-1).masked_fill(mask, 0.0)
         out = torch.matmul(attn, v).transpose(1, 2).reshape(batch, -1, self.h * self.d_k)
         return self.linear_out(out)
+
+
+def _project_positions(linear_pos: nn.Linear, half: torch.Tensor) -> torch.Tensor:
+    """linear_pos over positions T-1 ... -(T-1), from the table of positions 0 ... T-1 alone.
+
+    `half` holds [sin(p w), cos(p w)] for p = 0 ... T-1. Since sin(-p w) = -sin(p w)
+    and cos(-p w) = cos(p w), the projection of position -p is C - S where that
+    of +p is C + S (S: the sine channels' part, C: the cosine channels'). Half
+    the multiply-adds of projecting all 2T - 1 rows; the same sums otherwise.
+    NeMo's table interleaves the channels: sines even, cosines odd.
+    """
+    half_width = half.size(-1) // 2
+    sines = F.linear(half[..., :half_width], linear_pos.weight[:, 0::2])
+    cosines = F.linear(half[..., half_width:], linear_pos.weight[:, 1::2])
+    return torch.cat(((cosines + sines).flip(1), (cosines - sines)[:, 1:]), dim=1)
 
 
 def _rel_shift(x: torch.Tensor) -> torch.Tensor:
@@ -162,11 +186,30 @@ class ConformerConvolution(nn.Module):
         self.pointwise_conv2 = nn.Conv1d(d_model, d_model, 1)
 
     def forward(self, x: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            return self._forward_for_export(x, pad_mask)
         x = F.glu(self.pointwise_conv1(x.transpose(1, 2)), dim=1)
         # Padded frames must not leak into valid ones through the depthwise kernel.
         x = x.masked_fill(pad_mask.unsqueeze(1), 0.0)
         x = F.silu(self.batch_norm(self.depthwise_conv(x)))
         return self.pointwise_conv2(x).transpose(1, 2)
+
+    def _forward_for_export(self, x: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        """The same math with the kernel-1 convolutions as matrix products on (B, T, C).
+
+        onnxruntime runs a kernel-1 Conv well below its MatMul speed; as MatMul
+        the two products run at its GEMM's rate and skip two transposes.
+        Eager PyTorch keeps NeMo's Conv1d calls (the baseline is NeMo's model).
+        """
+        x = F.glu(_pointwise(self.pointwise_conv1, x), dim=-1)
+        x = x.masked_fill(pad_mask.unsqueeze(-1), 0.0)
+        x = F.silu(self.batch_norm(self.depthwise_conv(x.transpose(1, 2))))
+        return _pointwise(self.pointwise_conv2, x.transpose(1, 2))
+
+
+def _pointwise(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
+    """A kernel-1 Conv1d applied to channels-last input (B, T, C_in) -> (B, T, C_out)."""
+    return F.linear(x, conv.weight.squeeze(-1), conv.bias)
 
 
 class ConformerLayer(nn.Module):

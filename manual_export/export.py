@@ -179,18 +179,26 @@ def write_side_files(
     return written
 
 
-def quantize_int8(onnx_path: Path, int8_path: Path) -> None:
-    """Dynamic int8 weight quantization, as sherpa-onnx ships its `model.int8.onnx`."""
+def quantize_int8(onnx_path: Path, int8_path: Path) -> list[Path]:
+    """Dynamic int8 weight quantization, as sherpa-onnx ships its `model.int8.onnx`.
+
+    Returns the files written. A source past ONNX's 2 GB limit (its weights in
+    `<name>.data`) may still give an int8 graph past it, so its int8 copy keeps
+    external weights too, in `<int8 name>.data`.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    external = bool(external_data_files(onnx_path))
     # The quantizer logs advice and per-tensor notes on the root logger; they would
     # land in the user's terminal as warnings about a step that worked.
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)
     try:
-        quantize_dynamic(str(onnx_path), str(int8_path), weight_type=QuantType.QUInt8)
+        quantize_dynamic(str(onnx_path), str(int8_path), weight_type=QuantType.QUInt8,
+                         use_external_data_format=external)
     finally:
         root.setLevel(level)
-    metadata = {entry.key: entry.value for entry in onnx.load(str(onnx_path)).metadata_props}
-    write_metadata(int8_path, metadata)
+    metadata = onnx.load(str(onnx_path), load_external_data=False).metadata_props
+    write_metadata(int8_path, {entry.key: entry.value for entry in metadata})
+    return [int8_path, *external_data_files(int8_path)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import onnx
@@ -191,12 +191,27 @@ def copy_onnx(source: Path, target: Path) -> list[Path]:
     target_data = target.with_name(f"{target.name}.data")
     shutil.copyfile(data[0], target_data)
     proto = onnx.load(str(target), load_external_data=False)
-    for tensor in proto.graph.initializer:
+    for tensor in _all_tensors(proto.graph):
         for entry in tensor.external_data:
             if entry.key == "location":
                 entry.value = target_data.name
     onnx.save(proto, str(target))
     return [target_data]
+
+
+def _all_tensors(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
+    """Initializers and tensors held in node attributes (the quantizer moves large
+    Constant values to the weights file too), subgraphs included."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("g"):
+                yield from _all_tensors(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _all_tensors(subgraph)
 
 
 def sherpa_transducer_metadata(model: EncDecTransducer) -> dict[str, str]:

@@ -7,6 +7,9 @@ CTC folder a hybrid model also gets, the same as a CTC model's export):
     config.json  features.npz  validation.json
     sherpa-onnx/{encoder,decoder,joiner}.onnx  sherpa-onnx/tokens.txt
     ctc/{model.onnx,tokens.txt,vocab.txt,config.json,features.npz}
+
+With `int8`, also `encoder-model.int8.onnx`, `decoder_joint-model.int8.onnx`
+and `sherpa-onnx/{encoder,decoder,joiner}.int8.onnx` (see transducer_int8).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch
 from manual_export.export import export_onnx, sherpa_metadata, write_metadata, write_side_files
 from manual_export.model import CTCHead, EncDecTransducer
 from manual_export.transducer_export import export_transducer, write_transducer_side_files
+from manual_export.transducer_int8 import quantize_transducer, transducer_int8_drift
 from manual_export.transducer_validate import validate_transducer
 from manual_export.validate import DEFAULT_CASES, LONG_CASE, validate_onnx
 
@@ -36,6 +40,7 @@ class TransducerFolder:
     passed: bool
     max_abs_diff: float
     frames_checked: int
+    int8: dict[str, Any] | None = None
 
 
 def write_transducer_folder(
@@ -47,8 +52,13 @@ def write_transducer_folder(
     *,
     tolerance: float,
     long_input: bool,
+    int8: bool = False,
 ) -> TransducerFolder:
-    """Export, write side files and validate; `summary` becomes validation.json."""
+    """Export, write side files and validate; `summary` becomes validation.json.
+
+    Int8 drift is reported in the summary, never failed on: with random or
+    real weights alike, int8 is judged by the user, the files only have to load.
+    """
     cases = (*DEFAULT_CASES, LONG_CASE) if long_input else DEFAULT_CASES
     step("exporting ONNX (encoder, prediction network, joint)")
     files = export_transducer(model, out_dir)
@@ -56,7 +66,12 @@ def write_transducer_folder(
     step("validating ONNX against PyTorch")
     report = validate_transducer(model, out_dir, cases=cases, tolerance=tolerance)
     summary: dict[str, Any] = {"family": model.config.family, "fp32": report.to_dict(),
-                               "ctc": None}
+                               "int8": None, "ctc": None}
+    if int8:
+        step("quantizing to int8")
+        files += quantize_transducer(out_dir)
+        step("comparing int8 with fp32")
+        summary["int8"] = transducer_int8_drift(model, out_dir, cases=DEFAULT_CASES)
     passed, max_diff = report.passed, report.max_abs_diff
     if model.config.decoder is not None:
         ctc_dir = out_dir / CTC_DIR
@@ -72,4 +87,5 @@ def write_transducer_folder(
                             tolerance=tolerance)
         summary["ctc"] = ctc.to_dict()
         passed, max_diff = passed and ctc.passed, max(max_diff, ctc.max_abs_diff)
-    return TransducerFolder(files, summary, passed, max_diff, report.frames_checked)
+    return TransducerFolder(files, summary, passed, max_diff, report.frames_checked,
+                            summary["int8"])

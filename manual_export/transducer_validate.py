@@ -24,7 +24,7 @@ from manual_export.transducer_export import DECODER_JOINT_NAME, ENCODER_NAME, SH
 from manual_export.transducer_runtime import FusedSteps, SplitSteps, open_session, zero_state
 from manual_export.validate import DEFAULT_CASES, FP32_TOLERANCE, ValidationCase
 
-__all__ = ["TorchSteps", "TransducerReport", "decode_batch", "validate_transducer"]
+__all__ = ["TorchSteps", "TransducerReport", "decode_batch", "random_features", "validate_transducer"]
 
 
 class TorchSteps:
@@ -101,7 +101,7 @@ def validate_transducer(
 
     encoder_diff, frames, lengths_ok, tokens_ok, emitted, results = 0.0, 0, True, True, 0, []
     for case in cases:
-        features, lengths = _features(model, case, generator)
+        features, lengths = random_features(model, case, generator)
         with torch.inference_mode():
             expected, expected_lengths = (t.numpy() for t in model.encoder(features, lengths))
         actual, actual_lengths = encoder.run(
@@ -131,8 +131,9 @@ def validate_transducer(
         cases=results)
 
 
-def _features(model: EncDecTransducer, case: ValidationCase,
-              generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def random_features(model: EncDecTransducer, case: ValidationCase,
+                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One case's padded batch of unit-Gaussian features, padding at NeMo's pad value."""
     lengths = torch.tensor(case.lengths, dtype=torch.int64)
     features = torch.randn(len(case.lengths), model.config.encoder.feat_in, max(case.lengths),
                            generator=generator)

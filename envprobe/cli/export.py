@@ -63,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "that an earlier export did not write is refused")
     export.add_argument("--force", action="store_true",
                         help="replace OUTDIR even when it holds files an export did not write")
-    export.add_argument("--int8", action="store_true", help="also write model.int8.onnx")
+    export.add_argument("--int8", action="store_true",
+                        help="also write int8 copies (model.int8.onnx; for a transducer, "
+                        "*.int8.onnx beside every graph of both layouts)")
     options.add_json(export, "the export report")
     export.add_argument("--max-member-mb", type=options.positive_int, default=4096, metavar="N",
                         help="refuse archive members larger than N MiB (default 4096)")
@@ -176,8 +178,11 @@ def _export_table(report: Any) -> Table:
                   f"{report.max_abs_diff:.3g} over {report.frames_checked} frames")
     if report.int8_onnx:
         table.add_row("int8 onnx", report.int8_onnx)
-        table.add_row("int8 vs fp32", f"max |Δ| {report.int8_max_abs_diff:.3g}, "
-                      f"argmax agreement {report.int8_argmax_agreement:.1%}")
+        # A transducer's agreement is over greedy tokens (1 - edits / fp32 tokens).
+        measured = ("argmax agreement", "max |Δ|") if report.family == "ctc" else (
+            "token agreement", "encoder max |Δ|")
+        table.add_row("int8 vs fp32", f"{measured[1]} {report.int8_max_abs_diff:.3g}, "
+                      f"{measured[0]} {report.int8_argmax_agreement:.1%}")
     table.add_row("validation", report.validation)
     table.add_row("seconds", f"{report.seconds:.1f}")
     return table
