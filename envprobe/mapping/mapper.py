@@ -19,13 +19,16 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from envprobe.mapping.cells import Cell, Mark, in_range, set_up
-from envprobe.mapping.planner import Conflict, MapSolver
+from envprobe.mapping.planner import Conflict, pins_for
+from envprobe.mapping.reached import probe_imports
 from envprobe.mapping.uses import Uses
 from envprobe.mapping.windows import finish
 from envprobe.model.mapping import CellState, MapResult
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome
 from envprobe.model.requests import ProbeRequest
+from envprobe.model.result import Purpose
 from envprobe.probing.executors import Executor, Lost
+from envprobe.solving.solver import Solver
 
 __all__ = ["Mapper"]
 
@@ -44,16 +47,19 @@ class _Edge:
 class Mapper:
     """Maps `rows` (one target's releases) against `columns`, through one solver and executor."""
 
-    def __init__(self, solver: MapSolver, executor: Executor, *, rows_package: str,
+    def __init__(self, solver: Solver, executor: Executor, *, rows_package: str,
                  columns: list[str], max_installs: int, events: Events | None = None) -> None:
         self.solver, self.executor = solver, executor
         self.rows_package = canonicalize_name(rows_package)
         self.columns = [canonicalize_name(c) for c in columns]
         self.max_installs = max_installs
         self.events = events or (lambda kind, text: None)
-        self.uses = Uses(solver.index, solver.scanner, solver.interpreter.tags)
+        self.uses = Uses(solver.index, solver.scanner, solver.interpreter.tags,
+                         starts=probe_imports(solver.scenario.code))
         self.cells: list[Cell] = []
         self.notes: list[str] = []
+        self.row_clashes: dict[Version, str] = {}  # rows no set holds, whatever the columns
+        self._taught: dict[Version, int | None] = {}  # each row's last failed probe
         self._started = time.monotonic()
 
     def run(self) -> MapResult:
@@ -89,7 +95,7 @@ class Mapper:
         pins_of: dict[ProbeRequest, dict[NormalizedName, Version]] = {}
         for cell in self._open():
             for edge in self._edges(cell):
-                request = self.solver.request_for(edge.pins)
+                request = self.solver.request(edge.pins)
                 wanted.setdefault(request, []).append(edge)
                 pins_of[request] = edge.pins
         if not wanted:
@@ -147,8 +153,10 @@ class Mapper:
                 continue
             while cell.candidates:
                 version = cell.candidates[0 if side == "lower" else -1]
-                pins = self.solver.pins_for({self.rows_package: cell.row, cell.column: version})
+                pins = pins_for(self.solver, {self.rows_package: cell.row, cell.column: version})
                 if isinstance(pins, Conflict):
+                    if self._row_clashes(cell.row):
+                        return []
                     cell.mark(version, Mark(CellState.DECLARED, pins.words))
                     continue
                 edges.append(_Edge(cell, side, version, pins))
@@ -159,9 +167,26 @@ class Mapper:
             edges = edges[:1]  # one release left: one probe decides both ends
         return edges
 
+    def _row_clashes(self, row: Version) -> bool:
+        """Whether the row release clashes with the scenario whatever the columns hold
+        (NeMo 1.19 pins a setuptools that torch 2.13 refuses): then every cell of the row
+        is that clash, said once, instead of one resolution per column release."""
+        if row not in self.row_clashes:
+            alone = pins_for(self.solver, {self.rows_package: row})
+            if not isinstance(alone, Conflict):
+                return False  # not cached: a later rule may still make it clash
+            self.row_clashes[row] = words = (f"{self.rows_package} {row} holds with no set "
+                                             f"of the scenario: {alone.words}")
+            for cell in self.cells:
+                if cell.row == row:
+                    for version in list(cell.candidates):
+                        cell.mark(version, Mark(CellState.DECLARED, words, self._taught.get(row)))
+                    cell.done = True
+        return True
+
     def _settle(self, request: ProbeRequest, pins: dict[NormalizedName, Version],
                 outcome: ProbeOutcome, edges: list[_Edge]) -> None:
-        outcome = self.solver.record(request, pins, outcome)
+        outcome = self.solver.keep(request, pins, Purpose.EDGE, outcome)
         where = "from the store" if outcome.cached else "installed"
         verdict = "passed" if outcome else outcome.failure.summary()  # type: ignore[union-attr]
         self.events("outcome", f"probe #{outcome.probe_id} ({where}) "
@@ -203,6 +228,7 @@ class Mapper:
     def _failed(self, cell: Cell, version: Version, failure: Failure, outcome: ProbeOutcome,
                 learned: bool) -> None:
         about_column = canonicalize_name(failure.package or "") == cell.column
+        self._taught[cell.row] = outcome.probe_id
         if learned and not about_column and version not in cell.retried:
             cell.retried.add(version)  # a rule about the rest of the set: ask the resolver again
             return
