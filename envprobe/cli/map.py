@@ -10,21 +10,19 @@ turns it into one line and exit 2.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from rich.console import Console
 
 from envprobe.cli import options
 from envprobe.cli.console import event_lines, spinner
-from envprobe.cli.report import report_path
+from envprobe.cli.report import report_path, show_map
 from envprobe.errors import UsageError
 from envprobe.mapping.workflow import choose_axes, map_scenario
 from envprobe.model.scenario import load_scenario
 from envprobe.probing.executors import EXECUTORS, executor_for
 from envprobe.report.files import check_writable
-from envprobe.report.map import row_sentence
-from envprobe.report.map_files import map_outputs, render_map_json, write_map
+from envprobe.report.map_files import map_outputs, write_map
 
 __all__ = ["map_command", "register"]
 
@@ -108,16 +106,5 @@ def map_command(args: argparse.Namespace) -> int:
     except OSError as error:
         raise UsageError(f"cannot write {error.filename or report}: "
                          f"{error.strerror or error} (the map is kept in the store)") from None
-    if args.json:
-        print(render_map_json(result), end="")
-    else:
-        out = Console()
-        for row in result.rows:
-            out.print(f"[bold]{result.rows_package} {row.version}[/bold]: {row.status.value}",
-                      highlight=False)
-            for column, window in row.windows.items():
-                out.print("  " + row_sentence(result.rows_package, row, column, window),
-                          highlight=False, markup=False)
-    for path in written:
-        print(f"wrote {path}", file=sys.stderr)
-    return 0 if result.decided else 1
+    return show_map(result, written, as_json=args.json)
+

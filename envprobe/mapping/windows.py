@@ -79,7 +79,7 @@ def _row(mapper: Mapper, row: Version, cells: list[Cell], installable: bool) -> 
     if entry.status is RowStatus.BROKEN:
         for window in entry.windows.values():
             if window.lowest is None and not window.note:
-                window.note = "no release in range works"
+                window.note = mapper.row_clashes.get(row, "no release in range works")
     return entry
 
 
