@@ -56,6 +56,9 @@ def build_map_packages(out: Path) -> Path:
 #   loads and in one its `__init__` imports under `try/except ImportError`: every hub2 works
 # - 2.0 requires tool==1.0 while the scenario's pin `pin2` requires tool>=2: no set holds
 #   it, whatever hub2 is (as NeMo 1.19 pins a setuptools torch 2.13 refuses)
+# - 3.0 imports Old at top level (so hub2 1.0 only) and tf2, whose releases from 5.0 on
+#   declare hub2>=2: tf2 5.0 .. 12.0 clash on paper, found by a bisection, not a walk
+#   (as transformers 5 needs a hub without NeMo's ModelFilter)
 TRAPS_SCENARIO = """
 [scenario]
 name = "trapmap"
@@ -65,6 +68,7 @@ timeout = 60
 [packages]
 app2 = "*"
 hub2 = "*"
+tf2 = "*"
 
 [pins]
 pin2 = "1.0"
@@ -82,6 +86,11 @@ def build_trap_packages(out: Path) -> Path:
     build_wheel(out, "app2", "1.0", unreached, requires=["hub2"])
     build_wheel(out, "app2", "2.0", {"app2/__init__.py": "import hub2\n"},
                 requires=["hub2", "tool==1.0"])
+    build_wheel(out, "app2", "3.0", {"app2/__init__.py": "from hub2 import Old\nimport tf2\n"},
+                requires=["hub2", "tf2"])
+    for major in range(1, 13):
+        build_wheel(out, "tf2", f"{major}.0", {"tf2/__init__.py": ""},
+                    requires=["hub2>=2"] if major >= 5 else [])
     for version in ("1.0", "2.0"):
         build_wheel(out, "tool", version, {"tool/__init__.py": ""})
     build_wheel(out, "pin2", "1.0", {"pin2/__init__.py": ""}, requires=["tool>=2"])

@@ -60,6 +60,7 @@ class Mapper:
         self.notes: list[str] = []
         self.row_clashes: dict[Version, str] = {}  # rows no set holds, whatever the columns
         self._taught: dict[Version, int | None] = {}  # each row's last failed probe
+        self._no_clash: dict[Version, int] = {}  # row -> how many rules it held with
         self._started = time.monotonic()
 
     def run(self) -> MapResult:
@@ -149,39 +150,83 @@ class Mapper:
         """The next release to probe at each open end, held with the row release."""
         edges: list[_Edge] = []
         for side in _SIDES:
-            if getattr(cell, side) is not None:
-                continue
-            while cell.candidates:
-                version = cell.candidates[0 if side == "lower" else -1]
-                pins = pins_for(self.solver, {self.rows_package: cell.row, cell.column: version})
-                if isinstance(pins, Conflict):
-                    if self._row_clashes(cell.row):
-                        return []
-                    cell.mark(version, Mark(CellState.DECLARED, pins.words))
-                    continue
-                edges.append(_Edge(cell, side, version, pins))
-                break
+            if getattr(cell, side) is None and cell.candidates:
+                edge = self._held(cell, side)
+                if cell.row in self.row_clashes:
+                    return []
+                if edge is not None:
+                    edges.append(edge)
         if not cell.candidates and not edges:
             cell.done = True  # nothing works: the cell's marks say why, release by release
         if len(edges) == 2 and edges[0].version == edges[1].version:
             edges = edges[:1]  # one release left: one probe decides both ends
         return edges
 
+    def _held(self, cell: Cell, side: str) -> _Edge | None:
+        """The outermost candidate on `side` that some consistent set holds with the row.
+
+        Declared metadata often rules out a long run at one end (transformers 5 needs a
+        hub NeMo cannot import): a gallop then a bisection find where the run ends in
+        log(n) resolutions, assuming, as the scans do, that it is one contiguous run;
+        each release ruled out says which resolution spoke for it.
+        """
+        order = cell.candidates if side == "lower" else cell.candidates[::-1]
+        answers: dict[int, dict[NormalizedName, Version] | Conflict] = {}
+
+        def held(i: int) -> bool:
+            answers[i] = pins_for(self.solver, {self.rows_package: cell.row,
+                                                cell.column: order[i]})
+            return not isinstance(answers[i], Conflict)
+
+        if held(0):
+            return _Edge(cell, side, order[0], answers[0])  # type: ignore[arg-type]
+        if self._row_clashes(cell.row):
+            return None
+        bad, good, step = 0, None, 1
+        while good is None and bad < len(order) - 1:
+            i = min(bad + step, len(order) - 1)
+            if held(i):
+                good = i
+            else:
+                bad, step = i, step * 2
+        while good is not None and good - bad > 1:
+            middle = (bad + good) // 2
+            if held(middle):
+                good = middle
+            else:
+                bad = middle
+        ruled_out = order[:bad + 1] if good is None else order[:good]
+        checked = sorted(i for i, a in answers.items() if isinstance(a, Conflict))
+        for i, version in enumerate(list(ruled_out)):
+            nearest = min(checked, key=lambda c: (abs(c - i), c))
+            words = answers[nearest].words  # type: ignore[union-attr]
+            if nearest != i:
+                words = f"{words} (resolved at {cell.column} {order[nearest]}; the releases " \
+                        f"between are taken to clash alike)"
+            cell.mark(version, Mark(CellState.DECLARED, words))
+        if good is None:
+            return None
+        return _Edge(cell, side, order[good], answers[good])  # type: ignore[arg-type]
+
     def _row_clashes(self, row: Version) -> bool:
         """Whether the row release clashes with the scenario whatever the columns hold
         (NeMo 1.19 pins a setuptools that torch 2.13 refuses): then every cell of the row
         is that clash, said once, instead of one resolution per column release."""
-        if row not in self.row_clashes:
-            alone = pins_for(self.solver, {self.rows_package: row})
-            if not isinstance(alone, Conflict):
-                return False  # not cached: a later rule may still make it clash
-            self.row_clashes[row] = words = (f"{self.rows_package} {row} holds with no set "
-                                             f"of the scenario: {alone.words}")
-            for cell in self.cells:
-                if cell.row == row:
-                    for version in list(cell.candidates):
-                        cell.mark(version, Mark(CellState.DECLARED, words, self._taught.get(row)))
-                    cell.done = True
+        if row in self.row_clashes:
+            return True
+        if self._no_clash.get(row) == len(self.solver.rules):
+            return False  # asked already, and no rule has been learned since
+        alone = pins_for(self.solver, {self.rows_package: row})
+        if not isinstance(alone, Conflict):
+            self._no_clash[row] = len(self.solver.rules)
+            return False
+        self.row_clashes[row] = words = (f"{self.rows_package} {row} holds with no set "
+                                         f"of the scenario: {alone.words}")
+        for cell in self.cells:
+            if cell.row == row:
+                for version in list(cell.candidates):
+                    cell.mark(version, Mark(CellState.DECLARED, words, self._taught.get(row)))
+                cell.done = True
         return True
 
     def _settle(self, request: ProbeRequest, pins: dict[NormalizedName, Version],

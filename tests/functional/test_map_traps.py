@@ -61,7 +61,22 @@ def test_a_row_no_set_holds_is_broken_by_its_clash_said_once(trap_map):
     assert {state for state, _, _ in window.cells.values()} <= {"fails", "declared"}
     probed = {probe for _, _, probe in window.cells.values() if probe is not None}
     assert 1 <= len(probed) <= 2, "one probe per edge teaches the clash; no walk follows"
-    assert trap_map.installs <= 4
+    assert trap_map.installs <= 8
+
+
+@pytest.mark.slow
+def test_a_long_run_of_declared_clashes_is_bisected_and_each_release_says_why(trap_map):
+    row = trap_map.rows[2]
+    assert row.version == "3.0" and row.status.value == "works", row
+    assert (row.windows["hub2"].lowest, row.windows["hub2"].highest) == ("1.0", "1.0")
+    window = row.windows["tf2"]
+    assert (window.lowest, window.highest, window.suggested) == ("1.0", "4.0", "<5.0")
+    assert window.upper.reason.value == "declared" and "hub2" in window.upper.words
+    states = [state for state, _, _ in window.cells.values()]
+    assert states == ["works", "inside", "inside", "works", *["declared"] * 8]
+    taken = [v for v, (_, words, _) in window.cells.items() if "taken to clash alike" in words]
+    assert taken and "5.0" not in taken and "12.0" not in taken, \
+        "the releases next to the edge and at the end were resolved; some between were not"
 
 
 @pytest.mark.slow
@@ -77,7 +92,7 @@ def test_report_renders_a_stored_map_from_the_store_and_from_its_json(trap_run, 
     assert "<!-- envprobe:trapmap-map:start -->" in text
     assert "app2 1.0 declares hub2 without bounds; works with 1.0 … 3.0" in text
     assert (tmp_path / "report-figures" / "trapmap-map-hub2.svg").read_text().count(
-        'class="window"') == 1
+        'class="window"') == 2
     map_json = scenario.parent / "trapmap.map.json"
     assert json.loads(map_json.read_text())["rows"] == data["rows"]
 
