@@ -57,8 +57,9 @@ def build_map_packages(out: Path) -> Path:
 # - 2.0 requires tool==1.0 while the scenario's pin `pin2` requires tool>=2: no set holds
 #   it, whatever hub2 is (as NeMo 1.19 pins a setuptools torch 2.13 refuses)
 # - 3.0 imports Old at top level (so hub2 1.0 only) and tf2, whose releases from 5.0 on
-#   declare hub2>=2: tf2 5.0 .. 12.0 clash on paper, found by a bisection, not a walk
-#   (as transformers 5 needs a hub without NeMo's ModelFilter)
+#   declare hub2>=2 (before, hub2<2): tf2 5.0 .. 12.0 clash on paper, found by a
+#   bisection, not a walk (as transformers 5 needs a hub without NeMo's ModelFilter)
+# - 4.0 imports New (hub2 2.0 on) and tf2: tf2 1.0 .. 4.0 clash, at the window's low end
 TRAPS_SCENARIO = """
 [scenario]
 name = "trapmap"
@@ -77,7 +78,8 @@ pin2 = "1.0"
 
 def build_trap_packages(out: Path) -> Path:
     """Write the traps' packages into `out` and return it."""
-    for version, body in (("1.0", "class Old:\n    pass\n"), ("2.0", ""), ("3.0", "")):
+    new = "class New:\n    pass\n"
+    for version, body in (("1.0", "class Old:\n    pass\n"), ("2.0", new), ("3.0", new)):
         build_wheel(out, "hub2", version, {"hub2/__init__.py": body})
     unreached = {"app2/__init__.py": "import hub2\ntry:\n    from app2 import guarded\n"
                                      "except ImportError:\n    guarded = None\n",
@@ -88,9 +90,11 @@ def build_trap_packages(out: Path) -> Path:
                 requires=["hub2", "tool==1.0"])
     build_wheel(out, "app2", "3.0", {"app2/__init__.py": "from hub2 import Old\nimport tf2\n"},
                 requires=["hub2", "tf2"])
+    build_wheel(out, "app2", "4.0", {"app2/__init__.py": "from hub2 import New\nimport tf2\n"},
+                requires=["hub2", "tf2"])
     for major in range(1, 13):
         build_wheel(out, "tf2", f"{major}.0", {"tf2/__init__.py": ""},
-                    requires=["hub2>=2"] if major >= 5 else [])
+                    requires=["hub2>=2" if major >= 5 else "hub2<2"])
     for version in ("1.0", "2.0"):
         build_wheel(out, "tool", version, {"tool/__init__.py": ""})
     build_wheel(out, "pin2", "1.0", {"pin2/__init__.py": ""}, requires=["tool>=2"])

@@ -170,7 +170,7 @@ class Mapper:
         log(n) resolutions, assuming, as the scans do, that it is one contiguous run;
         each release ruled out says which resolution spoke for it.
         """
-        order = cell.candidates if side == "lower" else cell.candidates[::-1]
+        order = list(cell.candidates) if side == "lower" else cell.candidates[::-1]
         answers: dict[int, dict[NormalizedName, Version] | Conflict] = {}
 
         def held(i: int) -> bool:
