@@ -16,13 +16,13 @@ from rich.console import Console
 
 from envprobe.cli import options
 from envprobe.cli.console import event_lines, spinner
-from envprobe.cli.report import report_path, show_map
+from envprobe.cli.report import publish_map, report_path
 from envprobe.errors import UsageError
 from envprobe.mapping.workflow import choose_axes, map_scenario
 from envprobe.model.scenario import load_scenario
 from envprobe.probing.executors import EXECUTORS, executor_for
 from envprobe.report.files import check_writable
-from envprobe.report.map_files import map_outputs, write_map
+from envprobe.report.map_files import map_outputs
 
 __all__ = ["map_command", "register"]
 
@@ -101,10 +101,5 @@ def map_command(args: argparse.Namespace) -> int:
             )
     finally:
         executor.close()
-    try:
-        written = write_map(result, report, folder)
-    except OSError as error:
-        raise UsageError(f"cannot write {error.filename or report}: "
-                         f"{error.strerror or error} (the map is kept in the store)") from None
-    return show_map(result, written, as_json=args.json)
+    return publish_map(result, report, folder, as_json=args.json)
 

@@ -28,8 +28,8 @@ from envprobe.report.files import check_writable
 from envprobe.report.map import map_lines
 from envprobe.report.map_files import render_map_json, write_map
 
-__all__ = ["add_scenario_outputs", "publish", "register", "report_command", "report_path",
-           "show_map"]
+__all__ = ["add_scenario_outputs", "publish", "publish_map", "register", "report_command",
+           "report_path"]
 
 REPORT_NAME = "REPORT.md"
 
@@ -95,17 +95,18 @@ def _report_map(args: argparse.Namespace) -> int:
         result = MapResult.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise UsageError(f"{args.scenario}: not a map ({error!r} is wrong or missing)") from None
-    report = args.report or report_path(args.scenario)
+    return publish_map(result, args.report or report_path(args.scenario), folder,
+                       as_json=args.json)
+
+
+def publish_map(result: MapResult, report: Path, folder: Path, *, as_json: bool) -> int:
+    """Write a map's files (`write_map`), then show it on stdout: one JSON object, or a
+    sentence per cell; the files written go to stderr."""
     try:
         written = write_map(result, report, folder)
     except OSError as error:
         raise UsageError(f"cannot write {error.filename or report}: "
-                         f"{error.strerror or error}") from None
-    return show_map(result, written, as_json=args.json)
-
-
-def show_map(result: MapResult, written: list[Path], *, as_json: bool) -> int:
-    """The map on stdout (one JSON object, or a sentence per cell), the files on stderr."""
+                         f"{error.strerror or error} (the map is kept in the store)") from None
     if as_json:
         print(render_map_json(result), end="")
     else:
