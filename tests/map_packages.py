@@ -60,6 +60,8 @@ def build_map_packages(out: Path) -> Path:
 #   declare hub2>=2 (before, hub2<2): tf2 5.0 .. 12.0 clash on paper, found by a
 #   bisection, not a walk (as transformers 5 needs a hub without NeMo's ModelFilter)
 # - 4.0 imports New (hub2 2.0 on) and tf2: tf2 1.0 .. 4.0 clash, at the window's low end
+# - 5.0 imports hub2, d1 and d2, whose newest releases fail at import, one after the
+#   other: two lessons about the rest of the set before hub2 3.0 passes, not hub2's fault
 TRAPS_SCENARIO = """
 [scenario]
 name = "trapmap"
@@ -92,6 +94,11 @@ def build_trap_packages(out: Path) -> Path:
                 requires=["hub2", "tf2"])
     build_wheel(out, "app2", "4.0", {"app2/__init__.py": "from hub2 import New\nimport tf2\n"},
                 requires=["hub2", "tf2"])
+    build_wheel(out, "app2", "5.0", {"app2/__init__.py": "import hub2\nimport d1\nimport d2\n"},
+                requires=["hub2", "d1", "d2"])
+    for dep in ("d1", "d2"):
+        build_wheel(out, dep, "1.0", {f"{dep}/__init__.py": ""})
+        build_wheel(out, dep, "2.0", {f"{dep}/__init__.py": "raise RuntimeError('broken')\n"})
     for major in range(1, 13):
         build_wheel(out, "tf2", f"{major}.0", {"tf2/__init__.py": ""},
                     requires=["hub2>=2" if major >= 5 else "hub2<2"])

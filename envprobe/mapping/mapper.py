@@ -34,6 +34,7 @@ __all__ = ["Mapper"]
 
 Events = Callable[[str, str], None]
 _SIDES = ("lower", "upper")
+_RETRIES = 8  # re-resolutions of one edge, each after a failure that taught a new rule
 
 
 @dataclass
@@ -274,8 +275,11 @@ class Mapper:
                 learned: bool) -> None:
         about_column = canonicalize_name(failure.package or "") == cell.column
         self._taught[cell.row] = outcome.probe_id
-        if learned and not about_column and version not in cell.retried:
-            cell.retried.add(version)  # a rule about the rest of the set: ask the resolver again
+        if learned and not about_column and cell.retried.get(version, 0) < _RETRIES:
+            # A rule about the rest of the set: ask the resolver again. NeMo meets several
+            # traps in turn (a build, pkg_resources, a wheel without its library, NumPy 2),
+            # each a new rule, so one retry per release would blame the column for them.
+            cell.retried[version] = cell.retried.get(version, 0) + 1
             return
         cell.mark(version, Mark(CellState.FAILS, failure.summary(), outcome.probe_id))
         if cell.static_empty:

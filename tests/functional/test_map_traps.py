@@ -88,6 +88,17 @@ def test_a_long_run_of_declared_clashes_is_bisected_and_each_release_says_why(tr
 
 
 @pytest.mark.slow
+def test_several_lessons_about_the_rest_of_the_set_do_not_blame_the_column(trap_map):
+    row = trap_map.rows[4]
+    assert row.version == "5.0" and row.status.value == "works", row
+    window = row.windows["hub2"]
+    assert (window.lowest, window.highest) == ("1.0", "3.0"), window.cells
+    assert [s for s, _, _ in window.cells.values()] == ["works", "inside", "works"]
+    learned = {r.requires for r in trap_map.rules}
+    assert {"d1!=2.0", "d2!=2.0"} <= learned
+
+
+@pytest.mark.slow
 def test_report_renders_a_stored_map_from_the_store_and_from_its_json(trap_run, tmp_path,
                                                                         capsys):
     result, scenario, store = trap_run
@@ -100,7 +111,7 @@ def test_report_renders_a_stored_map_from_the_store_and_from_its_json(trap_run, 
     assert "<!-- envprobe:trapmap-map:start -->" in text
     assert "app2 1.0 declares hub2 without bounds; works with 1.0 … 3.0" in text
     assert (tmp_path / "report-figures" / "trapmap-map-hub2.svg").read_text().count(
-        'class="window"') == 3
+        'class="window"') == 4
     map_json = scenario.parent / "trapmap.map.json"
     assert json.loads(map_json.read_text())["rows"] == data["rows"]
 
