@@ -251,7 +251,8 @@ class Mapper:
                 # A failure the scans predicted has nothing left to teach.
                 expected = all(e.cell.static_empty for e in edges)
                 learned = False if expected else self.solver.learn(outcome, pins)
-            self._failed(cell, edge.version, failure, outcome, learned)
+            self._failed(cell, edge.version, failure, outcome,
+                         learned or self._moved(edge, pins))
         self.events("status", self.status())
 
     def _passed(self, cell: Cell, version: Version) -> None:
@@ -270,6 +271,15 @@ class Mapper:
             cell.upper = version
         if cell.lower is not None and cell.upper is not None:
             cell.done = True
+
+    def _moved(self, edge: _Edge, pins: dict[NormalizedName, Version]) -> bool:
+        """Whether the rules now propose another set for this edge than the one that failed:
+        a lesson taught by another probe of the same round counts as much as its own."""
+        if edge.cell.static_empty:
+            return False
+        now = pins_for(self.solver, {self.rows_package: edge.cell.row,
+                                     edge.cell.column: edge.version})
+        return now != pins
 
     def _failed(self, cell: Cell, version: Version, failure: Failure, outcome: ProbeOutcome,
                 learned: bool) -> None:

@@ -160,8 +160,24 @@ class Solver:
         return outcome
 
     def learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> bool:
-        """Teach a failure to the teachers; True when a rule or a project is new."""
-        return self._learn(outcome, pins)
+        """Teach a failure to the teachers; True when a rule or a project is new.
+
+        For a caller that probes many sets at once (the map), the same lesson comes
+        back from several probes: a rule that differs from a known one only in its
+        evidence is not new, and is not kept twice. A rule about a project makes it
+        one the resolver pins, or the rule could never apply (pyarrow's NumPy check).
+        """
+        known = {_gist(r) for r in self.rules}
+        universe = set(self.universe)
+        self._learn(outcome, pins)
+        kept, seen = [], set()
+        for rule in self.rules:
+            if _gist(rule) not in seen:
+                seen.add(_gist(rule))
+                kept.append(rule)
+        self.rules[:] = kept
+        self.universe |= {r.package for r in kept if r.package is not None}
+        return bool(seen - known or self.universe - universe)
 
     def out_of_time(self) -> bool:
         return self._out_of_time()
@@ -359,6 +375,12 @@ class Solver:
             build_requirements=declared_builds(self.index, self.rules, installed),
             seconds=time.monotonic() - self._started,
         )
+
+
+def _gist(rule: Rule) -> tuple:
+    """A rule without its evidence: what it demands, of whom."""
+    return (rule.requires, rule.package, rule.versions, rule.kind, rule.install_option,
+            rule.when_imports)
 
 
 def conflict_chain(impossible: ResolutionImpossible) -> list[str]:
