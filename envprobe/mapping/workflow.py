@@ -75,7 +75,10 @@ def map_scenario(
                                          4 * len(index.versions(row)) * len(chosen))
             solver = Solver(scenario, index=index, store=store, options=options,
                             events=events, refresh=refresh, max_installs=budget)
-            solver.rules += _known_rules(store, scenario.name)
+            known = _known_rules(store, scenario.name)
+            solver.rules += known
+            # as `Solver.learn` does: a rule about a project makes the resolver pin it
+            solver.universe |= {r.package for r in known if r.package is not None}
             try:
                 result = Mapper(solver, pool, rows_package=row, columns=chosen,
                                 max_installs=budget, events=events).run()
