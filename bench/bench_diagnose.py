@@ -10,9 +10,11 @@ provider at a release its declared requirements allow, past the removal),
 the code that fails, and the boundary checked by hand from the releases'
 sources. The environment is built once under a temporary folder and kept for
 re-runs; then `envprobe diagnose --json` runs twice: cold (an empty envprobe
-cache: every page, metadata file and wheel fetched) and warm (the same cache
-again). Prints a Markdown table and the median and worst times, and writes
-every diagnosis to `--out`.
+cache: every page, metadata file and wheel fetched, the code run) and warm
+(the same cache again: the environment unchanged, so the kept run of the code
+is reused). Micro-probes are allowed (`--no-probes` forbids them for the
+whole run). Prints a Markdown table and the median and worst times, and
+writes every diagnosis to `--out`.
 """
 
 from __future__ import annotations
@@ -53,11 +55,11 @@ def build(case: dict, uv: str, sources: list[str]) -> Path:
     return env
 
 
-def diagnose(env: Path, case: dict, cache: Path) -> tuple[float, dict]:
+def diagnose(env: Path, case: dict, cache: Path, extra: list[str]) -> tuple[float, dict]:
     environ = {**os.environ, "ENVPROBE_CACHE": str(cache), "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "envprobe", "diagnose", "--python",
-                           str(env / "bin" / "python"), "-c", case["code"], "--json"],
+                           str(env / "bin" / "python"), "-c", case["code"], "--json", *extra],
                           capture_output=True, text=True, env=environ, check=False)
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 1):
@@ -104,6 +106,7 @@ def main() -> None:
     parser.add_argument("--cases", type=Path, default=REPO / "bench" / "diagnose_cases.toml")
     parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--out", type=Path, default=ROOT / "results.json")
+    parser.add_argument("--no-probes", action="store_true", help="forbid micro-probes")
     args = parser.parse_args()
     uv = find_uv()
     if uv is None:
@@ -114,30 +117,40 @@ def main() -> None:
     cases = tomllib.loads(args.cases.read_text())["case"]
     cases = [c for c in cases if not args.only or c["name"] in args.only]
     ROOT.mkdir(parents=True, exist_ok=True)
-    rows, results, cold_times, warm_times = [], {}, [], []
+    rows, results, cold_times, warm_times, unwaited = [], {}, [], [], []
     for case in cases:
         env = build(case, uv, sources)
         with tempfile.TemporaryDirectory(prefix="cache-", dir=ROOT) as cache:
-            cold, first = diagnose(env, case, Path(cache))
-            warm, data = diagnose(env, case, Path(cache))
+            extra = ["--no-probes"] if args.no_probes else []
+            cold, first = diagnose(env, case, Path(cache), extra)
+            warm, data = diagnose(env, case, Path(cache), extra)
         exact, right, words = judge(case, data)
         cold_times.append(cold)
         warm_times.append(warm)
+        # What waiting for pip's configuration (a pip subprocess or two) cost the warm run.
+        unwaited.append(warm - (data.get("phases") or {}).get("sources", 0.0))
         results[case["name"]] = {"cold": cold, "warm": warm, "exact": exact, "right": right,
                                  "diagnosis": data, "first": first}
         rows.append(f"| {case['name']} | {case['expect']['package']} {case['expect']['symbol']} "
                     f"| {words} | {'yes' if exact else 'NO'} | {'yes' if right else 'NO'} "
-                    f"| {cold:.1f} | {warm:.1f} | {len(data.get('scanned', []))} |")
+                    f"| {cold:.1f} | {warm:.1f} | {len(data.get('scanned', []))} "
+                    f"| {first.get('micro_probe_count', 0)} "
+                    f"| {'yes' if (data.get('run') or {}).get('reused') else 'no'} |")
         print(rows[-1], flush=True)
     args.out.write_text(json.dumps(results, indent=1))
-    print("\n| case | removed | boundary found | exact | right fix | cold s | warm s | wheels |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| case | removed | boundary found | exact | right fix | cold s | warm s | wheels "
+          "| micro-probes | run reused |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     exact = sum(r["exact"] for r in results.values())
     right = sum(r["right"] for r in results.values())
-    print(f"\n{len(results)} cases: {exact} exact boundaries, {right} right fixes; "
+    micro = sum(r["first"].get("micro_probe_count", 0) for r in results.values())
+    print(f"\n{len(results)} cases: {exact} exact boundaries, {right} right fixes, "
+          f"{micro} micro-probes; "
           f"cold median {statistics.median(cold_times):.1f} s, worst {max(cold_times):.1f} s; "
-          f"warm median {statistics.median(warm_times):.1f} s, worst {max(warm_times):.1f} s")
+          f"warm median {statistics.median(warm_times):.1f} s, worst {max(warm_times):.1f} s; "
+          f"warm without the wait for pip's configuration: median "
+          f"{statistics.median(unwaited):.1f} s, worst {max(unwaited):.1f} s")
 
 
 if __name__ == "__main__":

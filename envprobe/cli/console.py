@@ -11,8 +11,10 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:  # rich costs a tenth of a second to import: only where something is shown
+    from rich.console import Console
 
 _LASTS_SECONDS = 2.0  # a phase shorter than this gets no line of its own in a plain log
 
@@ -20,10 +22,11 @@ __all__ = ["event_lines", "one_line", "spinner"]
 
 
 @contextmanager
-def spinner(console: Console, *, quiet: bool,
+def spinner(console: Console | None, *, quiet: bool,
             clock: Callable[[], float] = time.monotonic) -> Iterator[Callable[[str], None]]:
-    """Yield a callback that shows its latest message beside a spinner."""
-    if quiet:
+    """Yield a callback that shows its latest message beside a spinner (`console`: None
+    only when `quiet`)."""
+    if quiet or console is None:
         yield lambda message: None
         return
     if not console.is_terminal:

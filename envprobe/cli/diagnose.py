@@ -12,18 +12,13 @@ import re
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
 from envprobe.cli import options
 from envprobe.cli.console import spinner
 from envprobe.cli.probe import _absolute
-from envprobe.diagnosing import DiagnoseRequest, diagnose
-from envprobe.diagnosing.inventory import default_python
 from envprobe.errors import UsageError
 from envprobe.model.requests import InstallOptions
 from envprobe.probing.probe import import_code
 from envprobe.probing.store import Store
-from envprobe.report.diagnosis import render_diagnosis
 
 __all__ = ["diagnose_command", "register"]
 
@@ -38,9 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="explain why code fails in an existing environment, and the smallest fix",
         description="Run the code with the environment's own interpreter (read-only: nothing "
         "is installed, removed or written there) or read a pasted traceback; name the failure, "
-        "find the release where the missing name left its package from the wheels alone, and "
-        "propose the smallest change that keeps every declared requirement. Exit 0 when the "
-        "code runs, 1 when it fails (diagnosis given), 2 for bad input.",
+        "find the release where the missing name left its package from the wheels (or, where "
+        "a wheel's code cannot tell, from that one release installed alone into a throwaway "
+        "folder), and propose the smallest change that keeps every declared requirement and "
+        "the extras in use. The run is kept and reused while nothing installed changes. Exit 0 "
+        "when the code runs, 1 when it fails (diagnosis given), 2 for bad input.",
     )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("-c", dest="code", metavar="CODE", help="Python statements to run")
@@ -55,10 +52,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="install the environment's exact set with the fix into a "
                         "throwaway copy and run the code there (one install)")
     parser.add_argument("--fix", action="store_true",
-                        help="keep changing the throwaway copy, as little as possible, until "
-                        "the code runs; prints the whole change (implies --verify)")
+                        help="solve from the installed releases (each kept if it can be, "
+                        "else moved to the nearest that fits), try the set in a throwaway copy, "
+                        "learn from its failure and solve again until the code runs; prints the "
+                        "whole change (implies --verify)")
     parser.add_argument("--max-installs", type=options.positive_int, default=4, metavar="N",
                         help="installs --fix may spend (default: 4)")
+    parser.add_argument("--refresh", action="store_true",
+                        help="run the code again even if the environment is unchanged since "
+                        "the last diagnosis of the same code (its outcome is reused otherwise)")
+    parser.add_argument("--no-probes", dest="probes", action="store_false",
+                        help="forbid micro-probes: where a wheel's code cannot tell whether a "
+                        "release has a name, say so instead of installing that one release "
+                        "alone into a throwaway folder to ask it (never your environment)")
     parser.add_argument("--timeout", type=options.seconds, default=300.0, metavar="S",
                         help="seconds the code may run (default: 300)")
     options.add_sources(parser)
@@ -70,36 +76,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def diagnose_command(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every other command's start would pay for them.
+    from rich.console import Console
+
+    from envprobe.diagnosing import DiagnoseRequest, diagnose
+    from envprobe.diagnosing.inventory import default_python
+    from envprobe.diagnosing.sources import Sources
+    from envprobe.report.diagnosis import render_diagnosis
     from envprobe.sources.config import IndexConfig
-    from envprobe.sources.index import PackageIndex
 
     if args.module is not None and not _MODULE_NAME.fullmatch(args.module):
         raise UsageError(f"-m {args.module!r} is not a module name")
     traceback = _read_traceback(args.traceback) if args.traceback is not None else None
     python = args.python or default_python()
-    config = IndexConfig.from_pip(
-        index_url=args.index_url, extra_index_urls=tuple(args.extra_index_urls),
-        find_links=tuple(_absolute(link) for link in args.find_links), no_index=args.no_index,
-    )
-    install = InstallOptions.from_sources(
-        config, installer=args.installer, pass_env=tuple(dict.fromkeys(args.pass_env)),
-        network=args.network, allow_sdist=True,
-    )
+    find_links = tuple(_absolute(link) for link in args.find_links)
+    pass_env = tuple(dict.fromkeys(args.pass_env))
+
+    def read_config() -> IndexConfig:
+        return IndexConfig.from_pip(index_url=args.index_url,
+                                    extra_index_urls=tuple(args.extra_index_urls),
+                                    find_links=find_links, no_index=args.no_index)
+
+    def install_options(config: IndexConfig) -> InstallOptions:
+        return InstallOptions.from_sources(config, installer=args.installer, pass_env=pass_env,
+                                           network=args.network, allow_sdist=True)
+
     request = DiagnoseRequest(
         python=python,
         code=import_code([args.module]) if args.module else (args.code or ""),
-        traceback=traceback, timeout=args.timeout, options=install,
+        traceback=traceback, timeout=args.timeout,
+        options=InstallOptions(installer=args.installer, pass_env=pass_env,
+                               network=args.network, allow_sdist=True),
         verify=args.verify or args.fix, fix=args.fix, max_installs=args.max_installs,
+        refresh=args.refresh, probes=args.probes,
     )
+    # pip's configuration is read on a thread while the environment is read and the code runs.
+    sources = Sources(read_config, install_options)
     installs = args.verify or args.fix
     store = (Store(args.store) if args.store else Store.default()) if installs else None
     console = Console(stderr=True)
     with spinner(console, quiet=args.json) as progress:
         if store is not None:
             with store:
-                result = diagnose(request, PackageIndex(config), store, progress)
+                result = diagnose(request, sources, store, progress)
         else:
-            result = diagnose(request, PackageIndex(config), None, progress)
+            result = diagnose(request, sources, None, progress)
     if args.json:
         print(json.dumps(result.to_dict()))
     else:

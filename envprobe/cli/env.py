@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from envprobe.cli import options
 from envprobe.cli.console import event_lines, spinner
 from envprobe.model.scenario import load_scenario
-from envprobe.solving.keep import KeptEnvironment, keep_environment
+
+if TYPE_CHECKING:
+    from envprobe.solving.keep import KeptEnvironment
 
 __all__ = ["env_command", "register"]
 
@@ -52,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def env_command(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every other command's start would pay for them.
+    from rich.console import Console
+
+    from envprobe.solving.keep import keep_environment
+
     scenario = load_scenario(args.scenario)
     console = Console(stderr=True)
     with spinner(console, quiet=args.json) as progress:

@@ -15,13 +15,13 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from envprobe.cli import options
 from envprobe.cli.console import one_line, spinner
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["export_command", "register", "transcribe_command"]
 
@@ -101,6 +101,8 @@ def export_command(args: argparse.Namespace) -> int:
         from manual_export.errors import ExportError
     except ImportError as missing:
         return _fail(args, _missing_extra("export", missing), started, failed)
+    from rich.console import Console  # here: only these commands show a table
+
     try:
         with spinner(Console(stderr=True), quiet=args.json) as progress:
             report = export_nemo(
@@ -139,6 +141,8 @@ def transcribe_command(args: argparse.Namespace) -> int:
         payloads = [result.to_dict() for result in results]
         _print_json(payloads[0] if len(payloads) == 1 else {"results": payloads})
     else:
+        from rich.console import Console
+
         for result in results:
             Console().print(result.to_dict()["text"], markup=False, highlight=False)
     return 0
@@ -160,6 +164,8 @@ def _print_json(payload: dict[str, Any]) -> None:
 
 
 def _export_table(report: Any) -> Table:
+    from rich.table import Table
+
     verdict = "[green]passed[/]" if report.ok else "[red]FAILED[/]"
     table = Table(title=f"export {verdict}", show_header=False)
     table.add_row("model", f"{report.model_class} ({report.family}), "

@@ -12,17 +12,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-
 from envprobe.cli import options
 from envprobe.cli.console import event_lines, spinner
 from envprobe.cli.report import publish_map, report_path
 from envprobe.errors import UsageError
-from envprobe.mapping.workflow import choose_axes, map_scenario
 from envprobe.model.scenario import load_scenario
 from envprobe.probing.executors import EXECUTORS, executor_for
-from envprobe.report.files import check_writable
-from envprobe.report.map_files import map_outputs
 
 __all__ = ["map_command", "register"]
 
@@ -71,6 +66,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def map_command(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every other command's start would pay for them.
+    from rich.console import Console
+
+    from envprobe.mapping.workflow import choose_axes, map_scenario
+    from envprobe.report.files import check_writable
+    from envprobe.report.map_files import map_outputs
+
     scenario = load_scenario(args.scenario)
     choose_axes(scenario, args.rows, args.columns)  # a wrong name is said before any work
     report = args.report or report_path(scenario.path)
@@ -102,4 +104,3 @@ def map_command(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     return publish_map(result, report, folder, as_json=args.json)
-

@@ -13,8 +13,6 @@ import re
 import sys
 from urllib.parse import urlsplit
 
-from rich.console import Console
-
 from envprobe.cli import options
 from envprobe.cli.console import spinner
 from envprobe.errors import UsageError
@@ -22,7 +20,6 @@ from envprobe.model.pins import parse_requirements
 from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.probing.probe import import_code, run_probe
 from envprobe.probing.store import Store
-from envprobe.report import render_outcome
 
 __all__ = ["probe_command", "register"]
 
@@ -85,15 +82,24 @@ def probe_command(args: argparse.Namespace) -> int:
         options=_install_options(args),
         timeout=args.timeout,
     )
-    console = Console(stderr=True)
+    # rich and the renderers only for a person: `--json` is a probe's fastest start.
+    console = None if args.json else _console(stderr=True)
     store = Store(args.store) if args.store else Store.default()
     with store, spinner(console, quiet=args.json) as progress:
         outcome = run_probe(request, store=store, refresh=args.refresh, progress=progress)
     if args.json:
         print(json.dumps(outcome.to_dict()))
     else:
-        Console().print(render_outcome(outcome))
+        from envprobe.report import render_outcome
+
+        _console().print(render_outcome(outcome))
     return 0 if outcome else 1
+
+
+def _console(**kwargs: bool):  # -> rich.console.Console
+    from rich.console import Console
+
+    return Console(**kwargs)
 
 
 def _absolute(link: str) -> str:

@@ -13,20 +13,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from envprobe.cli import options
 from envprobe.errors import UsageError
-from envprobe.model.mapping import MapResult
-from envprobe.model.result import SolveResult, Verdict
 from envprobe.model.scenario import Scenario, load_scenario
 from envprobe.paths import default_store_path
 from envprobe.probing.store import Store
-from envprobe.report import render_json, render_terminal, write_constraints, write_report
-from envprobe.report.files import check_writable
-from envprobe.report.map import map_lines
-from envprobe.report.map_files import render_map_json, write_map
+
+if TYPE_CHECKING:
+    from envprobe.model.mapping import MapResult
+    from envprobe.model.result import SolveResult
 
 __all__ = ["add_scenario_outputs", "publish", "publish_map", "register", "report_command",
            "report_path"]
@@ -65,6 +62,8 @@ def add_scenario_outputs(parser: argparse.ArgumentParser) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from envprobe.model.result import SolveResult
+
     if args.map or args.scenario.name.endswith(".map.json"):
         return _report_map(args)
     scenario = load_scenario(args.scenario)
@@ -78,6 +77,8 @@ def report_command(args: argparse.Namespace) -> int:
 
 def _report_map(args: argparse.Namespace) -> int:
     """A stored map, from its `.map.json` or from the store, written and shown again."""
+    from envprobe.model.mapping import MapResult
+
     if args.scenario.name.endswith(".map.json"):
         try:
             data = json.loads(args.scenario.read_text())
@@ -102,6 +103,11 @@ def _report_map(args: argparse.Namespace) -> int:
 def publish_map(result: MapResult, report: Path, folder: Path, *, as_json: bool) -> int:
     """Write a map's files (`write_map`), then show it on stdout: one JSON object, or a
     sentence per cell; the files written go to stderr."""
+    from rich.console import Console
+
+    from envprobe.report.map import map_lines
+    from envprobe.report.map_files import render_map_json, write_map
+
     try:
         written = write_map(result, report, folder)
     except OSError as error:
@@ -131,6 +137,8 @@ def report_path(scenario: Path, cwd: Path | None = None) -> Path:
 
 def output_paths(scenario: Scenario, args: argparse.Namespace) -> tuple[Path, Path]:
     """The report and the constraints file this run writes, checked before any work."""
+    from envprobe.report.files import check_writable
+
     report = args.report or report_path(scenario.path)
     constraints = args.constraints_out or scenario.path.parent / f"{scenario.name}.txt"
     check_writable(report)
@@ -140,6 +148,12 @@ def output_paths(scenario: Scenario, args: argparse.Namespace) -> tuple[Path, Pa
 
 def publish(result: SolveResult, scenario: Scenario, args: argparse.Namespace) -> int:
     """Write the report, its figures and the constraints file, then show the result."""
+    # Imported here, not at the top: every other command's start would pay for them.
+    from rich.console import Console
+
+    from envprobe.model.result import Verdict
+    from envprobe.report import render_json, render_terminal, write_constraints, write_report
+
     report, constraints = output_paths(scenario, args)
     try:
         written = write_report(result, report)

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
 from envprobe.cli import options
 from envprobe.cli.console import event_lines, spinner
 from envprobe.cli.report import add_scenario_outputs, output_paths, publish
 from envprobe.model.scenario import load_scenario
-from envprobe.solving.workflow import solve_scenario
 
 __all__ = ["register", "solve_command"]
 
 # Progress events worth a line of their own, and the word that leads it.
 _SHOWN = {"propose": "proposing", "outcome": "  ", "learn": "  learned:", "fallback": "fallback:",
-          "warning": "warning:", "store": ""}
+          "warning": "warning:", "store": "", "read ahead": "  read ahead:"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def solve_command(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every other command's start would pay for them.
+    from rich.console import Console
+
+    from envprobe.solving.workflow import solve_scenario
+
     scenario = load_scenario(args.scenario)
     output_paths(scenario, args)  # an unwritable report is said now, not after the solve
     console = Console(stderr=True)

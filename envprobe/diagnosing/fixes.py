@@ -77,8 +77,8 @@ class _Checker:
                  changes: dict[NormalizedName, Version]) -> list[Requirement]:
         if name not in changes:
             return self.inventory.declared(name)
-        try:
-            return self.releases.declared(name, version)
+        try:  # the extras the user installed come along: their requirements must hold too
+            return self.releases.declared(name, version, self.inventory.extras_in_use(name))
         except EnvprobeError:
             return []
 
@@ -125,17 +125,25 @@ def find_fixes(needs: list[Need], inventory: Inventory, releases: Releases,
     for order, fix in enumerate([*_provider_moves(needs, checker),
                                  *_importer_moves(needs, checker)]):
         if fix is not None and all(fix.changes != f.changes for _, _, f in found):
-            fix.command = command_for(fix.changes, python, installer)
+            fix.extras = {name: list(extras) for name in fix.changes
+                          if (extras := inventory.extras_in_use(name))}
+            fix.command = command_for(fix.changes, python, installer, fix.extras)
             found.append((len(fix.moves), order, fix))
     return [fix for _, _, fix in sorted(found, key=lambda item: item[:2])]
 
 
-def command_for(changes: dict[str, str], python: str, installer: str) -> str:
-    """The install command, in the user's installer's words."""
-    specs = [shlex.quote(f"{name}{spec}") for name, spec in changes.items()]
+def command_for(changes: dict[str, str], python: str, installer: str,
+                extras: dict[str, list[str]] | None = None) -> str:
+    """The install command, in the user's installer's words, keeping the extras in use."""
+    specs = [shlex.quote(f"{name}{_bracketed((extras or {}).get(name))}{spec}")
+             for name, spec in changes.items()]
     if installer == "uv":
         return shlex.join(["uv", "pip", "install", "--python", python]) + " " + " ".join(specs)
     return f"{shlex.quote(python)} -m pip install " + " ".join(specs)
+
+
+def _bracketed(extras: list[str] | None) -> str:
+    return f"[{','.join(extras)}]" if extras else ""
 
 
 def _provider_moves(needs: list[Need], checker: _Checker) -> list[Fix | None]:

@@ -8,8 +8,10 @@ and answers through a file in envprobe's own run folder. Declared conflicts
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -48,6 +50,7 @@ json.dump({"dists": dists, "path": [p for p in sys.path if p],
            "executable": sys.executable}, open(sys.argv[1], "w"))
 """
 _SECONDS = 120.0
+_EXTRA_MARKER = re.compile(r"""\bextra\s*==\s*['"]([^'"]+)['"]""")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class Inventory:
     environment: dict[str, str] = field(default_factory=dict)  # PEP 508 marker variables
     _declared: dict[str, list[Requirement]] = field(default_factory=dict, init=False, compare=False,
                                                     repr=False)
+    _extras: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, compare=False,
+                                                repr=False)
 
     def versions(self) -> dict[str, str]:
         return {name: dist.version for name, dist in sorted(self.dists.items())}
@@ -89,6 +94,43 @@ class Inventory:
         owners = [d for d in self.dists.values() if top in d.tops]
         return owners[0] if len(owners) == 1 else None
 
+    def extras_in_use(self, name: str) -> tuple[str, ...]:
+        """The extras of an installed distribution that the installed set satisfies.
+
+        An extra counts when every requirement it adds is installed at a version
+        it allows (the user most likely asked for it: `nemo_toolkit[asr]`); one
+        whose requirements another such extra already covers is left out, so
+        `asr` stands for the `core` it includes.
+        """
+        key = canonicalize_name(name)
+        if key not in self._extras:
+            self._extras[key] = self._extras_of(key)
+        return self._extras[key]
+
+    def _extras_of(self, name: NormalizedName) -> tuple[str, ...]:
+        dist = self.dists.get(name)
+        if dist is None:
+            return ()
+        base = {_unmarked(r) for r in applicable(dist.requires, self.environment)}
+        by_extra: dict[str, list[str]] = {}
+        for text in dist.requires:
+            for extra in set(_EXTRA_MARKER.findall(text)):
+                by_extra.setdefault(extra, []).append(text)
+        added: dict[str, set[str]] = {}
+        for extra, texts in sorted(by_extra.items()):
+            only = [r for r in applicable(texts, self.environment, extra)
+                    if _unmarked(r) not in base]
+            if only and all(self._satisfied(r) for r in only):
+                added[canonicalize_name(extra)] = {_unmarked(r) for r in only}
+        return tuple(sorted(extra for extra, needs in added.items()
+                            if not any(other != extra and needs < more
+                                       for other, more in added.items())))
+
+    def _satisfied(self, requirement: Requirement) -> bool:
+        have = self.dists.get(canonicalize_name(requirement.name))
+        version = have.parsed_version() if have else None
+        return version is not None and requirement.specifier.contains(version, prereleases=True)
+
     def declared(self, name: str) -> list[Requirement]:
         """What an installed distribution requires here (its extras left out)."""
         key = canonicalize_name(name)
@@ -98,18 +140,33 @@ class Inventory:
         return self._declared[key]
 
 
-def applicable(texts: tuple[str, ...] | list, environment: dict[str, str]) -> list[Requirement]:
-    """The requirements whose markers hold in `environment` with no extra chosen."""
+def applicable(texts: tuple[str, ...] | list, environment: dict[str, str],
+               extra: str = "") -> list[Requirement]:
+    """The requirements whose markers hold in `environment` with `extra` (default: none)."""
     chosen = []
     for text in texts:
-        try:
-            requirement = Requirement(str(text))
-        except InvalidRequirement:
+        requirement = _parsed(str(text))
+        if requirement is None:
             continue
         marker: Marker | None = requirement.marker
-        if marker is None or marker.evaluate({**environment, "extra": ""}):
+        if marker is None or marker.evaluate({**environment, "extra": extra}):
             chosen.append(requirement)
     return chosen
+
+
+@functools.lru_cache(maxsize=16384)
+def _parsed(text: str) -> Requirement | None:
+    """One parse per requirement text: a NeMo-sized set repeats thousands of them."""
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
+def _unmarked(requirement: Requirement) -> str:
+    """The requirement without its marker: what two extras asking for it share."""
+    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    return f"{canonicalize_name(requirement.name)}{extras}{requirement.specifier}"
 
 
 def default_python() -> str:

@@ -1,9 +1,10 @@
 """Proof that a fix works: the user's exact set, changed, installed into a throwaway copy.
 
 `verify` is one probe (the store answers it when it ran before; the layer
-and download caches are the probes' own). `repair` keeps going: a copy that
-fails in a new way is diagnosed like the user's environment was, statically,
-and the next smallest change is added, until the code runs or the install
+and download caches are the probes' own). `seeded_fix` keeps going: a solve
+seeded with the installed releases proposes the nearest consistent set, the
+copy tries it, a new failure there is taught like the user's was (wheels,
+micro-probes) and the solve runs again, until the code runs or the install
 budget is spent. The user's environment is only ever read.
 """
 
@@ -11,22 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from envprobe.diagnosing.fixes import command_for, find_fixes, needs_from
-from envprobe.diagnosing.inventory import Installed, Inventory
+from envprobe.diagnosing.inventory import Inventory
 from envprobe.diagnosing.releases import Releases
+from envprobe.diagnosing.seeded import SeededSolve, boundary_rules
 from envprobe.errors import EnvprobeError
 from envprobe.model.diagnosis import Fix
 from envprobe.model.outcome import FailureKind, ProbeOutcome
 from envprobe.model.requests import InstallOptions, ProbeRequest
+from envprobe.model.rules import Boundary, Rule
 from envprobe.probing.probe import run_probe
 from envprobe.probing.store import Store
 
-__all__ = ["Copy", "repair", "verify"]
+__all__ = ["Copy", "seeded_fix", "verify"]
 
 # The copy never got to run the code: the fix is neither proven nor refuted.
 _NOT_RUN = (FailureKind.DECLARED_CONFLICT, FailureKind.NO_DISTRIBUTION,
@@ -55,10 +55,14 @@ class Copy:
         except EnvprobeError:
             return []
 
-    def run(self, versions: dict[str, str]) -> ProbeOutcome:
-        """Probe the set with `versions` changed; counted when it really installs."""
+    def run(self, versions: dict[str, str],
+            extras: dict[str, list[str]] | None = None) -> ProbeOutcome:
+        """Probe the set with `versions` changed (moved ones with their `extras`); counted
+        when it really installs."""
         pins = {**{n: str(v) for n, v in self.pins.items()}, **versions}
-        request = ProbeRequest(requirements=tuple(f"{n}=={v}" for n, v in sorted(pins.items())),
+        chosen = {n: f"[{','.join(e)}]" for n, e in (extras or {}).items() if e and n in versions}
+        request = ProbeRequest(requirements=tuple(f"{n}{chosen.get(n, '')}=={v}"
+                                                  for n, v in sorted(pins.items())),
                                code=self.code, python=self.releases.interpreter.executable,
                                options=self.options, timeout=self.timeout)
         outcome = run_probe(request, store=self.store, progress=self.say)
@@ -68,7 +72,7 @@ class Copy:
 
 def verify(fix: Fix, copy: Copy) -> ProbeOutcome:
     """Run the code in a copy with `fix` applied and say so on the fix."""
-    outcome = copy.run(fix.versions)
+    outcome = copy.run(fix.versions, fix.extras)
     fix.probe_id = outcome.probe_id
     if outcome:
         fix.verified = True
@@ -84,38 +88,49 @@ def verify(fix: Fix, copy: Copy) -> ProbeOutcome:
     return outcome
 
 
-def repair(first: Fix, copy: Copy, python: str, installer: str, max_installs: int) -> Fix:
-    """Add the next smallest change until the code runs in the copy, or the budget ends."""
-    fix, seen = first, set()
-    outcome = verify(fix, copy)
-    while not fix.verified and copy.installs < max_installs:
-        failure = outcome.failure
-        if failure is None or failure.kind in _NOT_RUN or failure.summary() in seen:
+def seeded_fix(rules: list[Rule], boundaries: list[Boundary], importer: str | None,
+               copy: Copy, python: str, installer: str, max_installs: int) -> tuple[
+                   Fix | None, list[str]]:
+    """A solve seeded with the environment: the nearest consistent set under what was
+    learned, tried in the copy; a failure there teaches more rules, and it resolves again,
+    until the code runs or the install budget is spent. Returns the last change tried."""
+    solve = SeededSolve(copy.inventory, copy.releases)
+    rules = [*rules, *boundary_rules(boundaries, rules, importer, copy.inventory)]
+    kept = _kept_rules(copy)
+    rules += [r for r in kept if r not in rules]
+    fix, notes, tried = None, [], set()
+    while copy.installs < max_installs and len(tried) <= 2 * max_installs:
+        whole = solve.resolve(rules)
+        if isinstance(whole, str):
+            notes.append(f"the seeded solve stopped: {whole}")
             break
-        seen.add(failure.summary())
-        moved = _moved(copy.inventory, fix.versions, copy.releases)
-        lesson = copy.releases.teacher().learn(outcome, moved.pins())
-        needs = needs_from(lesson.rules, lesson.boundaries, failure.importer_package)
-        more = find_fixes(needs, moved, copy.releases, python, installer)
-        if not more:
+        fix = solve.fix_of(whole, python, installer)
+        if not fix.changes or tuple(sorted(fix.versions.items())) in tried:
+            notes.append("the seeded solve has nothing new to try")
             break
-        step = more[0]
-        changes = {**fix.changes, **step.changes}
-        fix = Fix(changes=changes, command=command_for(changes, python, installer),
-                  moves=[*fix.moves, *step.moves], versions={**fix.versions, **step.versions})
+        tried.add(tuple(sorted(fix.versions.items())))
+        copy.say(f"trying in the copy: {', '.join(fix.moves)}")
         outcome = verify(fix, copy)
-    return fix
+        if fix.verified is not False or outcome.failure is None:
+            break
+        lesson = copy.releases.teacher().learn(outcome, whole)
+        new = [r for r in lesson.rules if r not in rules]
+        if not new:
+            notes.append(f"nothing new to learn from the copy: {outcome.failure.summary()}")
+            break
+        rules += new
+    copy.store.save_solve(_rules_key(copy), {
+        "status": "solved" if fix is not None and fix.verified else "undecided",
+        "rules": [r.to_dict() for r in rules], "pins": dict(fix.versions) if fix else {}})
+    return fix, notes
 
 
-def _moved(inventory: Inventory, versions: dict[str, str], releases: Releases) -> Inventory:
-    """The inventory as it would be with `versions` installed (their metadata from the index)."""
-    dists = dict(inventory.dists)
-    for name, version in versions.items():
-        key: NormalizedName = canonicalize_name(name)
-        try:
-            requires = tuple(str(r) for r in releases.declared(key, Version(version)))
-        except EnvprobeError:
-            requires = ()
-        old = dists.get(key)
-        dists[key] = Installed(key, version, requires, old.tops if old else ())
-    return replace(inventory, dists=dists)
+def _rules_key(copy: Copy) -> str:
+    """Where the store keeps what fixing this environment taught (a solve's row)."""
+    return f"diagnose {copy.releases.interpreter.executable}"
+
+
+def _kept_rules(copy: Copy) -> list[Rule]:
+    """The rules an earlier --fix of this environment learned: no install spent twice."""
+    stored = copy.store.last_solve(_rules_key(copy)) or {}
+    return [Rule.from_dict(data) for data in stored.get("rules", [])]

@@ -149,7 +149,7 @@ class Uses:
         dist = self.index.best_wheel(name, version, self.tags)
         if dist is None:
             return None
-        path = self.index.download(dist)
+        archive = self.index.archive(dist)
         if dist.filename not in self.scanned:
             self.scanned.append(dist.filename)
-        return path
+        return archive

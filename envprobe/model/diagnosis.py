@@ -7,6 +7,7 @@ boundaries with every release they checked, the wheels read) like a solve.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,13 +40,14 @@ class Fix:
     command: str
     moves: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)  # the releases the change lands on
+    extras: dict[str, list[str]] = field(default_factory=dict)  # kept: what the user installed
     verified: bool | None = None
     note: str = ""
     probe_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"changes": dict(self.changes), "command": self.command, "moves": list(self.moves),
-                "versions": dict(self.versions),
+                "versions": dict(self.versions), "extras": dict(self.extras),
                 "verified": self.verified, "note": self.note, "probe_id": self.probe_id}
 
 
@@ -67,6 +69,11 @@ class Diagnosis:
     scanned: list[str] = field(default_factory=list)  # wheels read: the static evidence
     installer: str = "pip"
     distributions: int = 0
+    micro_probes: list[str] = field(default_factory=list)  # each release asked alone, answered
+    kept_micro_probes: list[str] = field(default_factory=list)  # of those, asked in an earlier run
+    ran_at: float | None = None  # when the code ran (seconds since the epoch); None: traceback
+    run_reused: bool = False  # that run was an earlier one, the environment unchanged since
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: where the time went
     seconds: float = 0.0
 
     @property
@@ -89,5 +96,11 @@ class Diagnosis:
             "scanned": list(self.scanned),
             "installer": self.installer,
             "distributions": self.distributions,
+            "micro_probes": list(self.micro_probes),
+            "micro_probe_count": len(self.micro_probes) - len(self.kept_micro_probes),
+            "run": None if self.ran_at is None else {
+                "ran_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.ran_at)),
+                "reused": self.run_reused},
+            "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
             "seconds": round(self.seconds, 3),
         }

@@ -89,6 +89,8 @@ class Failure:
     demands: tuple[Demand, ...] = ()
     frames: tuple[Frame, ...] = ()
     log_excerpt: str = ""
+    # imports the probe would have met next, read from its files (suspects, not yet checked)
+    ahead: tuple[Failure, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -96,6 +98,7 @@ class Failure:
         data["requirements"] = list(self.requirements)
         data["demands"] = [asdict(d) for d in self.demands]
         data["frames"] = [asdict(f) for f in self.frames]
+        data["ahead"] = [suspect.to_dict() for suspect in self.ahead]
         return data
 
     @classmethod
@@ -106,6 +109,7 @@ class Failure:
         values["requirements"] = tuple(values.get("requirements") or ())
         values["demands"] = tuple(Demand(**d) for d in values.get("demands") or ())
         values["frames"] = tuple(Frame(**f) for f in values.get("frames") or ())
+        values["ahead"] = tuple(cls.from_dict(a) for a in values.get("ahead") or ())
         return cls(**values)
 
     def summary(self) -> str:

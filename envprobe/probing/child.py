@@ -5,7 +5,12 @@ envprobe is not installed: it must use the standard library only and run on
 any Python 3.8+. It reports facts (exception, missing name, providing
 distribution, frames); the host turns them into a typed failure.
 
-Usage: python -I child.py OUTCOME_JSON CODE_FILE
+Usage: python -I child.py OUTCOME_JSON CODE_FILE [INSTALLED_JSON]
+       python -I child.py --installed INSTALLED_JSON
+
+With INSTALLED_JSON it first writes there the (name, version) of every
+importable distribution, before the code can change anything: the probe
+learns what landed in the environment without starting another process.
 """
 
 from __future__ import annotations
@@ -265,8 +270,77 @@ def _describe(exc: BaseException, dists: _Distributions) -> dict:
     }
 
 
-def main(outcome_path: str, code_path: str) -> None:
+def _read_ahead(code: str, dists: _Distributions) -> list:
+    """The imports the probe would meet next (`child_lookahead.py`); never fails the report."""
+    try:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(_THIS_FILE), "child_lookahead.py")
+        sys.dont_write_bytecode = True  # nothing of ours is cached by the probe's interpreter
+        spec = importlib.util.spec_from_file_location("_envprobe_lookahead", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.read_ahead(code, dists, _relative)
+    except Exception:  # noqa: BLE001 - reading ahead is a bonus, the failure is the report
+        return []
+
+
+def list_installed(path: str) -> None:
+    """(name, version) of every distribution this interpreter can import, in sys.path order."""
+    names = _read_dist_infos()
+    if names is None:
+        from importlib import metadata
+
+        names = [(dist.metadata["Name"], dist.version) for dist in metadata.distributions()]
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(names, out)
+
+
+def _read_dist_infos():  # -> list[tuple[str | None, str | None]] | None
+    """What `importlib.metadata.distributions()` lists, read from the `.dist-info` and
+    `.egg-info` folders of sys.path directly: importing importlib.metadata (email's
+    parser among it) costs more than the reading. None where a sys.path entry or a
+    record is of another shape (a zip, an egg, an egg-info file): importlib then answers."""
+    names = []
+    for entry in sys.path:
+        if not entry or not os.path.exists(entry):
+            continue
+        if not os.path.isdir(entry):
+            return None
+        for child in os.listdir(entry):
+            if child.endswith(".egg"):
+                return None
+            if not child.endswith((".dist-info", ".egg-info")):
+                continue
+            folder = os.path.join(entry, child)
+            if not os.path.isdir(folder):
+                return None
+            record = "METADATA" if child.endswith(".dist-info") else "PKG-INFO"
+            names.append(_name_and_version(os.path.join(folder, record)))
+    return names
+
+
+def _name_and_version(path: str):  # -> tuple[str | None, str | None]
+    """The first `Name:` and `Version:` of a metadata file's header block."""
+    found = {}
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            for line in handle:
+                if not line.strip():
+                    break  # the body (the description) starts here
+                key, sep, value = line.partition(":")
+                key = key.strip().lower()  # header names are not case-sensitive
+                if sep and key in ("name", "version") and key not in found:
+                    found[key] = value.strip()
+    except OSError:
+        pass
+    return found.get("name"), found.get("version")
+
+
+def main(outcome_path: str, code_path: str, installed_path: str | None = None) -> None:
     faulthandler.enable()  # a segfault then leaves a Python traceback in the log
+    if installed_path is not None:
+        list_installed(installed_path)
     with open(code_path, encoding="utf-8") as handle:
         code = handle.read()
     started = time.perf_counter()
@@ -275,7 +349,10 @@ def main(outcome_path: str, code_path: str) -> None:
         result: dict = {"status": "ok"}
     except BaseException as exc:  # noqa: BLE001 - SystemExit and friends are outcomes too
         elapsed = time.perf_counter() - started
-        result = _describe(exc, _Distributions())
+        dists = _Distributions()
+        result = _describe(exc, dists)
+        if isinstance(exc, ImportError):
+            result["ahead"] = _read_ahead(code, dists)
     else:
         elapsed = time.perf_counter() - started
     result["seconds"] = {"code": elapsed}
@@ -291,4 +368,7 @@ def main(outcome_path: str, code_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "--installed":
+        list_installed(sys.argv[2])
+    else:
+        main(*sys.argv[1:4])

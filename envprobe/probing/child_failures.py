@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import signal
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from packaging.requirements import Requirement
@@ -47,6 +48,22 @@ def from_child(data: Mapping[str, Any], installed: Mapping[str, str]) -> Failure
     """The failure in the child's JSON report, or None when the probe code passed."""
     if data.get("status") == "ok":
         return None
+    failure = _failure(data, installed)
+    ahead = tuple(_failure(_suspect_report(item), installed) for item in data.get("ahead") or ())
+    return replace(failure, ahead=ahead) if ahead else failure
+
+
+def _suspect_report(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A read-ahead suspect in the shape of a failure report, so it is typed the same way."""
+    missing = item["missing"]
+    what = f"module {missing['name']!r}" if missing["kind"] == "module" else (
+        f"name {missing['name']!r} from {missing['module']!r}")
+    return {"status": "error", "missing": missing, "importer": item["importer"], "frames": [],
+            "exception": {"type": "ImportError",
+                          "message": f"read ahead, not run: the installed files lack {what}"}}
+
+
+def _failure(data: Mapping[str, Any], installed: Mapping[str, str]) -> Failure:
     exception = data.get("exception") or {}
     message = f"{exception.get('type', 'Exception')}: {exception.get('message', '')}"
     frames = tuple(Frame(**frame) for frame in data.get("frames") or ())

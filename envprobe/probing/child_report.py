@@ -25,6 +25,7 @@ _MISSING_KEYS = {"kind": str, "name": str, "module": (str, type(None)),
                  "version": (str, type(None))}
 # What the child can find missing (see child.py `_missing`).
 _MISSING_KINDS = ("symbol", "module", "attribute", "keyword")
+_MAX_SUSPECTS = 30  # imports read ahead of a failure (child_lookahead.py)
 _EXCEPTION_KEYS = {"type": str, "message": str, "name": (str, type(None))}
 
 
@@ -59,7 +60,18 @@ def read_child_report(path: Path) -> dict[str, Any] | None:
         "importer": _record(report.get("importer"), _FRAME_KEYS, "importer", optional=True),
         "frames": [_record(f, _FRAME_KEYS, "frame") for f in _list(report.get("frames"))],
         "traceback": _text(report.get("traceback"), "traceback")[-_MAX_TRACEBACK:],
+        "ahead": [_suspect(item) for item in _list(report.get("ahead"))[:_MAX_SUSPECTS]],
     }
+
+
+def _suspect(value: Any) -> dict[str, Any]:
+    """One import the child read ahead: a missing name or module and who imports it."""
+    if not isinstance(value, dict) or set(value) != {"missing", "importer"}:
+        raise InvalidReport("its read-ahead is not what the child writes")
+    missing = _missing(value["missing"])
+    if missing is None or missing["kind"] not in ("symbol", "module"):
+        raise InvalidReport("its read-ahead names no missing symbol or module")
+    return {"missing": missing, "importer": _record(value["importer"], _FRAME_KEYS, "importer")}
 
 
 def _exception(value: Any) -> dict[str, Any]:
@@ -98,7 +110,7 @@ def _list(value: Any) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise InvalidReport("its frames are not a list")
+        raise InvalidReport("its frames or read-ahead are not a list")
     return value
 
 

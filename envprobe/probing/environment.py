@@ -40,27 +40,30 @@ class Prepared:
     run_dir: Path  # the run's own folder: logs, the probe code, the child's outcome
     seconds: dict[str, float] = field(default_factory=dict)  # create, base, install
     command: str = ""  # the last installer command that ran
-    installed: dict[str, str] = field(default_factory=dict)  # name -> version, when installed
+    installed: dict[str, str] = field(default_factory=dict)  # name -> version, when listed
     failure: Failure | None = None
     log_excerpt: str = ""
+    hidden: frozenset[str] = frozenset()  # seeded, not asked for: left out of `installed`
 
 
 @contextlib.contextmanager
 def prepare(request: ProbeRequest, interpreter: TargetInterpreter, backend: InstallerBackend,
-            progress: Callable[[str], None]) -> Iterator[Prepared]:
+            progress: Callable[[str], None], *, list_installed: bool = True) -> Iterator[Prepared]:
     """An environment for `interpreter` with `request`'s set installed by `backend`.
 
-    A failed install is a result, not an exception. Raised instead: a
+    Without `list_installed` the caller lists what landed itself (a probe's
+    child does, before its code: one process fewer). A failed install is a result, not an exception. Raised instead: a
     requested project that exists nowhere (`UnknownPackage`), sources that
     cannot be reached (`IndexUnreachable`), an environment that cannot be
     created (`EnvironmentSetupError`).
     """
     with run_directory() as run_dir:
-        yield _prepare(run_dir, request, interpreter, backend, progress)
+        yield _prepare(run_dir, request, interpreter, backend, progress, list_installed)
 
 
 def _prepare(run_dir: Path, request: ProbeRequest, interpreter: TargetInterpreter,
-             backend: InstallerBackend, say: Callable[[str], None]) -> Prepared:
+             backend: InstallerBackend, say: Callable[[str], None],
+             list_installed: bool) -> Prepared:
     options = request.options
     seconds: dict[str, float] = {}
     say(f"creating a {backend.name} environment for Python {interpreter.version}")
@@ -88,10 +91,10 @@ def _prepare(run_dir: Path, request: ProbeRequest, interpreter: TargetInterprete
         if not done.ok:
             return _failed(done, env, backend, request, run_dir, seconds)
     assert done is not None  # every backend's last step installs the set
-    requested = project_names(parse_requirements(request.requirements))
-    return Prepared(env, run_dir, seconds, shlex.join(done.argv),
-                    installed_distributions(env.python, run_dir, options.pass_env,
-                                            backend.seed - requested))
+    hidden = backend.seed - project_names(parse_requirements(request.requirements))
+    installed = (installed_distributions(env.python, run_dir, options.pass_env, hidden)
+                 if list_installed else {})
+    return Prepared(env, run_dir, seconds, shlex.join(done.argv), installed, hidden=hidden)
 
 
 def _failed(done: processes.Completed, env: Environment, backend: InstallerBackend,

@@ -11,16 +11,18 @@ same task function (`probe_task`), so a map is the same whichever ran it.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from envprobe.errors import UsageError
 from envprobe.model.requests import ProbeRequest
+
+if TYPE_CHECKING:  # multiprocessing costs every command's start: imported when a pool starts
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "Lost", "RayExecutor", "executor_for",
            "probe_task"]
@@ -80,6 +82,8 @@ class LocalExecutor:
 
     def _batch(self, items: Mapping[Hashable, Any], pool: ProcessPoolExecutor,
                broken: list[Hashable]) -> Iterator[tuple[Hashable, Any]]:
+        from concurrent.futures.process import BrokenProcessPool
+
         futures: dict[Future, Hashable] = {pool.submit(self._task, item): key
                                            for key, item in items.items()}
         try:
@@ -105,8 +109,10 @@ class LocalExecutor:
         The broken batch may have been another task's doing, so a task is lost only
         after its worker died with nothing else running, on every try.
         """
+        from concurrent.futures.process import BrokenProcessPool
+
         for _ in range(self._retries + 1):
-            with ProcessPoolExecutor(1, mp_context=_context()) as pool:
+            with _new_pool(1) as pool:
                 self.running = 1
                 try:
                     return pool.submit(self._task, item).result()
@@ -118,7 +124,7 @@ class LocalExecutor:
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=_context())
+            self._pool = _new_pool(self.workers)
         return self._pool
 
     def _discard_pool(self, *, cancel: bool) -> None:
@@ -130,9 +136,17 @@ class LocalExecutor:
         self._discard_pool(cancel=True)
 
 
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=_context())
+
+
 def _context() -> multiprocessing.context.BaseContext:
     # spawn: the driver holds an open SQLite connection and threads (progress, index
     # downloads) that a forked worker must not inherit half-way.
+    import multiprocessing
+
     return multiprocessing.get_context("spawn")
 
 

@@ -17,7 +17,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from envprobe.errors import UsageError
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
@@ -26,8 +25,9 @@ from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.probing import child_failures, processes, sealed
 from envprobe.probing.backends import backend_for
 from envprobe.probing.child_report import InvalidReport, read_child_report
-from envprobe.probing.environment import prepare
+from envprobe.probing.environment import Prepared, prepare
 from envprobe.probing.evidence import excerpt
+from envprobe.probing.installed import CHILD_SCRIPT, installed_distributions, read_installed
 from envprobe.probing.interpreter import describe
 from envprobe.probing.isolation import isolation
 from envprobe.probing.phases import LogWatcher
@@ -35,7 +35,7 @@ from envprobe.probing.store import Store
 
 __all__ = ["import_code", "run_child", "run_probe"]
 
-CHILD_SCRIPT = Path(__file__).with_name("child.py")
+_REPORT, _LISTING = "outcome.json", "installed.json"  # what the child writes, in its folder
 
 
 def import_code(modules: list[str] | tuple[str, ...]) -> str:
@@ -81,15 +81,13 @@ def run_probe(
         requirements=list(request.requirements),
         isolation=isolation(request.options),
     )
-    with prepare(request, interpreter, backend, say) as ready:
+    with prepare(request, interpreter, backend, say, list_installed=False) as ready:
         outcome.seconds.update(ready.seconds)
         outcome.command = ready.command
-        outcome.installed = ready.installed
         outcome.failure, outcome.log_excerpt = ready.failure, ready.log_excerpt
         if ready.failure is None:
-            outcome.failure, done = run_child(
-                ready.env.python, ready.run_dir, request.code, request.timeout, request.options,
-                ready.installed, on_tick=LogWatcher(None, "running the probe code", say).tick)
+            outcome.failure, done, outcome.installed = _run_listing_child(
+                ready, request, LogWatcher(None, "running the probe code", say).tick)
             outcome.seconds["run"], outcome.log_excerpt = done.seconds, excerpt(done.output)
             outcome.isolation = isolation(request.options, done.network, done.reaper)
         if outcome.failure is not None:
@@ -105,7 +103,12 @@ def _check_find_links(links: tuple[str, ...]) -> None:
         parts = urlsplit(link)
         if len(parts.scheme) > 1 and parts.scheme != "file":
             continue  # a URL: the installer reaches it, or says it could not
-        folder = Path(url2pathname(parts.path)) if parts.scheme == "file" else Path(link)
+        if parts.scheme == "file":
+            from urllib.request import url2pathname  # a tenth of a second: only when needed
+
+            folder = Path(url2pathname(parts.path))
+        else:
+            folder = Path(link)
         if not folder.exists():
             raise UsageError(f"the find-links folder {link} does not exist")
 
@@ -122,28 +125,66 @@ def run_child(python: str, run_dir: Path, code: str, timeout: float, options: In
     `read_only` is for an environment that is not ours (`diagnose`): no
     bytecode is written there, by the child or any Python it starts.
     """
+    done, private = _run_child_process(python, run_dir, code, timeout, options,
+                                       read_only=read_only, on_tick=on_tick)
+    return _typed(done, private / _REPORT, installed, timeout), done
+
+
+def _run_listing_child(ready: Prepared, request: ProbeRequest, on_tick: Callable[[], None],
+                       ) -> tuple[Failure | None, processes.Completed, dict[str, str]]:
+    """Run the probe code in a child that first lists what is installed, before the code.
+
+    Its list types the failure as a separate listing would; a child that
+    could not write one (or code that spoiled it) gets the separate listing.
+    """
+    options = request.options
+    done, private = _run_child_process(ready.env.python, ready.run_dir, request.code,
+                                       request.timeout, options, on_tick=on_tick,
+                                       list_installed=True)
+    installed = read_installed(private / _LISTING, ready.hidden)
+    if installed is None:
+        try:
+            installed = installed_distributions(ready.env.python, ready.run_dir,
+                                                options.pass_env, ready.hidden)
+        except OSError:  # the code removed its run folder, environment and all
+            installed = {}
+    return _typed(done, private / _REPORT, installed, request.timeout), done, installed
+
+
+def _run_child_process(python: str, run_dir: Path, code: str, timeout: float,
+                       options: InstallOptions, *, read_only: bool = False,
+                       on_tick: Callable[[], None] | None = None,
+                       list_installed: bool = False) -> tuple[processes.Completed, Path]:
+    """The child, run; how it ended and the private folder that holds its report."""
     work = run_dir / "work"
     work.mkdir()
     private = Path(tempfile.mkdtemp(prefix="child-", dir=run_dir))
-    code_path, outcome_path = private / "probe_code.py", private / "outcome.json"
+    code_path = private / "probe_code.py"
     code_path.write_text(code, encoding="utf-8")
     flags = ["-I", "-B"] if read_only else ["-I"]
     env = sealed.probe_environ(run_dir, options.pass_env)
     if read_only:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+    listing = [str(private / _LISTING)] if list_installed else []
     done = processes.run(
-        [python, *flags, str(CHILD_SCRIPT), str(outcome_path), str(code_path)],
+        [python, *flags, str(CHILD_SCRIPT), str(private / _REPORT), str(code_path), *listing],
         log_path=private / "child.log", timeout=timeout, cwd=work, env=env,
         network=options.network, on_tick=on_tick,
     )
+    return done, private
+
+
+def _typed(done: processes.Completed, outcome_path: Path, installed: dict[str, str],
+           timeout: float) -> Failure | None:
+    """The failure the child's report (or its absence) shows; None when the code passed."""
     if done.timed_out:
-        return child_failures.timed_out(timeout, done.output), done
+        return child_failures.timed_out(timeout, done.output)
     try:
         report = read_child_report(outcome_path)
     except InvalidReport as problem:
         return Failure(FailureKind.CRASHED, f"the probe's outcome file is not the one the probe "
                        f"process writes ({problem}): the probe code changed it",
-                       log_excerpt=excerpt(done.output)), done
+                       log_excerpt=excerpt(done.output))
     if report is None:
-        return child_failures.crashed(done.returncode, done.output), done
-    return child_failures.from_child(report, installed), done
+        return child_failures.crashed(done.returncode, done.output)
+    return child_failures.from_child(report, installed)

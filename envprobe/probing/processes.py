@@ -74,7 +74,7 @@ def run(
     with open(log_path, "w+b") as log:
         try:
             watchdog = subprocess.Popen(
-                [sys.executable, "-I", str(WATCHDOG), str(status_write), str(os.getpid()),
+                [sys.executable, "-I", "-S", str(WATCHDOG), str(status_write), str(os.getpid()),
                  repr(timeout or 0), "host" if network else "none", "--", *argv],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
                 env=dict(env) if env is not None else None, start_new_session=True,

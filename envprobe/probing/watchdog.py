@@ -3,7 +3,8 @@
 Installers and probe code may start helpers that leave their process group
 (`start_new_session=True`), and envprobe itself may be killed outright. So
 every command runs under this small process, executed by path with
-envprobe's interpreter (standard library only), which:
+envprobe's interpreter (standard library only, so started with `-S`: the
+.pth files of site-packages would add their start-up to every command), which:
 
 - makes itself a child subreaper (Linux): orphans of the command re-parent
   to it, so all of them can be found in /proc and killed when it ends;
@@ -12,7 +13,7 @@ envprobe's interpreter (standard library only), which:
 - with `none` for the network, first moves into new user and network
   namespaces holding only a loopback, where the kernel allows it.
 
-Usage: python -I watchdog.py STATUS_FD PARENT_PID DEADLINE NETWORK -- ARGV...
+Usage: python -I -S watchdog.py STATUS_FD PARENT_PID DEADLINE NETWORK -- ARGV...
 DEADLINE is in seconds (0: none), NETWORK is `host` or `none`. One JSON line
 goes to STATUS_FD when it is done: returncode (negative: killed by that
 signal), timed_out, network (`none` or `host`), reaper (`subreaper` or

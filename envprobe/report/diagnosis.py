@@ -49,8 +49,9 @@ def render_diagnosis(diagnosis: Diagnosis) -> Panel:
     if diagnosis.notes:
         parts += [Text(f"note: {note}", style="yellow") for note in diagnosis.notes]
     wheels = f" · {len(diagnosis.scanned)} wheels read" if diagnosis.scanned else ""
+    micro = f" · {len(diagnosis.micro_probes)} micro-probes" if diagnosis.micro_probes else ""
     parts.append(Text(f"{diagnosis.python} · {diagnosis.distributions} distributions"
-                      f"{wheels} · {diagnosis.seconds:.1f} s", style="dim"))
+                      f"{wheels}{micro} · {diagnosis.seconds:.1f} s", style="dim"))
     verdict, colour = ("WORKS", "green") if diagnosis.works else ("BROKEN", "red")
     title = Text.assemble((verdict, f"bold {colour}"), " ",
                           diagnosis.code.strip().replace("\n", "; ") or "the traceback")

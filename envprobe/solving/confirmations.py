@@ -1,7 +1,8 @@
 """Confirmation probes run beside the next proposal, not before it.
 
-A statically found boundary is confirmed by one probe of the release past
-it. The rule it teaches does not wait for that probe (a confirmation only
+A statically found boundary whose release past it could not be asked alone
+(a micro-probe, `teachers/symbol.py`) is confirmed by one probe of that
+release with the set. The rule it teaches does not wait for that probe (a confirmation only
 adds evidence, or a note that the probe disagreed), so the next proposal
 does not depend on it either: the two are independent, and run side by side
 on the executor `envprobe map` uses. Nothing about the answer changes: the

@@ -8,6 +8,7 @@ failure teaches nothing new (`undecided`) — never reporting one as another.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -35,11 +36,12 @@ from envprobe.probing.store import Store
 from envprobe.solving.builds import declared_builds
 from envprobe.solving.confirmations import Confirmations
 from envprobe.solving.provider import Candidate, Need, SolveProvider
+from envprobe.solving.read_ahead import read_ahead_cases
 from envprobe.solving.release_questions import ReleaseQuestions
 from envprobe.solving.teachers import Teacher
 from envprobe.static.scanner import StaticScanner
 
-__all__ = ["Solver", "conflict_chain"]
+__all__ = ["Solver", "conflict_chain", "micro_backend"]
 
 Events = Callable[[str, str], None]
 
@@ -83,7 +85,7 @@ class Solver:
         self.max_installs = max_installs or scenario.budget.max_installs
         self.interpreter: TargetInterpreter = describe(scenario.python)
         self.scanner = ReleaseQuestions(StaticScanner(index, self.interpreter.tags),
-                                        MicroProber(self.interpreter, _micro_backend(options),
+                                        MicroProber(self.interpreter, micro_backend(options),
                                                     options))
         self.confirmations = Confirmations(self)
         self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
@@ -335,17 +337,25 @@ class Solver:
             return None
 
     def _learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> bool:
-        lesson = self.teacher.learn(outcome, pins)
-        new_rules = [r for r in lesson.rules if r not in self.rules]
-        new_projects = lesson.universe - self.universe
-        self.rules += new_rules
-        self.universe |= lesson.universe
-        known = {b.key for b in self.boundaries}
-        self.boundaries += [b for b in lesson.boundaries if b.key not in known]
-        self.notes += lesson.notes
-        for rule in new_rules:
-            self.events("learn", rule.describe())
-        return bool(new_rules or new_projects)
+        """Learn from the failure, then from each import it hid that the files prove missing."""
+        learned = False
+        suspects = read_ahead_cases(outcome, self.scanner, lambda: {b.key for b in self.boundaries})
+        for case in itertools.chain([outcome], suspects):
+            if case is not outcome:
+                self.events("read ahead", f"probe #{outcome.probe_id}'s files also show: "
+                            f"{case.failure.summary()}")
+            lesson = self.teacher.learn(case, pins)
+            new_rules = [r for r in lesson.rules if r not in self.rules]
+            new_projects = lesson.universe - self.universe
+            self.rules += new_rules
+            self.universe |= lesson.universe
+            known = {b.key for b in self.boundaries}
+            self.boundaries += [b for b in lesson.boundaries if b.key not in known]
+            self.notes += lesson.notes
+            for rule in new_rules:
+                self.events("learn", rule.describe())
+            learned = learned or bool(new_rules or new_projects)
+        return learned
 
     def _out_of_time(self) -> bool:
         return time.monotonic() - self._started > self.scenario.budget.max_minutes * 60
@@ -394,7 +404,7 @@ def conflict_chain(impossible: ResolutionImpossible) -> list[str]:
     return lines
 
 
-def _micro_backend(options: InstallOptions) -> InstallerBackend:
+def micro_backend(options: InstallOptions) -> InstallerBackend:
     """uv where it is installed: a micro-probe only reads one release, and uv fetches it
     about three times faster; the probe's own installer otherwise. Same sources either way."""
     try:

@@ -5,21 +5,35 @@ index, extra indexes, find-links folders and certificate bundle are read from
 pip's own configuration (files in pip's order, then `PIP_*` variables) at run
 time, and the default index is asked of the installed pip. No index host is
 written in this code.
+
+pip takes half a second or more to start, on every envprobe command, so
+its answers are kept on disk with what they depend on: the configuration
+files pip looked at (as `pip config debug` lists them, present or not), the
+interpreter, pip's own files, and the variables that choose the files. Any
+of them changed (path, size, modification time), pip is asked again.
+`PIP_*` settings are never kept: they are read from the environment each
+time.
 """
 
 from __future__ import annotations
 
 import ast
-import functools
+import hashlib
+import json
 import os
 import re
+import shutil
+import stat
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from envprobe.atomic import write_atomically
 from envprobe.errors import EnvprobeError
+from envprobe.paths import cache_dir
 
 __all__ = ["IndexConfig", "default_index_url", "read_pip_settings"]
 
@@ -32,6 +46,9 @@ _FALSE = frozenset({"0", "n", "no", "f", "false", "off"})
 _FILE_PLACES = ("PIP_CONFIG_FILE", "HOME", "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS", "APPDATA")
 # `PIP_*` variables pip does not treat as settings.
 _NOT_SETTINGS = frozenset({"version", "help"})
+_ANSWERS_FILE = "pip-answers.json"  # under envprobe's cache folder
+_LISTED_FILE = re.compile(r"^\s+(.+), exists: (?:True|False)$", re.MULTILINE)
+_PIP_FOLDER = re.compile(r"^pip \S+ from (.+) \(python [^)]*\)$", re.MULTILINE)
 
 
 def _pip(python: str, *args: str, env: Mapping[str, str]) -> str:
@@ -56,17 +73,29 @@ def _without_pip_variables(keep: Iterable[str] = ()) -> dict[str, str]:
     }
 
 
-@functools.lru_cache(maxsize=32)
 def _file_items(python: str, places: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     """The configuration files' settings as (`section.key`, value), merged in pip's order.
 
     `pip config list` of `python`, run without `PIP_*` variables (but with
     `PIP_CONFIG_FILE`, `os.devnull` included) so that it lists the files
-    only. Kept per interpreter and per `places` (the variables in
-    `_FILE_PLACES`), since pip takes half a second to start: a file edited
-    during the run is not read again.
+    only; remembered against the files `pip config debug` names.
     """
-    listing = _pip(python, "config", "list", env=_without_pip_variables(keep=("PIP_CONFIG_FILE",)))
+    def ask() -> tuple[list[list[str]], list[str] | None]:
+        env = _without_pip_variables(keep=("PIP_CONFIG_FILE",))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            debug = pool.submit(_pip, python, "config", "debug", env=env)
+            listing = _pip(python, "config", "list", env=env)
+            try:
+                files = _LISTED_FILE.findall(debug.result())
+            except EnvprobeError:
+                files = None  # a pip too old to say which files it reads: ask every time
+        return [list(item) for item in _parse_listing(listing)], files
+
+    items = _remembered(("config", python, places), python, ask)
+    return tuple((key, value) for key, value in items)
+
+
+def _parse_listing(listing: str) -> list[tuple[str, str]]:
     items = []
     for line in listing.splitlines():
         key, sep, value = line.partition("=")
@@ -77,7 +106,60 @@ def _file_items(python: str, places: tuple[tuple[str, str], ...]) -> tuple[tuple
         except (ValueError, SyntaxError):
             raise EnvprobeError(f"cannot read pip's configuration line {line!r}") from None
         items.append((key.strip(), str(text)))
-    return tuple(items)
+    return items
+
+
+def _remembered(key: tuple, python: str, ask: Callable[[], tuple[object, list[str] | None]]):
+    """`ask()`'s answer (a value and the files it depends on), kept on disk while they hold.
+
+    The interpreter's own file is always one of them. An answer whose files
+    changed while pip was being asked, or whose files are unknown (None), is
+    used but not kept.
+    """
+    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24]
+    interpreter = shutil.which(python) or python
+    answers = _read_answers()
+    kept = answers.get(digest)
+    if (isinstance(kept, dict) and isinstance(kept.get("files"), list) and kept["files"]
+            and kept["files"][0][0] == interpreter
+            and kept["files"] == _signatures(path for path, _ in kept["files"])):
+        return kept["value"]
+    started = time.time_ns()
+    value, files = ask()
+    if files is None:
+        return value
+    signatures = _signatures([interpreter, *files])
+    if all(mtime < started for _, (_, _, mtime) in signatures):
+        answers[digest] = {"files": signatures, "value": value}
+        try:
+            write_atomically(cache_dir() / _ANSWERS_FILE, json.dumps(answers).encode())
+        except OSError:
+            pass  # an unwritable cache costs time, never the answer
+    return value
+
+
+def _signatures(paths: Iterable[str]) -> list[list]:
+    """[path, [kind, size, mtime_ns]] for each path; a device (os.devnull) by its kind alone."""
+    signed = []
+    for path in paths:
+        try:
+            found = os.stat(path)
+        except OSError:
+            signed.append([path, ["missing", 0, 0]])
+            continue
+        if stat.S_ISREG(found.st_mode):
+            signed.append([path, ["file", found.st_size, found.st_mtime_ns]])
+        else:
+            signed.append([path, [stat.S_IFMT(found.st_mode), 0, 0]])
+    return signed
+
+
+def _read_answers() -> dict:
+    try:
+        answers = json.loads((cache_dir() / _ANSWERS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return answers if isinstance(answers, dict) else {}
 
 
 def _environment_items() -> list[tuple[str, str]]:
@@ -120,15 +202,21 @@ def default_index_url(python: str | None = None) -> str:
     return _default_index_url(python or sys.executable)
 
 
-@functools.lru_cache(maxsize=8)
 def _default_index_url(python: str) -> str:
-    help_text = _pip(
-        python, "install", "--help", env=_without_pip_variables() | {"PIP_CONFIG_FILE": os.devnull}
-    )
-    match = re.search(r"--index-url\b.*?\(default\s+(\S+?)\)", help_text, re.DOTALL)
-    if match is None:
-        raise EnvprobeError("cannot learn pip's default index URL from `pip install --help`")
-    return match.group(1)
+    """Remembered against pip's own files: only another pip has another default."""
+    def ask() -> tuple[str, list[str]]:
+        env = _without_pip_variables() | {"PIP_CONFIG_FILE": os.devnull}
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            version = pool.submit(_pip, python, "--version", env=env)
+            help_text = _pip(python, "install", "--help", env=env)
+            folder = _PIP_FOLDER.search(version.result())
+        match = re.search(r"--index-url\b.*?\(default\s+(\S+?)\)", help_text, re.DOTALL)
+        if match is None:
+            raise EnvprobeError("cannot learn pip's default index URL from `pip install --help`")
+        pip_files = [os.path.join(folder.group(1), "__init__.py")] if folder else []
+        return match.group(1), pip_files
+
+    return str(_remembered(("default-index", python), python, ask))
 
 
 def _as_bool(name: str, value: str) -> bool:

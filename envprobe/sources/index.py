@@ -18,6 +18,7 @@ the bytes and keeps the disk cache.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from envprobe.errors import EnvprobeError, UnknownPackage
 from envprobe.paths import cache_dir as default_cache_dir
 from envprobe.sources.collector import Collector
 from envprobe.sources.config import IndexConfig
+from envprobe.sources.file_table import FileTable
 from envprobe.sources.metadata import (
     ReleaseMetadata,
     parse_metadata,
@@ -39,11 +41,14 @@ from envprobe.sources.metadata import (
     wheel_metadata_text,
 )
 from envprobe.sources.pages import DistFile
+from envprobe.sources.ranges import LocalArchive, RemoteArchive
 from envprobe.sources.transport import Transport, cache_key, local_path, read_json, write_json
 
 __all__ = ["DistFile", "PackageIndex", "ReleaseMetadata"]
 
 _METADATA_FORMAT = "metadata-v1"
+# Remote wheels kept open (each with its bounded block cache) for the scans that follow.
+_OPEN_ARCHIVES = 4
 
 
 class PackageIndex:
@@ -69,34 +74,31 @@ class PackageIndex:
             config, self._transport, cache_dir=self._cache, page_ttl=page_ttl, refresh=refresh
         )
         self._lock = threading.Lock()
-        self._project_files: dict[NormalizedName, list[DistFile]] = {}
-        self._release_files: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
+        self._tables: dict[NormalizedName, FileTable] = {}
         self._metadata: dict[tuple[NormalizedName, Version], ReleaseMetadata] = {}
+        self._archives: OrderedDict[str, RemoteArchive] = OrderedDict()
 
     # -- questions -----------------------------------------------------------
 
     def versions(self, name: str) -> list[Version]:
         """Every release with at least one file that is not yanked, oldest first."""
-        return sorted({dist.version for dist in self.files(name) if not dist.yanked})
+        return sorted(self._table(name).versions(yanked=False))
 
     def files(self, name: str, version: Version | str | None = None) -> list[DistFile]:
         """Files of a project (of one release when `version` is given), yanked included."""
+        table = self._table(name)
+        return table.files(None if version is None else Version(str(version)))
+
+    def _table(self, name: str) -> FileTable:
+        """The project's files by release, compact: pages are read once per run."""
         project = canonicalize_name(name)
         with self._lock:
-            known = self._project_files.get(project)
+            known = self._tables.get(project)
         if known is None:
-            known = self._collector.collect(project)
-            by_version: dict[Version, list[DistFile]] = {}
-            for dist in known:
-                by_version.setdefault(dist.version, []).append(dist)
+            known = FileTable(self._collector.collect(project))
             with self._lock:
-                self._project_files[project] = known
-                self._release_files[project] = by_version
-        if version is None:
-            return list(known)
-        # A dictionary, not a scan of the list: torch has thousands of files, asked per release.
-        with self._lock:
-            return list(self._release_files[project].get(Version(str(version)), ()))
+                known = self._tables.setdefault(project, known)
+        return known
 
     def best_wheel(
         self, name: str, version: Version | str, tags: Iterable[Tag] | None = None
@@ -186,6 +188,34 @@ class PackageIndex:
             self._transport.fetch_to_file(dist.url, target, dist.sha256)
         return target
 
+    def archive(self, dist: DistFile) -> LocalArchive | RemoteArchive:
+        """The file as a scan reads it, without downloading it where the server allows.
+
+        A remote wheel with a listed sha256 is read by range requests (see
+        `ranges`: evidence for a scan, not verified bytes for an install);
+        one already downloaded, a local file, an sdist or a file listed
+        without a hash is read from disk (downloaded first, then verified).
+        The listed sha256 keys the scan cache, so a cached scan reads nothing.
+        """
+        local = local_path(dist.url)
+        if local is not None:
+            if not local.is_file():
+                raise EnvprobeError(f"{dist.filename} is listed but missing at {local}")
+            return LocalArchive(local, dist.sha256)
+        target = self._cache / "files" / (dist.sha256 or cache_key(dist.url)) / dist.filename
+        if target.is_file() or not dist.is_wheel or not dist.sha256:
+            return LocalArchive(self.download(dist), dist.sha256)
+        with self._lock:
+            found = self._archives.get(dist.url)
+            if found is None:
+                found = self._archives[dist.url] = RemoteArchive(
+                    self._transport, dist.url, dist.filename, sha256=dist.sha256,
+                    size=dist.size, fallback=target)
+            self._archives.move_to_end(dist.url)
+            while len(self._archives) > _OPEN_ARCHIVES:
+                self._archives.popitem(last=False)[1].close()
+        return found
+
     # -- metadata ------------------------------------------------------------
 
     def _read_metadata(
@@ -217,10 +247,10 @@ class PackageIndex:
         if dist.metadata_url:
             body = self._transport.get_verified(dist.metadata_url, dist.metadata_sha256)
             return body.decode("utf-8", "replace"), f"{dist.filename}.metadata"
-        path = self.download(dist)
-        if dist.is_wheel:
-            return wheel_metadata_text(path), dist.filename
-        return sdist_pkg_info(path), dist.filename
+        if dist.is_wheel:  # the directory and one member, by ranges where the server allows
+            with self.archive(dist).open() as stream:
+                return wheel_metadata_text(stream, dist.filename), dist.filename
+        return sdist_pkg_info(self.download(dist)), dist.filename
 
 
 def _tag_ranks(tags: Iterable[Tag] | None) -> dict[Tag, int]:

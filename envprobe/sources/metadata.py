@@ -14,6 +14,7 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
@@ -112,13 +113,15 @@ def parse_metadata(
     )
 
 
-def wheel_metadata_text(path: Path) -> str:
-    """The `.dist-info/METADATA` of a wheel; a wheel without one is not a wheel."""
-    with zipfile.ZipFile(path) as archive:
+def wheel_metadata_text(wheel: Path | BinaryIO, filename: str | None = None) -> str:
+    """The `.dist-info/METADATA` of a wheel (a path, or a seekable stream named
+    `filename`); a wheel without one is not a wheel."""
+    with zipfile.ZipFile(wheel) as archive:
         for name in archive.namelist():
             if name.count("/") == 1 and name.endswith(".dist-info/METADATA"):
                 return archive.read(name).decode("utf-8", "replace")
-    raise EnvprobeError(f"{path.name} has no .dist-info/METADATA: not a valid wheel")
+    shown = filename or getattr(wheel, "name", "the wheel")
+    raise EnvprobeError(f"{shown} has no .dist-info/METADATA: not a valid wheel")
 
 
 def sdist_pkg_info(path: Path) -> str | None:

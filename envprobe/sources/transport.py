@@ -97,8 +97,9 @@ class Transport:
     """Reads URLs and local paths; safe to share between threads."""
 
     def __init__(self, *, cert: str | None, timeout: float) -> None:
-        self._timeout = timeout
-        self._opener = build_opener(HTTPSHandler(context=_default_context(cert)))
+        self.timeout = timeout
+        self.context = _default_context(cert)
+        self._opener = build_opener(HTTPSHandler(context=self.context))
         self._lock = threading.Lock()
         self._verified: set[Path] = set()
 
@@ -121,9 +122,15 @@ class Transport:
             with stream:
                 yield stream, "text/html", path.as_uri()
             return
-        request = Request(url, headers={"Accept": accept, "User-Agent": f"envprobe/{__version__}"})
+        with self._request(url, {"Accept": accept}) as response:
+            yield response, response.headers.get_content_type(), response.geturl()
+
+    @contextlib.contextmanager
+    def _request(self, url: str, headers: dict[str, str]) -> Iterator[http.client.HTTPResponse]:
+        """An open HTTP response; failures become Missing/Unreachable."""
+        request = Request(url, headers={**headers, "User-Agent": f"envprobe/{__version__}"})
         try:
-            response = self._opener.open(request, timeout=self._timeout)
+            response = self._opener.open(request, timeout=self.timeout)
         except HTTPError as error:
             if error.code in (404, 410):
                 raise Missing from None
@@ -131,7 +138,7 @@ class Transport:
         except (URLError, OSError, http.client.HTTPException) as error:
             raise Unreachable(one_line(error)) from None
         with response:
-            yield response, response.headers.get_content_type(), response.geturl()
+            yield response
 
     def get(self, url: str, *, accept: str) -> tuple[bytes, str, str]:
         """The whole body, its content type and the URL it came from after redirects."""
@@ -151,16 +158,37 @@ class Transport:
             raise EnvprobeError(f"sha256 mismatch for {url}: the index served other bytes")
         return body
 
+    @contextlib.contextmanager
+    def open_range(self, url: str, spec: str) -> Iterator[tuple[int, str | None, BinaryIO]]:
+        """Yield (HTTP status, Content-Range, stream) for `Range: bytes=<spec>`.
+
+        A server that ignores ranges answers 200 with the whole body: the
+        caller then streams it, never reads it whole.
+        """
+        with self._request(url, {"Range": f"bytes={spec}", "Accept-Encoding": "identity"}) as response:
+            yield response.status, response.headers.get("Content-Range"), response
+
     def fetch_to_file(self, url: str, target: Path, sha256: str | None) -> None:
         """Stream `url` into `target`; `target` appears only once its bytes are checked."""
+        try:
+            with self.open(url, "*/*") as (stream, _type, _url):
+                self.save_stream(stream, url, target, sha256)
+        except (Missing, Unreachable) as error:
+            raise IndexUnreachable(f"cannot download {url}: {error or 'not found'}") from None
+
+    def save_stream(self, stream: BinaryIO, url: str, target: Path, sha256: str | None) -> None:
+        """Copy an open download into `target` in chunks, checking its sha256 on the way."""
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".part-")
         digest = hashlib.sha256()
         try:
-            with os.fdopen(handle, "wb") as out, self.open(url, "*/*") as (stream, _t, _u):
-                while chunk := stream.read(_CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
+            with os.fdopen(handle, "wb") as out:
+                try:
+                    while chunk := stream.read(_CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                except (OSError, http.client.HTTPException) as error:
+                    raise Unreachable(one_line(error)) from None
             if sha256 and digest.hexdigest() != sha256:
                 raise EnvprobeError(f"sha256 mismatch for {url}: the index served other bytes")
             os.replace(temporary, target)

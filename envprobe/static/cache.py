@@ -2,7 +2,9 @@
 
 The key is the file's content, not its name or URL: the same wheel reached
 through two indexes shares its answers, and a rebuilt wheel of the same
-name does not. Entries are JSON; each scan says how its answer is encoded.
+name does not. The sha256 the index lists is taken as it is, so a cached
+answer costs no bytes; only a file listed without one is hashed. Entries
+are JSON; each scan says how its answer is encoded.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, TypeVar
 
 from envprobe.atomic import write_atomically
 from envprobe.paths import cache_dir
+from envprobe.static.source import ScanSource, scan_source
 
 __all__ = ["cached_scan"]
 
@@ -30,18 +33,24 @@ _digests_lock = threading.Lock()
 
 
 def cached_scan(
-    wheel_path: Path,
+    source: Path | ScanSource,
     kind: str,
     subject: str,
     scan: Callable[[], _T],
     encode: Callable[[_T], object],
     decode: Callable[[Any], _T],
 ) -> _T:
-    """The cached answer of scan `kind` about `subject` in this wheel, else `scan()`'s, stored.
+    """The cached answer of scan `kind` about `subject` in this archive, else `scan()`'s, stored.
 
     An unreadable entry (missing, truncated, not JSON) counts as absent.
     """
-    path = _cache_path(_sha256(wheel_path), kind, subject)
+    archive = scan_source(source)
+    digest = archive.sha256
+    if digest is None:
+        if archive.path is None:
+            raise ValueError(f"{archive.filename}: no listed sha256 and no local copy to hash")
+        digest = _sha256(archive.path)
+    path = _cache_path(digest, kind, subject)
     cached = _read(path)
     if cached is not None:
         return decode(cached)

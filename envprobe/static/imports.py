@@ -14,6 +14,7 @@ from typing import Any
 
 from envprobe.static.cache import cached_scan
 from envprobe.static.layout import open_files
+from envprobe.static.source import ScanSource
 from envprobe.static.syntax import attribute_chain, is_type_checking, parse_source
 
 __all__ = ["ImportSite", "import_sites"]
@@ -45,7 +46,7 @@ class ImportSite:
         return cls(**{**data, "names": tuple(data["names"])})
 
 
-def import_sites(wheel_path: Path, target: str) -> list[ImportSite]:
+def import_sites(wheel_path: Path | ScanSource, target: str) -> list[ImportSite]:
     """Every absolute import of `target` (or its submodules) in the wheel's Python files.
 
     Only files whose text mentions `target` are parsed, so even a wheel of
@@ -56,16 +57,15 @@ def import_sites(wheel_path: Path, target: str) -> list[ImportSite]:
 
     def scan() -> list[ImportSite]:
         needle = target.encode()
-        sites: list[ImportSite] = []
+        by_file: dict[str, list[ImportSite]] = {}
         with open_files(wheel_path) as wheel:
-            for path in wheel.python_files():
-                source = wheel.read(path)
+            for path, source in wheel.read_each(wheel.python_files()):
                 if needle not in source:
                     continue
                 tree = parse_source(source)
                 if tree is not None:
-                    sites.extend(_SiteFinder(path, target, tree).sites)
-        return sites
+                    by_file[path] = _SiteFinder(path, target, tree).sites
+        return [site for path in sorted(by_file) for site in by_file[path]]
 
     return cached_scan(
         wheel_path, "imports", target, scan,

@@ -10,29 +10,39 @@ from __future__ import annotations
 
 import contextlib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from envprobe.static.cache import cached_scan
 from envprobe.static.sdist_tree import SdistFiles, is_sdist
+from envprobe.static.source import ScanSource, scan_source
 
 __all__ = ["WheelFiles", "has_module", "open_files"]
 
 _EXTENSION_SUFFIXES = (".so", ".pyd")
 
 
-def has_module(wheel_path: Path, dotted: str) -> bool | None:
+def has_module(source: Path | ScanSource, dotted: str) -> bool | None:
     """Whether the wheel (or sdist) installs `dotted` as a package, namespace package,
     module or extension; None when an sdist's build may add it unseen."""
-    with open_files(wheel_path) as files:
-        if files.locate(dotted) is not None:
-            return True
-        return None if files.absence_unsure(dotted) else False
+
+    def scan() -> bool | None:
+        with open_files(source) as files:
+            if files.locate(dotted) is not None:
+                return True
+            return None if files.absence_unsure(dotted) else False
+
+    return cached_scan(source, "module", dotted, scan,
+                       encode=lambda found: {"found": found}, decode=lambda data: data["found"])
 
 
-def open_files(path: Path) -> contextlib.AbstractContextManager[WheelFiles | SdistFiles]:
+def open_files(source: Path | ScanSource
+               ) -> contextlib.AbstractContextManager[WheelFiles | SdistFiles]:
     """The installed layout of a wheel, or of an sdist as far as its sources show it."""
-    return SdistFiles.open(path) if is_sdist(path) else WheelFiles.open(path)
+    archive = scan_source(source)
+    opener = SdistFiles.open if is_sdist(Path(archive.filename)) else WheelFiles.open
+    return opener(archive)
 
 
 def _installed_path(member: str) -> str | None:
@@ -66,8 +76,9 @@ class WheelFiles:
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, wheel_path: Path) -> Iterator[WheelFiles]:
-        with zipfile.ZipFile(wheel_path) as archive:
+    def open(cls, source: Path | ScanSource) -> Iterator[WheelFiles]:
+        """Only the zip's directory is read here; members are read when asked for."""
+        with scan_source(source).open() as stream, zipfile.ZipFile(stream) as archive:
             wheel = cls(archive)
             for member in archive.namelist():
                 installed = _installed_path(member)
@@ -89,6 +100,13 @@ class WheelFiles:
 
     def python_files(self) -> list[str]:
         return sorted(path for path in self.members if path.endswith(".py"))
+
+    def read_each(self, paths: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """(path, bytes) of each file, in the order they lie in the archive: a wheel read
+        by ranges is then read front to back, in few requests."""
+        offsets = {path: self.archive.getinfo(self.members[path]).header_offset for path in paths}
+        for path in sorted(offsets, key=offsets.__getitem__):
+            yield path, self.read(path)
 
     def locate(self, dotted: str) -> tuple[str, str | None] | None:
         """(kind, source file) of a module: package, module, extension or namespace."""

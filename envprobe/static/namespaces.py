@@ -18,6 +18,7 @@ from envprobe.static.facts import ModuleFacts, collect_facts
 from envprobe.static.layout import WheelFiles, open_files
 from envprobe.static.lazy import lazy_names
 from envprobe.static.sdist_tree import SdistFiles
+from envprobe.static.source import ScanSource
 from envprobe.static.syntax import parse_source
 
 __all__ = ["NamespaceScan", "module_namespace", "provides_symbol"]
@@ -60,7 +61,7 @@ class NamespaceScan:
         )
 
 
-def module_namespace(wheel_path: Path, module: str) -> NamespaceScan | None:
+def module_namespace(wheel_path: Path | ScanSource, module: str) -> NamespaceScan | None:
     """What `module` exports, or None when the wheel does not install it."""
 
     def scan() -> NamespaceScan | None:
@@ -74,7 +75,7 @@ def module_namespace(wheel_path: Path, module: str) -> NamespaceScan | None:
     )
 
 
-def provides_symbol(wheel_path: Path, module: str, name: str) -> bool | None:
+def provides_symbol(wheel_path: Path | ScanSource, module: str, name: str) -> bool | None:
     """True if `from module import name` finds it, False if not, None if the scan cannot tell.
 
     A module the wheel does not install gives False, as the import would

@@ -1,7 +1,8 @@
 """Static questions about a release, answered from its files without installing it.
 
 This is the cheap layer between declared metadata and real installs: one
-download (cached) answers "does huggingface_hub 0.23.5 export ModelFilter?"
+read of a wheel (its directory and a few members, by range requests where
+the index allows; the answer cached) answers "does huggingface_hub 0.23.5 export ModelFilter?"
 or "does nemo_toolkit 1.22.0 import it?" in well under a second. A release
 is read from its wheel for the target; failing that, from its wheel for
 another CPython (only read, never installed: markupsafe 2.0.1 has none for
@@ -25,6 +26,7 @@ from envprobe.static.layout import has_module
 from envprobe.static.namespaces import provides_symbol
 from envprobe.static.sdist_tree import SdistTooLarge, is_sdist
 from envprobe.static.signatures import accepts_keyword
+from envprobe.static.source import ScanSource
 
 if TYPE_CHECKING:
     from envprobe.sources.index import PackageIndex
@@ -135,8 +137,12 @@ class StaticScanner:
         """The target's own interpreter tag ("cp311"), for words about missing wheels."""
         return next(iter(self._tags or sys_tags())).interpreter
 
-    def _wheel(self, name: str, version: Version) -> Path | None:
-        """The file a scan reads: the target's wheel, another CPython's, else the sdist."""
+    def _wheel(self, name: str, version: Version) -> Path | ScanSource | None:
+        """The file a scan reads: the target's wheel, another CPython's, else the sdist.
+
+        The index hands it out unread: a remote wheel is read by ranges as
+        the scans go, and a scan answered from the cache reads nothing.
+        """
         dist_file = self._index.best_wheel(name, version, self._tags)
         if dist_file is None or (dist_file.size or 0) > _MAX_WHEEL_BYTES:
             dist_file = self._index.best_wheel(name, version, self._other_tags)
@@ -144,10 +150,10 @@ class StaticScanner:
             dist_file = self._sdist(name, version)
         if dist_file is None:
             return None
-        path = self._index.download(dist_file)
+        archive = self._index.archive(dist_file)
         if dist_file.filename not in self.scanned:
             self.scanned.append(dist_file.filename)
-        return path
+        return archive
 
     def _sdist(self, name: str, version: Version):
         """The release's source archive (a .tar.gz before a .zip), small enough to read."""

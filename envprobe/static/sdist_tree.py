@@ -15,9 +15,11 @@ import contextlib
 import re
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from envprobe.static.source import ScanSource, scan_source
 
 __all__ = ["SdistFiles", "SdistTooLarge", "is_sdist"]
 
@@ -65,8 +67,8 @@ class SdistFiles:
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, path: Path) -> Iterator[SdistFiles]:
-        files = _read_archive(path)
+    def open(cls, source: Path | ScanSource) -> Iterator[SdistFiles]:
+        files = _read_archive(scan_source(source))
         yield cls.from_files(files)
 
     @classmethod
@@ -109,6 +111,10 @@ class SdistFiles:
 
     def python_files(self) -> list[str]:
         return sorted(self.sources)
+
+    def read_each(self, paths: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """(path, bytes) of each file; an sdist's sources are already in memory."""
+        return ((path, self.sources[path]) for path in paths)
 
     def locate(self, dotted: str) -> tuple[str, str | None] | None:
         """(kind, source file); kind "built" for a module the build compiles or writes."""
@@ -173,14 +179,14 @@ def _wanted(path: str) -> bool:
     return path.endswith(".py") or path in _BUILD_FILES
 
 
-def _read_archive(path: Path) -> dict[str, bytes | None]:
+def _read_archive(source: ScanSource) -> dict[str, bytes | None]:
     files: dict[str, bytes | None] = {}
     budget, total = [_MAX_SOURCE_BYTES], [_MAX_TOTAL_BYTES]
 
     def keep(name: str, size: int, read) -> None:
         total[0] -= size
         if len(files) >= _MAX_MEMBERS or total[0] < 0:
-            raise SdistTooLarge(f"{path.name} unpacks to more than a scan reads")
+            raise SdistTooLarge(f"{source.filename} unpacks to more than a scan reads")
         inner = _safe_name(name)
         if inner is None:
             return
@@ -189,18 +195,19 @@ def _read_archive(path: Path) -> dict[str, bytes | None]:
             return
         budget[0] -= size
         if budget[0] < 0:
-            raise SdistTooLarge(f"{path.name} holds more Python source than a scan reads")
+            raise SdistTooLarge(f"{source.filename} holds more Python source than a scan reads")
         files[inner] = read()[: _MAX_MEMBER_BYTES]
 
-    if path.name.endswith(".zip"):
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if not info.is_dir():
-                    keep(info.filename, info.file_size, lambda i=info: archive.read(i))
-        return files
-    with tarfile.open(path) as archive:
-        for member in archive:
-            if member.isfile():
-                keep(member.name, member.size,
-                     lambda m=member: archive.extractfile(m).read())  # type: ignore[union-attr]
+    with source.open() as stream:
+        if source.filename.endswith(".zip"):
+            with zipfile.ZipFile(stream) as archive:
+                for info in archive.infolist():
+                    if not info.is_dir():
+                        keep(info.filename, info.file_size, lambda i=info: archive.read(i))
+            return files
+        with tarfile.open(fileobj=stream) as archive:
+            for member in archive:
+                if member.isfile():
+                    keep(member.name, member.size,
+                         lambda m=member: archive.extractfile(m).read())  # type: ignore[union-attr]
     return files

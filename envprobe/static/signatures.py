@@ -12,7 +12,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from envprobe.static.cache import cached_scan
 from envprobe.static.layout import open_files
+from envprobe.static.source import ScanSource
 from envprobe.static.syntax import parse_source
 
 __all__ = ["accepts_keyword"]
@@ -22,15 +24,24 @@ _TRANSPARENT = frozenset({"staticmethod", "classmethod", "property", "wraps", "c
                           "lru_cache", "cached_property", "overload", "abstractmethod"})
 
 
-def accepts_keyword(wheel_path: Path, module: str, function: str, keyword: str) -> bool | None:
+def accepts_keyword(source: Path | ScanSource, module: str, function: str,
+                    keyword: str) -> bool | None:
     """True/False when `module` defines `function` (a qualified name) and says; else None."""
-    with open_files(wheel_path) as wheel:
-        located = wheel.locate(module)
-        if located is None or located[0] not in ("package", "module"):
-            return None
-        tree = parse_source(wheel.read(located[1]))
-    if tree is None:
-        return None
+
+    def scan() -> bool | None:
+        with open_files(source) as wheel:
+            located = wheel.locate(module)
+            if located is None or located[0] not in ("package", "module"):
+                return None
+            tree = parse_source(wheel.read(located[1]))
+        return None if tree is None else _answer(tree, function, keyword)
+
+    return cached_scan(source, "keyword", f"{module}:{function}:{keyword}", scan,
+                       encode=lambda found: {"accepts": found}, decode=lambda data: data["accepts"])
+
+
+def _answer(tree: ast.Module, function: str, keyword: str) -> bool | None:
+    """What the definition of `function` in this module's tree says about `keyword`."""
     definition = _find(tree.body, function.split("."))
     if definition is None or not all(_transparent(d) for d in definition.decorator_list):
         return None

@@ -21,6 +21,7 @@ from conftest import build_chain
 from wheelfactory import build_wheel
 
 from envprobe.cli import main
+from envprobe.probing.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,12 @@ _CHECKER = (
 # What the user installed: every case's importer, and providers past their boundaries.
 INSTALLED = ["toolkit==1.0", "fakehub==2.0", "formers==5.0", "pairhub==2.0", "moduser==1.0",
              "modhost==2.0", "checker==1.0", "vlib==2.0", "impuser==1.0", "imphub==2.0",
-             "impdep==2.0", "twostep==1.0", "hubone==2.0", "hubtwo==2.0"]
+             "impdep==2.0", "twostep==1.0", "hubone==2.0", "hubtwo==2.0",
+             "xuser==1.0", "xhub==2.0", "xdep==2.0", "speechlib==1.0", "dynhub==2.0",
+             "euser==1.0", "ehub==2.0", "edep==2.0", "elib==1.0"]
+
+# A name bound where no reading of the source can see it: only running the release tells.
+_DYNAMIC = "globals().update({{name: object() for name in {names!r}.split()}})\n"
 
 
 def build_cases(out: Path) -> Path:
@@ -68,6 +74,29 @@ def build_cases(out: Path) -> Path:
     build_wheel(out, "twostep", "1.0", {
         "twostep/__init__.py": "from hubone import First\nfrom twostep import second\n",
         "twostep/second.py": "from hubtwo import Second\n"}, requires=["hubone", "hubtwo"])
+    # The importer installed with an extra ([speech]) that must survive its move;
+    # its other extra ([video]) is not installed and must not be added.
+    build_wheel(out, "xhub", "1.0", {"xhub/__init__.py": "class Old:\n    pass\n"})
+    build_wheel(out, "xhub", "2.0", {"xhub/__init__.py": "class New:\n    pass\n"})
+    build_wheel(out, "xdep", "1.0", {"xdep/__init__.py": ""}, requires=["xhub>=1.0"])
+    build_wheel(out, "xdep", "2.0", {"xdep/__init__.py": ""}, requires=["xhub>=2.0"])
+    build_wheel(out, "speechlib", "1.0", {"speechlib/__init__.py": ""})
+    for version, imports, floor in (("1.0", "Old", "1.0"), ("1.1", "New", "2.0")):
+        build_wheel(out, "xuser", version, {"xuser/__init__.py": f"from xhub import {imports}\n"},
+                    requires=[f"xhub>={floor}"],
+                    extras={"speech": ["speechlib>=1.0"], "video": ["videolib>=1.0"]})
+    # No one-package move does it: ehub cannot go back (edep has no release that accepts
+    # it), and the importer's next release needs its extra's library moved too.
+    build_wheel(out, "ehub", "1.0", {"ehub/__init__.py": "class Old:\n    pass\n"})
+    build_wheel(out, "ehub", "2.0", {"ehub/__init__.py": "class New:\n    pass\n"})
+    build_wheel(out, "edep", "2.0", {"edep/__init__.py": ""}, requires=["ehub>=2.0"])
+    for version in ("1.0", "2.0"):
+        build_wheel(out, "elib", version, {"elib/__init__.py": ""})
+    for version, imports, floor in (("1.0", "Old", "elib<2"), ("1.1", "New", "elib>=2")):
+        build_wheel(out, "euser", version, {"euser/__init__.py": f"from ehub import {imports}\n"},
+                    requires=["ehub"], extras={"speech": [floor]})
+    for version, names in (("1.0", "Gone Kept"), ("1.5", "Gone Kept"), ("2.0", "Kept")):
+        build_wheel(out, "dynhub", version, {"dynhub/__init__.py": _DYNAMIC.format(names=names)})
     return out
 
 
@@ -182,6 +211,67 @@ def test_fix_keeps_going_until_the_code_runs_in_a_copy(diagnose):
     best = data["fixes"][0]
     assert best["versions"] == {"hubone": "1.0", "hubtwo": "1.0"}
     assert best["verified"] is True
+
+
+def test_a_moved_importer_keeps_the_extras_the_user_installed(diagnose):
+    code, data = diagnose("-m", "xuser")
+    assert code == 1
+    assert boundary(data, "Old") == ("xhub", "removed", "1.0", "2.0")
+    moving = next(f for f in data["fixes"] if "xuser" in f["changes"])
+    assert moving["versions"] == {"xuser": "1.1"}
+    assert moving["extras"] == {"xuser": ["speech"]}  # not [video]: videolib is not installed
+    assert "'xuser[speech]==1.1'" in moving["command"]
+
+
+def test_the_nearest_consistent_set_is_proposed_when_no_single_move_does_it(diagnose):
+    code, data = diagnose("-m", "euser")
+    assert code == 1
+    assert boundary(data, "Old") == ("ehub", "removed", "1.0", "2.0")
+    best = data["fixes"][0]
+    assert best["versions"] == {"euser": "1.1", "elib": "2.0"}
+    assert "'euser[speech]==1.1'" in best["command"] and best["verified"] is None
+    assert "nearest" in best["note"]
+
+
+def test_a_micro_probe_settles_what_no_wheel_can_say(diagnose):
+    code, data = diagnose("-c", "from dynhub import Gone")
+    assert code == 1
+    assert boundary(data, "Gone") == ("dynhub", "removed", "1.5", "2.0")
+    assert data["micro_probe_count"] == len(data["micro_probes"]) >= 1
+    assert data["fixes"][0]["versions"] == {"dynhub": "1.5"}
+    code, data = diagnose("-c", "from dynhub import Gone", "--no-probes")
+    assert code == 1 and data["micro_probe_count"] == 0
+    assert not any(b["symbol"] == "Gone" and b["direction"] == "removed"
+                   for b in data["boundaries"])
+
+
+def test_fix_solves_from_the_installed_releases_and_prints_the_whole_change(diagnose):
+    code, data = diagnose("-m", "toolkit", "--fix")
+    assert code == 1
+    best = data["fixes"][0]
+    # fakehub to its nearest release with the name; formers 5.0 needs fakehub>=2.0,
+    # so it steps back to its nearest release that accepts 1.1; nothing else moves.
+    assert best["versions"] == {"fakehub": "1.1", "formers": "4.0"}
+    assert best["moves"] == ["fakehub 2.0 -> 1.1", "formers 5.0 -> 4.0"]
+    assert best["verified"] is True and "fakehub==1.1" in best["command"]
+    with Store(os.environ["ENVPROBE_STORE"]) as store:  # what it learned, for the next --fix
+        kept = store.last_solve(f"diagnose {data['python']}")
+    assert kept["status"] == "solved" and kept["pins"] == best["versions"]
+    assert any(r["requires"] == "fakehub<2.0" for r in kept["rules"])
+
+
+def test_fix_moves_the_importer_when_that_is_the_nearest_consistent_set(diagnose):
+    code, data = diagnose("-m", "impuser", "--fix")
+    assert code == 1
+    best = data["fixes"][0]
+    assert best["versions"] == {"impuser": "1.1"} and best["verified"] is True
+
+
+def test_fix_clears_every_missing_name_of_one_import(diagnose):
+    code, data = diagnose("-c", "from pairhub import Alpha, Beta", "--fix")
+    assert code == 1
+    best = data["fixes"][0]
+    assert best["versions"] == {"pairhub": "1.0"} and best["verified"] is True
 
 
 def test_a_pasted_traceback_is_diagnosed_like_a_run(diagnose, user_env, tmp_path):

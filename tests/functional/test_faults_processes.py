@@ -82,7 +82,7 @@ def test_the_watchdog_alone_ends_a_command_at_its_deadline(tmp_path):
     read, write = os.pipe()
     command = [sys.executable, "-c", f"import time; time.sleep(120)  # {marker}"]
     watchdog = subprocess.Popen(
-        [sys.executable, "-I", str(WATCHDOG), str(write), str(os.getpid()), "1", "host", "--",
+        [sys.executable, "-I", "-S", str(WATCHDOG), str(write), str(os.getpid()), "1", "host", "--",
          *command], pass_fds=(write,), start_new_session=True)
     os.close(write)
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from trap_chain import build_keyword_removal
 from wheelfactory import build_wheel, serve_index, write_simple_index
 
 from envprobe.model.scenario import load_scenario
@@ -49,14 +50,7 @@ def job_index(tmp_path_factory: pytest.TempPathFactory):
                                "    return int in np.sctypes['int']\n",
     }, requires=["numbers"])
     # `audiolib` 2.0 dropped load()'s `mmap` keyword; `caller` passes it after import.
-    build_wheel(dists, "audiolib", "1.0",
-                {"audiolib/__init__.py": "def load(path, mmap=False):\n    return path\n"})
-    build_wheel(dists, "audiolib", "2.0",
-                {"audiolib/__init__.py": "def load(path):\n    return path\n"})
-    build_wheel(dists, "caller", "1.0", {
-        "caller/__init__.py": "import audiolib\n\n\ndef run():\n"
-                              "    return audiolib.load('x.wav', mmap=True)\n",
-    }, requires=["audiolib"])
+    build_keyword_removal(dists)
     root = tmp_path_factory.mktemp("job-index")
     write_simple_index(dists, root)
     with serve_index(root) as url:

@@ -54,7 +54,6 @@ def test_default_index_is_pips_own_whatever_is_configured(
     conf.write_text("[global]\nindex-url = http://127.0.0.1:1/configured/\n")
     monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:2/env/")
-    pip_config._default_index_url.cache_clear()
     assert default_index_url() == default
     assert default_index_url(sys.executable) == default
 
@@ -121,7 +120,12 @@ def test_the_target_interpreters_own_pip_is_asked(
     assert "index-url" not in read_pip_settings()
 
 
-def test_pip_runs_once_per_interpreter_and_files(
+def _asked(runs: list[list[str]]) -> list[str]:
+    """The pip subcommands the reader ran, e.g. `config list`, `install --help`."""
+    return sorted(" ".join(argv[3:]) for argv in runs)
+
+
+def test_pip_is_asked_once_per_interpreter_and_files_then_answers_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pip_runs: list[list[str]]
 ):
     conf = tmp_path / "pip.conf"
@@ -129,18 +133,67 @@ def test_pip_runs_once_per_interpreter_and_files(
     monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
     assert read_pip_settings()["find-links"] == "/from-file"
     assert read_pip_settings(sys.executable)["find-links"] == "/from-file"
-    assert len(pip_runs) == 1 and pip_runs[0][-2:] == ["config", "list"]
+    assert _asked(pip_runs) == ["config debug", "config list"]
 
     # A variable is read afresh without asking pip again; another file is not.
     monkeypatch.setenv("PIP_FIND_LINKS", "/from-env")
     assert read_pip_settings()["find-links"] == "/from-env"
-    assert len(pip_runs) == 1
+    assert len(pip_runs) == 2
     other = tmp_path / "other.conf"
     other.write_text("[global]\nfind-links = /other\n")
     monkeypatch.delenv("PIP_FIND_LINKS")
     monkeypatch.setenv("PIP_CONFIG_FILE", str(other))
     assert read_pip_settings()["find-links"] == "/other"
-    assert len(pip_runs) == 2
+    assert len(pip_runs) == 4
+
+    # The default index too is asked once, then kept: also for a later process.
+    default = default_index_url()
+    assert _asked(pip_runs[4:]) == ["--version", "install --help"]
+    counted = (
+        "import subprocess\nruns = []\nreal = subprocess.run\n"
+        "def counting(argv, **kwargs):\n    runs.append(argv)\n    return real(argv, **kwargs)\n"
+        "subprocess.run = counting\n"
+        "from envprobe.sources.config import IndexConfig\n"
+        "print(IndexConfig.from_pip().find_links, IndexConfig.from_pip().index_url, len(runs))\n"
+    )
+    later = subprocess.run([sys.executable, "-c", counted], capture_output=True, text=True,
+                           check=True, env={**os.environ, "PIP_CONFIG_FILE": str(conf)})
+    assert later.stdout.split() == ["('/from-file',)", default, "0"]
+
+
+def test_a_changed_configuration_file_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pip_runs: list[list[str]]
+):
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nfind-links = /before\n")
+    os.utime(conf, ns=(1_000_000_000, 1_000_000_000))
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    assert read_pip_settings()["find-links"] == "/before"
+    assert read_pip_settings()["find-links"] == "/before"
+    assert len(pip_runs) == 2  # config list and config debug, once
+
+    # Same size, same modification time: only the content differs, and the cache holds.
+    conf.write_text("[global]\nfind-links = /after!\n")
+    os.utime(conf, ns=(1_000_000_000, 1_000_000_000))
+    assert read_pip_settings()["find-links"] == "/before"
+    # A new modification time (an ordinary edit): read again.
+    os.utime(conf, ns=(2_000_000_000, 2_000_000_000))
+    assert read_pip_settings()["find-links"] == "/after!"
+    # A new size alone: read again.
+    conf.write_text("[global]\nfind-links = /after, longer\n")
+    os.utime(conf, ns=(2_000_000_000, 2_000_000_000))
+    assert read_pip_settings()["find-links"] == "/after, longer"
+    assert len(pip_runs) == 6
+
+    # A file pip looks for but did not find, once created, is read too.
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(tmp_path / "absent.conf"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert "find-links" not in read_pip_settings()
+    user = tmp_path / "xdg" / "pip" / "pip.conf"
+    user.parent.mkdir(parents=True)
+    user.write_text("[global]\nfind-links = /user\n")
+    assert read_pip_settings()["find-links"] == "/user"
 
 
 def test_no_pip_or_no_interpreter_is_one_line(tmp_path: Path):

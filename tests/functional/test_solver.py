@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from nemo_fixture import write_fake_nemo
+from trap_chain import build_keyword_removal
+from wheelfactory import serve_index, write_simple_index
 
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
@@ -61,23 +63,52 @@ def test_satisfiable_chain_finds_working_set_and_exact_boundary(tmp_path, chain_
     [boundary] = result.boundaries
     assert (boundary.package, boundary.symbol, boundary.last_with, boundary.first_without) == (
         "fakehub", "ModelFilter", "1.1", "2.0")
-    assert boundary.confirmed_by, "the release past the boundary was confirmed by a probe"
+    # The release past the boundary, installed alone and asked, confirmed it: no install
+    # of the whole set with fakehub 2.0 was needed.
+    assert boundary.method == "micro-probe" and not boundary.confirmed_by
+    assert [line.split(":")[0] for line in result.micro_probes] == ["fakehub 2.0"]
     [rule] = result.rules
     assert rule.package == "toolkit" and rule.requires == "fakehub<2.0"
     assert "toolkit/core.py" in rule.because
-    # proposal (fails), confirmation of 2.0, proposal (passes): within the bound
-    assert result.installs == 3
+    # proposal (fails), proposal (passes)
+    assert result.installs == 2
     first = result.attempts[0].outcome
     assert first.failure.kind.value == "missing_symbol"
     assert (first.failure.package, first.failure.version) == ("fakehub", "2.1")
 
 
+KEYWORD_CHAIN = """
+[scenario]
+name = "keyword"
+probe = ["import caller", "assert caller.run()"]
+[packages]
+caller = "*"
+audiolib = "*"
+[budget]
+max_installs = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def keyword_index(tmp_path_factory: pytest.TempPathFactory):
+    """`audiolib` drops load()'s `mmap` keyword in 2.0; `caller` passes it. A keyword is
+    no name a release alone can be asked about, so its boundary is confirmed by a probe."""
+    dists = tmp_path_factory.mktemp("keyword-dists")
+    build_keyword_removal(dists, without=("2.0", "2.1"))
+    root = tmp_path_factory.mktemp("keyword-index")
+    write_simple_index(dists, root)
+    with serve_index(root) as url:
+        yield url
+
+
 @pytest.mark.slow
 def test_a_confirmation_runs_beside_the_next_proposal_and_changes_nothing(
-        tmp_path, chain_index, monkeypatch):
-    together = solve(scenario_file(tmp_path), chain_index)
+        tmp_path, keyword_index, monkeypatch):
+    path = tmp_path / "keyword.toml"
+    path.write_text(KEYWORD_CHAIN)
+    together = solve(path, keyword_index)
     monkeypatch.setenv("ENVPROBE_STORE", str(tmp_path / "sequential.sqlite3"))
-    alone = solve(scenario_file(tmp_path), chain_index, parallel=False)
+    alone = solve(path, keyword_index, parallel=False)
 
     assert together.side_by_side == 2 and alone.side_by_side == 0
     assert [a.purpose for a in together.attempts] == ["proposal", "confirm", "proposal"]
@@ -86,6 +117,7 @@ def test_a_confirmation_runs_beside_the_next_proposal_and_changes_nothing(
     for field in ("status", "pins", "installed", "rules", "boundaries", "notes"):
         assert getattr(together, field) == getattr(alone, field), field
     assert together.boundaries[0].confirmed_by == (2,)
+    assert together.pins["audiolib"] == "1.0"
 
 
 @pytest.mark.slow

@@ -80,6 +80,20 @@ def test_declared_conflicts_are_what_pip_check_says():
     ]
 
 
+def test_the_extras_in_use_are_those_the_installed_set_satisfies():
+    kit = ("1.0", ("hub", 'core-lib; extra == "core"', 'core-lib; extra == "asr"',
+                   'audio>=2; extra == "asr"', 'video; extra == "tts"',
+                   'old-audio<2; extra == "legacy"', 'win-only; sys_platform == "win32"'), ())
+    env = inventory(kit=kit, hub=("1.0", (), ()), **{"core-lib": ("3.0", (), ())},
+                    audio=("2.1", (), ()))
+    # asr: both installed; core: covered by asr; tts: video missing; legacy: audio too new.
+    assert env.extras_in_use("kit") == ("asr",)
+    assert env.extras_in_use("hub") == () and env.extras_in_use("absent") == ()
+    changes = {"kit": "==1.1"}
+    assert command_for(changes, "/env/bin/python", "pip", {"kit": ["asr"]}) == \
+        "/env/bin/python -m pip install 'kit[asr]==1.1'"
+
+
 def test_every_name_of_a_parenthesised_import_is_read():
     source = "import os\nfrom hub import (\n    A,\n    B as b,\n)\n"
     assert _names_at(source, 3) == ["A", "B"]

@@ -50,7 +50,7 @@ class _Index:
     def files(self, name: str, version: Version) -> list:
         return []
 
-    def download(self, dist: _File) -> Path:
+    def archive(self, dist: _File) -> Path:
         self.downloads += 1
         return self._folder / dist.filename
 

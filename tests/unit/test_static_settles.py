@@ -95,7 +95,7 @@ class _Index:
         return [_File(p.name, p.name.endswith(".whl"))
                 for p in self.folder.glob(f"{name}-{version}*")]
 
-    def download(self, dist):
+    def archive(self, dist):
         return self.folder / dist.filename
 
 

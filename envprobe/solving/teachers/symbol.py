@@ -2,8 +2,9 @@
 
 The owner's releases are scanned outwards from the failing one for the
 release where the name vanished (or appeared); only when the wheels cannot
-tell does it bisect with real installs. A static boundary is confirmed by one
-probe of the release past it. The rule applies to the importer's releases
+tell does it bisect with real installs. A static boundary is confirmed by the
+release past it: installed alone and asked (a micro-probe) where it has a
+wheel, else by one probe of the whole set with it. The rule applies to the importer's releases
 that import the name, and points at its boundary by key.
 """
 
@@ -57,9 +58,11 @@ def missing_symbol(tools: Tools, case: Case, lesson: Lesson) -> None:
         lesson.notes.append(f"cannot tell which release lacks {symbol!r}: {failure.message}")
         return
     releases = tools.releases(owner)
+    alone = getattr(tools.scanner, "provides_alone", None)
     search, boundary = find_boundary(
         tools, case, lesson, owner, failing, releases, symbol, module,
-        lambda v: tools.scanner.provides(owner, v, module, symbol))
+        lambda v: tools.scanner.provides(owner, v, module, symbol),
+        alone=alone and (lambda v: alone(owner, v, module, symbol)))
     if not search.found and None in search.checked.values():
         # Releases that could not be read or built say nothing about the name: claiming
         # that no release provides it would be wrong evidence, and a false verdict.
@@ -122,13 +125,18 @@ def _siblings(tools: Tools, case: Case, module: str, symbol: str) -> list[str]:
 
 def find_boundary(tools: Tools, case: Case, lesson: Lesson, owner: NormalizedName,
                   failing: Version, releases: list[Version], label: str, module: str,
-                  static: Callable[[Version], bool | None]) -> tuple[Search, Boundary]:
+                  static: Callable[[Version], bool | None],
+                  alone: Callable[[Version], bool | None] | None = None,
+                  ) -> tuple[Search, Boundary]:
     """Cheap first: the releases' files (then one confirming probe); real installs only
     where no file could answer. Shared by every teacher whose question is "which release
     changed". The files read include releases with no wheel for this Python (`known`):
-    the boundary is where the name really left, whether or not its good side installs here."""
+    the boundary is where the name really left, whether or not its good side installs here.
+    `alone` asks a release installed alone (a micro-probe): where it agrees that the
+    release past the edge lacks the name, no confirming install of the set is needed."""
     search = gallop_static(tools.known(owner) if tools.known else releases, failing, static)
-    if search.found and _asked_alone(tools, owner, search):
+    if search.found and (_asked_alone(tools, owner, search)
+                         or _confirmed_alone(tools, search, failing, alone)):
         # The release past the edge, installed alone, lacked the name at run time:
         # that is the proof a confirming install of the whole set would give.
         return search, boundary_of(owner, label, module, search, BoundaryMethod.MICRO_PROBE)
@@ -144,6 +152,19 @@ def _asked_alone(tools: Tools, owner: NormalizedName, search: Search) -> bool:
     """Whether a micro-probe answered for the release on the failing side of the edge."""
     edge = search.first_without if search.direction == "removed" else search.last_without
     return tools.micro_probed is not None and edge is not None and tools.micro_probed(owner, edge)
+
+
+def _confirmed_alone(tools: Tools, search: Search, failing: Version,
+                     alone: Callable[[Version], bool | None] | None) -> bool:
+    """Whether the release past a static edge, installed alone, lacks the name too.
+
+    Not where the failing probe sits at the edge (it is the proof already),
+    nor where confirmations are off.
+    """
+    edge = search.first_without if search.direction == "removed" else search.last_without
+    if alone is None or not tools.confirm or edge is None or edge == failing:
+        return False
+    return alone(edge) is False
 
 
 def bisect_by_probe(tools: Tools, case: Case, lesson: Lesson, owner: NormalizedName,
