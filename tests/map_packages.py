@@ -49,3 +49,60 @@ def build_map_packages(out: Path) -> Path:
     for version, hub in (("1.0", "hub<2"), ("2.0", "hub>=2")):
         build_wheel(out, "ext", version, {"ext/__init__.py": "import hub\n"}, requires=[hub])
     return out
+
+
+# Traps the real NeMo map showed. `hub2` drops `Old` after 1.0. `app2` (the rows):
+# - 1.0 imports hub2 at top level; it imports `Old` only in a module the probe never
+#   loads and in one its `__init__` imports under `try/except ImportError`: every hub2 works
+# - 2.0 requires tool==1.0 while the scenario's pin `pin2` requires tool>=2: no set holds
+#   it, whatever hub2 is (as NeMo 1.19 pins a setuptools torch 2.13 refuses)
+# - 3.0 imports Old at top level (so hub2 1.0 only) and tf2, whose releases from 5.0 on
+#   declare hub2>=2 (before, hub2<2): tf2 5.0 .. 12.0 clash on paper, found by a
+#   bisection, not a walk (as transformers 5 needs a hub without NeMo's ModelFilter)
+# - 4.0 imports New (hub2 2.0 on) and tf2: tf2 1.0 .. 4.0 clash, at the window's low end
+# - 5.0 imports hub2, d1 and d2, whose newest releases fail at import, one after the
+#   other: two lessons about the rest of the set before hub2 3.0 passes, not hub2's fault
+TRAPS_SCENARIO = """
+[scenario]
+name = "trapmap"
+probe = ["import app2"]
+timeout = 60
+
+[packages]
+app2 = "*"
+hub2 = "*"
+tf2 = "*"
+
+[pins]
+pin2 = "1.0"
+"""
+
+
+def build_trap_packages(out: Path) -> Path:
+    """Write the traps' packages into `out` and return it."""
+    new = "class New:\n    pass\n"
+    for version, body in (("1.0", "class Old:\n    pass\n"), ("2.0", new), ("3.0", new)):
+        build_wheel(out, "hub2", version, {"hub2/__init__.py": body})
+    unreached = {"app2/__init__.py": "import hub2\ntry:\n    from app2 import guarded\n"
+                                     "except ImportError:\n    guarded = None\n",
+                 "app2/guarded.py": "from hub2 import Old\n",
+                 "app2/extra.py": "from hub2 import Old\n"}
+    build_wheel(out, "app2", "1.0", unreached, requires=["hub2"])
+    build_wheel(out, "app2", "2.0", {"app2/__init__.py": "import hub2\n"},
+                requires=["hub2", "tool==1.0"])
+    build_wheel(out, "app2", "3.0", {"app2/__init__.py": "from hub2 import Old\nimport tf2\n"},
+                requires=["hub2", "tf2"])
+    build_wheel(out, "app2", "4.0", {"app2/__init__.py": "from hub2 import New\nimport tf2\n"},
+                requires=["hub2", "tf2"])
+    build_wheel(out, "app2", "5.0", {"app2/__init__.py": "import hub2\nimport d1\nimport d2\n"},
+                requires=["hub2", "d1", "d2"])
+    for dep in ("d1", "d2"):
+        build_wheel(out, dep, "1.0", {f"{dep}/__init__.py": ""})
+        build_wheel(out, dep, "2.0", {f"{dep}/__init__.py": "raise RuntimeError('broken')\n"})
+    for major in range(1, 13):
+        build_wheel(out, "tf2", f"{major}.0", {"tf2/__init__.py": ""},
+                    requires=["hub2>=2" if major >= 5 else "hub2<2"])
+    for version in ("1.0", "2.0"):
+        build_wheel(out, "tool", version, {"tool/__init__.py": ""})
+    build_wheel(out, "pin2", "1.0", {"pin2/__init__.py": ""}, requires=["tool>=2"])
+    return out

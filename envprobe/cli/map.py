@@ -10,12 +10,11 @@ turns it into one line and exit 2.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from envprobe.cli import options
 from envprobe.cli.console import event_lines, spinner
-from envprobe.cli.report import report_path
+from envprobe.cli.report import publish_map, report_path
 from envprobe.errors import UsageError
 from envprobe.model.scenario import load_scenario
 from envprobe.probing.executors import EXECUTORS, executor_for
@@ -72,8 +71,7 @@ def map_command(args: argparse.Namespace) -> int:
 
     from envprobe.mapping.workflow import choose_axes, map_scenario
     from envprobe.report.files import check_writable
-    from envprobe.report.map import row_sentence
-    from envprobe.report.map_files import map_outputs, render_map_json, write_map
+    from envprobe.report.map_files import map_outputs
 
     scenario = load_scenario(args.scenario)
     choose_axes(scenario, args.rows, args.columns)  # a wrong name is said before any work
@@ -105,21 +103,4 @@ def map_command(args: argparse.Namespace) -> int:
             )
     finally:
         executor.close()
-    try:
-        written = write_map(result, report, folder)
-    except OSError as error:
-        raise UsageError(f"cannot write {error.filename or report}: "
-                         f"{error.strerror or error} (the map is kept in the store)") from None
-    if args.json:
-        print(render_map_json(result), end="")
-    else:
-        out = Console()
-        for row in result.rows:
-            out.print(f"[bold]{result.rows_package} {row.version}[/bold]: {row.status.value}",
-                      highlight=False)
-            for column, window in row.windows.items():
-                out.print("  " + row_sentence(result.rows_package, row, column, window),
-                          highlight=False, markup=False)
-    for path in written:
-        print(f"wrote {path}", file=sys.stderr)
-    return 0 if result.decided else 1
+    return publish_map(result, report, folder, as_json=args.json)

@@ -1,4 +1,4 @@
-"""`envprobe report`: re-render a scenario's stored solve, and the publishing both commands share.
+"""`envprobe report`: re-render a scenario's stored solve or map, and the publishing they share.
 
 `publish` is the one place that decides where a result's files go: the
 report beside the scenario when the scenario lives outside the current
@@ -10,6 +10,7 @@ in the scenario's folder. It says where it wrote each file, on stderr, so
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,9 +22,11 @@ from envprobe.paths import default_store_path
 from envprobe.probing.store import Store
 
 if TYPE_CHECKING:
+    from envprobe.model.mapping import MapResult
     from envprobe.model.result import SolveResult
 
-__all__ = ["add_scenario_outputs", "publish", "register", "report_command", "report_path"]
+__all__ = ["add_scenario_outputs", "publish", "publish_map", "register", "report_command",
+           "report_path"]
 
 REPORT_NAME = "REPORT.md"
 
@@ -32,11 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `report` to the envprobe parser."""
     report = subparsers.add_parser(
         "report",
-        help="render the last stored solve of a scenario, without probing",
+        help="render the last stored solve (or map) of a scenario, without probing",
         description="Render REPORT.md, the constraints file and the terminal summary from "
-                    "the store's last result for this scenario. Nothing is installed.",
+                    "the store's last result for this scenario. Nothing is installed. With "
+                    "--map, or given a .map.json file, render a map the same way.",
     )
     add_scenario_outputs(report)
+    report.add_argument("--map", action="store_true",
+                        help="render the scenario's last stored map (`envprobe map`): its "
+                        "section, pictures, .map.json and metadata patch beside the scenario")
     report.set_defaults(func=report_command)
 
 
@@ -57,6 +64,8 @@ def add_scenario_outputs(parser: argparse.ArgumentParser) -> None:
 def report_command(args: argparse.Namespace) -> int:
     from envprobe.model.result import SolveResult
 
+    if args.map or args.scenario.name.endswith(".map.json"):
+        return _report_map(args)
     scenario = load_scenario(args.scenario)
     # Read-only: a report needs no write access and never creates a store.
     with Store(args.store or default_store_path(), readonly=True) as store:
@@ -64,6 +73,55 @@ def report_command(args: argparse.Namespace) -> int:
     if stored is None:
         raise UsageError(f"the store has no solve of {scenario.name!r}; run `envprobe solve` first")
     return publish(SolveResult.from_dict(stored), scenario, args)
+
+
+def _report_map(args: argparse.Namespace) -> int:
+    """A stored map, from its `.map.json` or from the store, written and shown again."""
+    from envprobe.model.mapping import MapResult
+
+    if args.scenario.name.endswith(".map.json"):
+        try:
+            data = json.loads(args.scenario.read_text())
+        except (OSError, ValueError) as error:
+            raise UsageError(f"{args.scenario}: cannot read a map ({error})") from None
+        folder = args.scenario.parent
+    else:
+        scenario = load_scenario(args.scenario)
+        with Store(args.store or default_store_path(), readonly=True) as store:
+            data = store.last_map(scenario.name)
+        if data is None:
+            raise UsageError(f"the store has no map of {scenario.name!r}; run `envprobe map` first")
+        folder = scenario.path.parent
+    try:
+        result = MapResult.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise UsageError(f"{args.scenario}: not a map ({error!r} is wrong or missing)") from None
+    return publish_map(result, args.report or report_path(args.scenario), folder,
+                       as_json=args.json)
+
+
+def publish_map(result: MapResult, report: Path, folder: Path, *, as_json: bool) -> int:
+    """Write a map's files (`write_map`), then show it on stdout: one JSON object, or a
+    sentence per cell; the files written go to stderr."""
+    from rich.console import Console
+
+    from envprobe.report.map import map_lines
+    from envprobe.report.map_files import render_map_json, write_map
+
+    try:
+        written = write_map(result, report, folder)
+    except OSError as error:
+        raise UsageError(f"cannot write {error.filename or report}: "
+                         f"{error.strerror or error} (the map is kept in the store)") from None
+    if as_json:
+        print(render_map_json(result), end="")
+    else:
+        out = Console()
+        for line in map_lines(result):
+            out.print(line, highlight=False, markup=False)
+    for path in written:
+        print(f"wrote {_shown(path)}", file=sys.stderr)
+    return 0 if result.decided else 1
 
 
 def report_path(scenario: Path, cwd: Path | None = None) -> Path:

@@ -47,7 +47,7 @@ class Cell:
     rescue: list[Version] = field(default_factory=list)  # the candidates before that verdict
     done: bool = False
     undecided: str = ""
-    retried: set[Version] = field(default_factory=set)
+    retried: dict[Version, int] = field(default_factory=dict)  # re-resolutions per release
 
     def mark(self, version: Version, mark: Mark) -> None:
         self.marks[version] = mark

@@ -19,18 +19,22 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from envprobe.mapping.cells import Cell, Mark, in_range, set_up
-from envprobe.mapping.planner import Conflict, MapSolver
+from envprobe.mapping.planner import Conflict, pins_for
+from envprobe.mapping.reached import probe_imports
 from envprobe.mapping.uses import Uses
 from envprobe.mapping.windows import finish
 from envprobe.model.mapping import CellState, MapResult
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome
 from envprobe.model.requests import ProbeRequest
+from envprobe.model.result import Purpose
 from envprobe.probing.executors import Executor, Lost
+from envprobe.solving.solver import Solver
 
 __all__ = ["Mapper"]
 
 Events = Callable[[str, str], None]
 _SIDES = ("lower", "upper")
+_RETRIES = 8  # re-resolutions of one edge, each after a failure that taught a new rule
 
 
 @dataclass
@@ -44,16 +48,20 @@ class _Edge:
 class Mapper:
     """Maps `rows` (one target's releases) against `columns`, through one solver and executor."""
 
-    def __init__(self, solver: MapSolver, executor: Executor, *, rows_package: str,
+    def __init__(self, solver: Solver, executor: Executor, *, rows_package: str,
                  columns: list[str], max_installs: int, events: Events | None = None) -> None:
         self.solver, self.executor = solver, executor
         self.rows_package = canonicalize_name(rows_package)
         self.columns = [canonicalize_name(c) for c in columns]
         self.max_installs = max_installs
         self.events = events or (lambda kind, text: None)
-        self.uses = Uses(solver.index, solver.scanner, solver.interpreter.tags)
+        self.uses = Uses(solver.index, solver.scanner, solver.interpreter.tags,
+                         starts=probe_imports(solver.scenario.code))
         self.cells: list[Cell] = []
         self.notes: list[str] = []
+        self.row_clashes: dict[Version, str] = {}  # rows no set holds, whatever the columns
+        self._taught: dict[Version, int | None] = {}  # each row's last failed probe
+        self._no_clash: dict[Version, int] = {}  # row -> how many rules it held with
         self._started = time.monotonic()
 
     def run(self) -> MapResult:
@@ -89,7 +97,7 @@ class Mapper:
         pins_of: dict[ProbeRequest, dict[NormalizedName, Version]] = {}
         for cell in self._open():
             for edge in self._edges(cell):
-                request = self.solver.request_for(edge.pins)
+                request = self.solver.request(edge.pins)
                 wanted.setdefault(request, []).append(edge)
                 pins_of[request] = edge.pins
         if not wanted:
@@ -143,25 +151,88 @@ class Mapper:
         """The next release to probe at each open end, held with the row release."""
         edges: list[_Edge] = []
         for side in _SIDES:
-            if getattr(cell, side) is not None:
-                continue
-            while cell.candidates:
-                version = cell.candidates[0 if side == "lower" else -1]
-                pins = self.solver.pins_for({self.rows_package: cell.row, cell.column: version})
-                if isinstance(pins, Conflict):
-                    cell.mark(version, Mark(CellState.DECLARED, pins.words))
-                    continue
-                edges.append(_Edge(cell, side, version, pins))
-                break
+            if getattr(cell, side) is None and cell.candidates:
+                edge = self._held(cell, side)
+                if cell.row in self.row_clashes:
+                    return []
+                if edge is not None:
+                    edges.append(edge)
         if not cell.candidates and not edges:
             cell.done = True  # nothing works: the cell's marks say why, release by release
         if len(edges) == 2 and edges[0].version == edges[1].version:
             edges = edges[:1]  # one release left: one probe decides both ends
         return edges
 
+    def _held(self, cell: Cell, side: str) -> _Edge | None:
+        """The outermost candidate on `side` that some consistent set holds with the row.
+
+        Declared metadata often rules out a long run at one end (transformers 5 needs a
+        hub NeMo cannot import): a gallop then a bisection find where the run ends in
+        log(n) resolutions, assuming, as the scans do, that it is one contiguous run;
+        each release ruled out says which resolution spoke for it.
+        """
+        order = list(cell.candidates) if side == "lower" else cell.candidates[::-1]
+        answers: dict[int, dict[NormalizedName, Version] | Conflict] = {}
+
+        def held(i: int) -> bool:
+            answers[i] = pins_for(self.solver, {self.rows_package: cell.row,
+                                                cell.column: order[i]})
+            return not isinstance(answers[i], Conflict)
+
+        if held(0):
+            return _Edge(cell, side, order[0], answers[0])  # type: ignore[arg-type]
+        if self._row_clashes(cell.row):
+            return None
+        bad, good, step = 0, None, 1
+        while good is None and bad < len(order) - 1:
+            i = min(bad + step, len(order) - 1)
+            if held(i):
+                good = i
+            else:
+                bad, step = i, step * 2
+        while good is not None and good - bad > 1:
+            middle = (bad + good) // 2
+            if held(middle):
+                good = middle
+            else:
+                bad = middle
+        ruled_out = order[:bad + 1] if good is None else order[:good]
+        checked = sorted(i for i, a in answers.items() if isinstance(a, Conflict))
+        for i, version in enumerate(list(ruled_out)):
+            nearest = min(checked, key=lambda c: (abs(c - i), c))
+            words = answers[nearest].words  # type: ignore[union-attr]
+            if nearest != i:
+                words = f"{words} (resolved at {cell.column} {order[nearest]}; the releases " \
+                        f"between are taken to clash alike)"
+            cell.mark(version, Mark(CellState.DECLARED, words))
+        if good is None:
+            return None
+        return _Edge(cell, side, order[good], answers[good])  # type: ignore[arg-type]
+
+    def _row_clashes(self, row: Version) -> bool:
+        """Whether the row release clashes with the scenario whatever the columns hold
+        (NeMo 1.19 pins a setuptools that torch 2.13 refuses): then every cell of the row
+        is that clash, said once, instead of one resolution per column release."""
+        if row in self.row_clashes:
+            return True
+        if self._no_clash.get(row) == len(self.solver.rules):
+            return False  # asked already, and no rule has been learned since
+        alone = pins_for(self.solver, {self.rows_package: row})
+        if not isinstance(alone, Conflict):
+            self._no_clash[row] = len(self.solver.rules)
+            return False
+        self.row_clashes[row] = words = (f"{self.rows_package} {row} holds with no set "
+                                         f"of the scenario: {alone.words}")
+        for cell in self.cells:
+            if cell.row == row:
+                for version in list(cell.candidates):
+                    cell.mark(version, Mark(CellState.DECLARED, words, self._taught.get(row)))
+                cell.done = True
+        return True
+
     def _settle(self, request: ProbeRequest, pins: dict[NormalizedName, Version],
                 outcome: ProbeOutcome, edges: list[_Edge]) -> None:
-        outcome = self.solver.record(request, pins, outcome)
+        outcome = self.solver.keep(request, pins, Purpose.EDGE, outcome)
         where = "from the store" if outcome.cached else "installed"
         verdict = "passed" if outcome else outcome.failure.summary()  # type: ignore[union-attr]
         self.events("outcome", f"probe #{outcome.probe_id} ({where}) "
@@ -180,7 +251,8 @@ class Mapper:
                 # A failure the scans predicted has nothing left to teach.
                 expected = all(e.cell.static_empty for e in edges)
                 learned = False if expected else self.solver.learn(outcome, pins)
-            self._failed(cell, edge.version, failure, outcome, learned)
+            self._failed(cell, edge.version, failure, outcome,
+                         learned or self._moved(edge, pins))
         self.events("status", self.status())
 
     def _passed(self, cell: Cell, version: Version) -> None:
@@ -200,11 +272,24 @@ class Mapper:
         if cell.lower is not None and cell.upper is not None:
             cell.done = True
 
+    def _moved(self, edge: _Edge, pins: dict[NormalizedName, Version]) -> bool:
+        """Whether the rules now propose another set for this edge than the one that failed:
+        a lesson taught by another probe of the same round counts as much as its own."""
+        if edge.cell.static_empty:
+            return False
+        now = pins_for(self.solver, {self.rows_package: edge.cell.row,
+                                     edge.cell.column: edge.version})
+        return now != pins
+
     def _failed(self, cell: Cell, version: Version, failure: Failure, outcome: ProbeOutcome,
                 learned: bool) -> None:
         about_column = canonicalize_name(failure.package or "") == cell.column
-        if learned and not about_column and version not in cell.retried:
-            cell.retried.add(version)  # a rule about the rest of the set: ask the resolver again
+        self._taught[cell.row] = outcome.probe_id
+        if learned and not about_column and cell.retried.get(version, 0) < _RETRIES:
+            # A rule about the rest of the set: ask the resolver again. NeMo meets several
+            # traps in turn (a build, pkg_resources, a wheel without its library, NumPy 2),
+            # each a new rule, so one retry per release would blame the column for them.
+            cell.retried[version] = cell.retried.get(version, 0) + 1
             return
         cell.mark(version, Mark(CellState.FAILS, failure.summary(), outcome.probe_id))
         if cell.static_empty:

@@ -16,6 +16,7 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from envprobe.mapping.reached import reached_files
 from envprobe.solving.boundary import Search, gallop_static
 from envprobe.sources.index import PackageIndex
 from envprobe.static.imports import import_sites
@@ -61,20 +62,28 @@ class Uses:
     index: PackageIndex
     scanner: StaticScanner
     tags: Sequence[Tag]
+    starts: list[str] = field(default_factory=list)  # the modules the probe code imports
     scanned: list[str] = field(default_factory=list)
     _tops: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _reached: dict[tuple[str, Version], frozenset[str] | None] = field(default_factory=dict)
 
     def of(self, row: str, version: Version, column: str,
            column_releases: Sequence[Version]) -> list[Use] | None:
-        """What this row release imports from `column` where the code runs; None: no wheel."""
+        """What this row release imports from `column` where the probe's imports run it
+        (`reached`); None: no wheel."""
         wheel = self._wheel(row, version)
         if wheel is None:
             return None
+        if (row, version) not in self._reached:
+            self._reached[row, version] = reached_files(wheel, self.starts)
+        reached = self._reached[row, version]
         found: dict[tuple[str, str], Use] = {}
         for top in self._top_modules(column, column_releases):
             for site in import_sites(wheel, top):
                 if site.typing_only or site.optional:
                     continue  # never runs, or survives the name's absence
+                if reached is not None and (site.in_function or site.file not in reached):
+                    continue  # not run by importing what the probe imports
                 where = f"{site.file}:{site.line}"
                 for name in site.names or ("",):
                     found.setdefault((site.module, name), Use(site.module, name, where))

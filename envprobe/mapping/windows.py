@@ -67,6 +67,7 @@ def _row(mapper: Mapper, row: Version, cells: list[Cell], installable: bool) -> 
         entry.status = RowStatus.BROKEN
         entry.reason = f"no file of {name} {row} installs on this interpreter"
         return entry
+    entry.reason = mapper.row_clashes.get(row, "")
     for cell in cells:
         entry.windows[cell.column] = window = window_of(cell)
         if window.lowest is None and not cell.undecided:
@@ -78,7 +79,7 @@ def _row(mapper: Mapper, row: Version, cells: list[Cell], installable: bool) -> 
     if entry.status is RowStatus.BROKEN:
         for window in entry.windows.values():
             if window.lowest is None and not window.note:
-                window.note = "no release in range works"
+                window.note = mapper.row_clashes.get(row, "no release in range works")
     return entry
 
 

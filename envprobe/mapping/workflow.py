@@ -15,12 +15,12 @@ from packaging.utils import canonicalize_name
 
 from envprobe.errors import UsageError
 from envprobe.mapping.mapper import Mapper
-from envprobe.mapping.planner import MapSolver
 from envprobe.model.mapping import MapResult
 from envprobe.model.rules import Rule
 from envprobe.model.scenario import Scenario
 from envprobe.probing.executors import Executor, LocalExecutor
 from envprobe.probing.store import Store
+from envprobe.solving.solver import Solver
 from envprobe.solving.workflow import sources_for
 
 __all__ = ["choose_axes", "map_scenario"]
@@ -73,11 +73,17 @@ def map_scenario(
         with Store(store_path) if store_path else Store.default() as store:
             budget = max_installs or max(scenario.budget.max_installs,
                                          4 * len(index.versions(row)) * len(chosen))
-            solver = MapSolver(scenario, index=index, store=store, options=options,
-                               events=events, refresh=refresh, max_installs=budget)
-            solver.rules += _known_rules(store, scenario.name)
-            result = Mapper(solver, pool, rows_package=row, columns=chosen,
-                            max_installs=budget, events=events).run()
+            solver = Solver(scenario, index=index, store=store, options=options,
+                            events=events, refresh=refresh, max_installs=budget)
+            known = _known_rules(store, scenario.name)
+            solver.rules += known
+            # as `Solver.learn` does: a rule about a project makes the resolver pin it
+            solver.universe |= {r.package for r in known if r.package is not None}
+            try:
+                result = Mapper(solver, pool, rows_package=row, columns=chosen,
+                                max_installs=budget, events=events).run()
+            finally:
+                solver.scanner.close()  # the micro-probes' folders, as `solve` does
             store.save_map(scenario.name, result.to_dict())
     finally:
         if executor is None:

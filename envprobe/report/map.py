@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 
 from envprobe.model.mapping import MapResult, MapRow, RowStatus, Window
 
-__all__ = ["map_markdown", "map_svg", "pip_constraints", "row_sentence", "uv_metadata"]
+__all__ = ["map_lines", "map_markdown", "map_svg", "pip_constraints", "row_sentence", "uv_metadata"]
 
 _STYLE = {  # state -> (fill, legend)
     "works": ("#4caf50", "works (probe passed)"),
@@ -42,6 +42,17 @@ def row_sentence(name: str, row: MapRow, column: str, window: Window) -> str:
              else f"{window.lowest} … {window.highest}")
     should = f"should declare {window.suggested}" if window.suggested else "any release in range"
     return f"{name} {row.version} {declared}; works with {works}; {should}"
+
+
+def map_lines(result: MapResult) -> list[str]:
+    """The map for a terminal: each row's verdict, then one sentence per column."""
+    lines: list[str] = []
+    for row in result.rows:
+        lines.append(f"{result.rows_package} {row.version}: {row.status.value}"
+                     + (f" ({row.reason})" if row.reason and not row.windows else ""))
+        lines += ["  " + row_sentence(result.rows_package, row, column, window)
+                  for column, window in row.windows.items()]
+    return lines
 
 
 def map_markdown(result: MapResult, pictures: dict[str, str] | None = None) -> str:

@@ -41,7 +41,7 @@ from envprobe.solving.release_questions import ReleaseQuestions
 from envprobe.solving.teachers import Teacher
 from envprobe.static.scanner import StaticScanner
 
-__all__ = ["Solver", "micro_backend"]
+__all__ = ["Solver", "conflict_chain", "micro_backend"]
 
 Events = Callable[[str, str], None]
 
@@ -99,7 +99,7 @@ class Solver:
         self.attempts: list[Attempt] = []
         self.notes: list[str] = []
         self._refreshed: set[tuple[str, ...]] = set()
-        self._started = 0.0
+        self._started = time.monotonic()  # `solve` restarts it; a caller driving steps keeps it
         self._extras: dict[str, frozenset[str]] = {}
         self._cached_provider: tuple[str, SolveProvider] | None = None
 
@@ -121,7 +121,7 @@ class Solver:
                 pins = self._propose()
             except ResolutionImpossible as impossible:
                 return self._result(Verdict.UNSATISFIABLE, "no candidate set is left in range",
-                                    chain=_chain(impossible))
+                                    chain=conflict_chain(impossible))
             except ResolutionTooDeep:
                 return self._result(Verdict.UNDECIDED, "the resolver gave up (too many rounds)")
             self.events("propose", ", ".join(f"{n}=={v}" for n, v in sorted(pins.items())))
@@ -137,6 +137,57 @@ class Solver:
                 assert outcome.failure is not None
                 return self._result(Verdict.UNDECIDED,
                                     f"nothing new to learn from: {outcome.failure.summary()}")
+
+    # the steps, for a caller that drives them itself (the map) -----------------------
+
+    def propose(self, fixed: dict[NormalizedName, Version] | None = None
+                ) -> dict[NormalizedName, Version]:
+        """The set a solve would install with `fixed` held; raises as resolvelib does."""
+        return self._propose(fixed)
+
+    def request(self, pins: dict[NormalizedName, Version]) -> ProbeRequest:
+        """The probe of `pins`, as `solve` runs it (extras, build steps, base layer)."""
+        return self._request(pins)
+
+    def stored(self, request: ProbeRequest) -> ProbeOutcome | None:
+        return self._stored(request)
+
+    def keep(self, request: ProbeRequest, pins: dict[NormalizedName, Version],
+             purpose: Purpose, outcome: ProbeOutcome) -> ProbeOutcome:
+        """Record a probe that ran elsewhere (a worker): in the store, and as an attempt."""
+        if not outcome.cached:
+            outcome.probe_id = self.store.record(request, outcome)
+            self._refreshed.add(request.requirements)
+        self.attempts.append(Attempt(purpose, {n: str(v) for n, v in pins.items()}, outcome))
+        return outcome
+
+    def learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> bool:
+        """Teach a failure to the teachers; True when a rule or a project is new.
+
+        For a caller that probes many sets at once (the map), the same lesson comes
+        back from several probes: a rule that differs from a known one only in its
+        evidence is not new, and is not kept twice. A rule about a project makes it
+        one the resolver pins, or the rule could never apply (pyarrow's NumPy check).
+        """
+        known = {_gist(r) for r in self.rules}
+        universe = set(self.universe)
+        self._learn(outcome, pins)
+        kept, seen = [], set()
+        for rule in self.rules:
+            if _gist(rule) not in seen:
+                seen.add(_gist(rule))
+                kept.append(rule)
+        self.rules[:] = kept
+        self.universe |= {r.package for r in kept if r.package is not None}
+        return bool(seen - known or self.universe - universe)
+
+    def out_of_time(self) -> bool:
+        return self._out_of_time()
+
+    @property
+    def installs(self) -> int:
+        """Real installs so far (probes not answered by the store)."""
+        return sum(1 for a in self.attempts if not a.outcome.cached)
 
     def releases(self, name: str) -> list[Version]:
         """Installable releases of `name` on the probe's interpreter, ascending."""
@@ -253,8 +304,7 @@ class Solver:
         refresh = self.refresh and request.requirements not in self._refreshed
         stored = self._stored(request)
         if stored is None:
-            used = sum(1 for a in self.attempts if not a.outcome.cached)
-            if used >= self.max_installs or self._out_of_time():
+            if self.installs >= self.max_installs or self._out_of_time():
                 raise _Budget()
             self.events("install", f"{purpose}: installing {len(request.requirements)} pins")
             outcome = run_probe(request, store=self.store, refresh=refresh,
@@ -337,7 +387,13 @@ class Solver:
         )
 
 
-def _chain(impossible: ResolutionImpossible) -> list[str]:
+def _gist(rule: Rule) -> tuple:
+    """A rule without its evidence: what it demands, of whom."""
+    return (rule.requires, rule.package, rule.versions, rule.kind, rule.install_option,
+            rule.when_imports)
+
+
+def conflict_chain(impossible: ResolutionImpossible) -> list[str]:
     """The requirements that cannot all hold, each in words, with the rule behind it."""
     lines: list[str] = []
     for cause in impossible.causes:

@@ -16,6 +16,7 @@ from snapshot_index import SNAPSHOTS, RecordedProbes, Snapshot, SnapshotIndex, S
 from envprobe.model.result import Purpose
 from envprobe.model.rules import BoundaryMethod, ImportCheck, InstallOption, Rule, RuleKind
 from envprobe.solving.teachers import Lesson, Teacher
+from envprobe.solving.teachers.installer import valid_versions
 
 V = Version
 
@@ -213,6 +214,19 @@ def test_a_declared_conflict_becomes_one_rule_per_parent(label, versions):
     assert rules["app", "helper>=2"].because == (
         f"the installer reports: app{versions[0]} depends on helper>=2")
     assert lesson.universe == {"app", "lib", "helper"}
+
+
+@pytest.mark.parametrize(("text", "valid"), [
+    (">=2.13.0,<=2.13.0+cpu", ">=2.13.0,<=2.13.0"),  # as uv writes a local wheel's range
+    ("==2.13.0+cpu", "==2.13.0+cpu"),
+    (">=1.5", ">=1.5"),
+    ("<=not a version", ""),
+])
+def test_an_installer_range_with_a_local_label_becomes_a_specifier_that_loads(text, valid):
+    assert valid_versions(text) == valid
+    rule = Rule(requires="setuptools>=77", because="", kind=RuleKind.DECLARED,
+                package=canonicalize_name("torch"), versions=valid_versions(text))
+    assert rule.covers(V("2.13.0+cpu")), "the pinned local build stays covered"
 
 
 def test_a_pinned_release_without_a_file_is_excluded():

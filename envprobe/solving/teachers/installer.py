@@ -6,12 +6,15 @@ probing layer; nothing here reads installer wording.
 
 from __future__ import annotations
 
+import re
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from envprobe.model.rules import InstallOption, Rule, RuleKind
 from envprobe.solving.teachers.common import Case, Lesson, Tools, ids, release_words, requirement
 
-__all__ = ["build_failed", "declared_conflict", "no_distribution"]
+__all__ = ["build_failed", "declared_conflict", "no_distribution", "valid_versions"]
 
 
 def declared_conflict(tools: Tools, case: Case, lesson: Lesson) -> None:
@@ -33,9 +36,30 @@ def declared_conflict(tools: Tools, case: Case, lesson: Lesson) -> None:
                     f"{demand.requirement}",
             kind=RuleKind.DECLARED,
             package=parent,
-            versions=demand.versions,
+            versions=valid_versions(demand.versions),
             evidence=ids(case.outcome),
         ))
+
+
+def valid_versions(text: str) -> str:
+    """The installer's version range as a specifier packaging accepts.
+
+    uv writes `torch>=2.13.0,<=2.13.0+cpu`; PEP 440 allows a local label only after
+    `==` or `!=`. Without it, `<=2.13.0` admits the same releases (a bound without a
+    label ignores candidates' labels). A range still unreadable covers every release.
+    """
+    try:
+        SpecifierSet(text)
+        return text
+    except InvalidSpecifier:
+        parts = [p.strip() for p in text.split(",")]
+        cleaned = ",".join(p if p.startswith(("==", "!=")) else re.sub(r"\+[A-Za-z0-9.]*$", "", p)
+                           for p in parts)
+    try:
+        SpecifierSet(cleaned)
+        return cleaned
+    except InvalidSpecifier:
+        return ""
 
 
 def no_distribution(tools: Tools, case: Case, lesson: Lesson) -> None:
