@@ -26,7 +26,7 @@ from envprobe.model.interpreter import TargetInterpreter
 from envprobe.model.outcome import ProbeOutcome
 from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.model.result import Attempt, Purpose, SolveResult, Verdict
-from envprobe.model.rules import Boundary, InstallOption, Rule
+from envprobe.model.rules import Boundary, InstallOption, Rule, RuleKind
 from envprobe.model.scenario import Scenario
 from envprobe.probing.backends import InstallerBackend, backend_for
 from envprobe.probing.interpreter import describe
@@ -220,12 +220,15 @@ class Solver:
                   for name, version in self.scenario.pins.items()]
         roots += [Need(r.target, r.requirement.specifier, "rule", rule=r)
                   for r in self.rules if r.package is None and r.install_option is None]
-        # A learned importer was imported by the probe, so it belongs in the set even
-        # when no target declares it; pinning it is what lets its rule apply.
+        # A learned importer, or a package that checked its dependencies at import, was
+        # imported by the probe, so it belongs in the set even when it is reached only
+        # through projects nobody tracks (pyarrow through datasets); pinning it is what
+        # lets its rule apply.
         searched = {need.name for need in roots}
         roots += [Need(name, SpecifierSet(), "rule", rule=r)
                   for r in self.rules
-                  if r.when_imports is not None and (name := r.package) and name not in searched]
+                  if (r.when_imports is not None or r.kind is RuleKind.DEPENDENCY_CHECK)
+                  and (name := r.package) and name not in searched]
         resolution = Resolver(provider, _Reporter(self.events)).resolve(roots, max_rounds=500)
         self._extras = {name: c.extras for name, c in resolution.mapping.items()}
         return {name: c.version for name, c in resolution.mapping.items()}

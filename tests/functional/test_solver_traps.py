@@ -83,6 +83,16 @@ def traps_index(tmp_path_factory: pytest.TempPathFactory):
     for version in ("1.0", "2.0"):
         build_wheel(dists, "helperlib", version, {"helperlib/__init__.py": ""})
     build_wheel(dists, "checker", "1.0", {"checker/__init__.py": CHECK}, requires=["helperlib"])
+    # `deepcheck` is reached only through `middle`, which no one tracks (as pyarrow is
+    # reached through datasets); its 2.0 checks for helperlib 2 at import, and `deepapp`
+    # declares helperlib<2.
+    build_wheel(dists, "deepcheck", "1.0", {"deepcheck/__init__.py": CHECK})
+    build_wheel(dists, "deepcheck", "2.0",
+                {"deepcheck/__init__.py": CHECK.replace('"1."', '"2."').replace(">=1.0,<2", ">=2.0,<3")})
+    build_wheel(dists, "middle", "1.0", {"middle/__init__.py": "import deepcheck\n"},
+                requires=["deepcheck"])
+    build_wheel(dists, "deepapp", "1.0", {"deepapp/__init__.py": "import middle\n"},
+                requires=["middle", "helperlib<2"])
     hub = {"1.0": "class Alpha: pass\nclass Beta: pass\n",
            "2.0": "class Beta: pass\n",
            "3.0": "class Gamma: pass\n"}
@@ -133,6 +143,18 @@ def test_import_time_dependency_check_becomes_a_rule(tmp_path, traps_index):
     assert (rule.package, rule.versions) == ("checker", "==1.0")
     assert rule.requirement.specifier.contains("1.0")
     assert not rule.requirement.specifier.contains("2.0")
+
+
+@pytest.mark.slow
+def test_a_dependency_check_deep_in_the_tree_pins_the_checker(tmp_path, traps_index):
+    result = solve_scenario(load_scenario(scenario(tmp_path, 'deepapp = "*"', "import deepapp")),
+                            index_url=traps_index)
+
+    assert result.status == "solved", result.reason
+    [rule] = result.rules
+    assert (rule.kind, rule.package, rule.versions) == ("dependency_check", "deepcheck", ">=2.0")
+    assert result.pins["deepcheck"] == "1.0", "the checker joined the set its rule applies to"
+    assert result.installed["helperlib"] == "1.0"
 
 
 @pytest.mark.slow
