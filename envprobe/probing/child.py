@@ -30,6 +30,7 @@ _CANNOT_IMPORT = re.compile(r"^cannot import name '([^']+)' from '([^']+)'")
 _NO_ATTRIBUTE = re.compile(r"^module '([^']+)' has no attribute '([^']+)'")
 _UNEXPECTED_KEYWORD = re.compile(r"^([\w.<>]+)\(\) got an unexpected keyword argument '(\w+)'")
 _MAX_FRAMES = 60
+_STARTED = time.monotonic()
 
 
 class _Distributions:
@@ -270,8 +271,20 @@ def _describe(exc: BaseException, dists: _Distributions) -> dict:
     }
 
 
-def _read_ahead(code: str, dists: _Distributions) -> list:
+def _time_left() -> float:
+    """Seconds reading ahead may take: at most 20, and never into the probe's timeout (the
+    host's clock started before ours; 5 s are kept for that and for writing the report)."""
+    try:
+        timeout = float(os.environ.get("ENVPROBE_PROBE_TIMEOUT", "0"))
+    except ValueError:
+        return 0.0
+    return min(20.0, timeout - (time.monotonic() - _STARTED) - 5.0)
+
+
+def _read_ahead(code: str, dists: _Distributions, seconds: float) -> list:
     """The imports the probe would meet next (`child_lookahead.py`); never fails the report."""
+    if seconds <= 0.5:
+        return []
     try:
         import importlib.util
 
@@ -280,7 +293,7 @@ def _read_ahead(code: str, dists: _Distributions) -> list:
         spec = importlib.util.spec_from_file_location("_envprobe_lookahead", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return module.read_ahead(code, dists, _relative)
+        return module.read_ahead(code, dists, _relative, seconds)
     except Exception:  # noqa: BLE001 - reading ahead is a bonus, the failure is the report
         return []
 
@@ -352,7 +365,7 @@ def main(outcome_path: str, code_path: str, installed_path: str | None = None) -
         dists = _Distributions()
         result = _describe(exc, dists)
         if isinstance(exc, ImportError):
-            result["ahead"] = _read_ahead(code, dists)
+            result["ahead"] = _read_ahead(code, dists, _time_left())
     else:
         elapsed = time.perf_counter() - started
     result["seconds"] = {"code": elapsed}

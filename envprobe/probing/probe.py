@@ -163,6 +163,9 @@ def _run_child_process(python: str, run_dir: Path, code: str, timeout: float,
     code_path.write_text(code, encoding="utf-8")
     flags = ["-I", "-B"] if read_only else ["-I"]
     env = sealed.probe_environ(run_dir, options.pass_env)
+    # The child reads ahead of a failed import only within this (child.py `_time_left`):
+    # reading ahead must never turn a failure into a timeout.
+    env["ENVPROBE_PROBE_TIMEOUT"] = str(timeout)
     if read_only:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     listing = [str(private / _LISTING)] if list_installed else []
