@@ -140,7 +140,7 @@ def _run_listing_child(ready: Prepared, request: ProbeRequest, on_tick: Callable
     options = request.options
     done, private = _run_child_process(ready.env.python, ready.run_dir, request.code,
                                        request.timeout, options, on_tick=on_tick,
-                                       list_installed=True)
+                                       list_installed=True, read_ahead=True)
     installed = read_installed(private / _LISTING, ready.hidden)
     if installed is None:
         try:
@@ -154,8 +154,13 @@ def _run_listing_child(ready: Prepared, request: ProbeRequest, on_tick: Callable
 def _run_child_process(python: str, run_dir: Path, code: str, timeout: float,
                        options: InstallOptions, *, read_only: bool = False,
                        on_tick: Callable[[], None] | None = None,
-                       list_installed: bool = False) -> tuple[processes.Completed, Path]:
-    """The child, run; how it ended and the private folder that holds its report."""
+                       list_installed: bool = False,
+                       read_ahead: bool = False) -> tuple[processes.Completed, Path]:
+    """The child, run; how it ended and the private folder that holds its report.
+
+    `read_ahead` only where a solver learns from the suspects (a probe): reading
+    ahead of a failed import costs up to 20 s on a NeMo-sized tree.
+    """
     work = run_dir / "work"
     work.mkdir()
     private = Path(tempfile.mkdtemp(prefix="child-", dir=run_dir))
@@ -164,8 +169,9 @@ def _run_child_process(python: str, run_dir: Path, code: str, timeout: float,
     flags = ["-I", "-B"] if read_only else ["-I"]
     env = sealed.probe_environ(run_dir, options.pass_env)
     # The child reads ahead of a failed import only within this (child.py `_time_left`):
-    # reading ahead must never turn a failure into a timeout.
-    env["ENVPROBE_PROBE_TIMEOUT"] = str(timeout)
+    # reading ahead must never turn a failure into a timeout. Unset, it never reads ahead.
+    if read_ahead:
+        env["ENVPROBE_PROBE_TIMEOUT"] = str(timeout)
     if read_only:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     listing = [str(private / _LISTING)] if list_installed else []
