@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from packaging.requirements import Requirement
@@ -24,11 +25,12 @@ from envprobe.diagnosing.releases import Releases
 from envprobe.errors import EnvprobeError
 from envprobe.model.diagnosis import Fix
 from envprobe.model.rules import Boundary, Rule
-from envprobe.solving.boundary import gallop_static
+from envprobe.solving.boundary import Speculative, gallop_static
 
 __all__ = ["Need", "command_for", "find_fixes", "needs_from"]
 
 _CANDIDATES = 3  # releases tried per way out, nearest first
+_READERS = 4  # wheels read side by side while looking for an importer's way out
 _DEPENDENT_RELEASES = 12  # releases of a broken dependent read (metadata only) for a repair
 
 
@@ -206,13 +208,25 @@ def _importer_moves(needs: list[Need], checker: _Checker) -> list[Fix | None]:
 
 def _nearest_free(releases: list[Version], have: Version,
                   free: Callable[[Version], bool | None]) -> list[Version]:
-    """The first newer release free of the import, then the last older one (a gallop each)."""
+    """The first newer release free of the import, then the last older one (a gallop each).
+
+    Each answer reads a whole wheel's imports (NeMo's: a thousand modules by range
+    requests), so both gallops' first steps are read side by side on threads."""
+    with ThreadPoolExecutor(max_workers=_READERS) as pool:
+        try:
+            return _gallops(releases, have, Speculative(free, pool))
+        finally:
+            pool.shutdown(cancel_futures=True)
+
+
+def _gallops(releases: list[Version], have: Version, free: Speculative) -> list[Version]:
     found = []
     newer = [v for v in releases if v >= have and not v.is_prerelease] or [have]
+    older = [v for v in releases if v <= have and not v.is_prerelease]
+    free.warm([*free.ladder([have, *newer], have), *free.ladder([*older, have], have)])
     search = gallop_static([have, *newer], have, free)
     if search.direction == "added" and search.first_with is not None:
         found += [v for v in newer if v >= search.first_with][:_CANDIDATES]
-    older = [v for v in releases if v <= have and not v.is_prerelease]
     search = gallop_static([*older, have], have, free)
     if search.direction == "removed" and search.last_with is not None:
         found += sorted((v for v in older if v <= search.last_with), reverse=True)[:_CANDIDATES]

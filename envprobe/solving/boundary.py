@@ -15,13 +15,45 @@ and the caller decides what to try next.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
 from packaging.version import Version
 
-__all__ = ["Search", "bisect_with_probes", "gallop_static"]
+__all__ = ["Search", "Speculative", "bisect_with_probes", "gallop_static"]
 
 Predicate = Callable[[Version], "bool | None"]
+_LADDER = 4  # gallop steps per side read ahead: 1, 2, 4, 8 releases away
+
+
+class Speculative:
+    """A predicate whose likely calls run ahead on `pool`'s threads, each at most once.
+
+    A cold static scan waits on the network (range reads of a remote wheel), so
+    the releases a gallop will most likely ask about are read side by side. Only
+    for predicates without side effects beyond caches: what a search reports as
+    checked is still what it asked, never what was read ahead.
+    """
+
+    def __init__(self, predicate: Predicate, pool: Executor) -> None:
+        self._predicate, self._pool = predicate, pool
+        self._answers: dict[Version, Future] = {}
+
+    def warm(self, versions: Sequence[Version]) -> None:
+        for version in versions:
+            if version not in self._answers:
+                self._answers[version] = self._pool.submit(self._predicate, version)
+
+    def ladder(self, releases: Sequence[Version], failing: Version) -> list[Version]:
+        """The failing release and the first gallop steps on each side of it."""
+        ordered = sorted(set(releases) | {failing})
+        start, last = ordered.index(failing), len(ordered) - 1
+        steps = [start + sign * (1 << k) for k in range(_LADDER) for sign in (-1, 1)]
+        return [failing, *(ordered[p] for p in dict.fromkeys(steps) if 0 <= p <= last)]
+
+    def __call__(self, version: Version) -> bool | None:
+        self.warm([version])
+        return self._answers[version].result()
 
 
 @dataclass
@@ -114,6 +146,8 @@ def gallop_static(releases: Sequence[Version], failing: Version, predicate: Pred
     whose scan cannot be read (an old release without a wheel) ends that side
     only: the other may still hold the boundary.
     """
+    if isinstance(predicate, Speculative):
+        predicate.warm(predicate.ladder(releases, failing))
     releases = sorted(set(releases) | {failing})
     search = Search()
     check = _Checker(releases, predicate, search)

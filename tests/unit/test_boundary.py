@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from hypothesis import given
 from hypothesis import strategies as st
 from packaging.version import Version
 
 from envprobe.model.rules import specifier_for
-from envprobe.solving.boundary import bisect_with_probes, gallop_static
+from envprobe.solving.boundary import Speculative, bisect_with_probes, gallop_static
 
 RELEASES = [Version(f"0.{minor}") for minor in range(1, 41)]
 
@@ -37,6 +39,36 @@ def test_gallop_finds_an_addition_when_older_releases_lack_the_name():
     search = gallop_static(RELEASES, Version("0.2"), has)
     assert (search.direction, search.last_without, search.first_with) == (
         "added", Version("0.4"), Version("0.5"))
+
+
+class Waiting(Counting):
+    """A predicate that holds its answers until told: reads ahead must overlap to finish."""
+
+    def __init__(self, low: str, high: str, together: int) -> None:
+        super().__init__(low, high)
+        self.barrier = threading.Barrier(together, timeout=10)
+        self.started = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, version: Version) -> bool:
+        with self.lock:
+            self.started += 1
+            first = self.started <= self.barrier.parties
+        if first:
+            self.barrier.wait()  # BrokenBarrierError: the reads did not overlap
+        return super().__call__(version)
+
+
+def test_a_speculative_gallop_reads_its_ladder_side_by_side_and_reports_what_it_asked():
+    plain = gallop_static(RELEASES, Version("0.36"), Counting("0.5", "0.24"))
+    has = Waiting("0.5", "0.24", together=4)  # four reads must wait on each other at once
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        search = gallop_static(RELEASES, Version("0.36"), Speculative(has, pool))
+    assert (search.direction, search.last_with, search.first_without) == (
+        plain.direction, plain.last_with, plain.first_without)
+    assert search.checked == plain.checked, "read-ahead answers are not reported as checked"
+    assert len(has.calls) == len(set(has.calls)), "each release is read once"
+    assert set(search.checked) <= set(has.calls)
 
 
 def test_gallop_stops_without_a_boundary_when_scans_cannot_tell():
