@@ -73,13 +73,15 @@ class WheelFiles:
     members: dict[str, str] = field(default_factory=dict)
     folders: set[str] = field(default_factory=set)
     extensions: dict[str, str] = field(default_factory=dict)
+    source: ScanSource | None = None
 
     @classmethod
     @contextlib.contextmanager
     def open(cls, source: Path | ScanSource) -> Iterator[WheelFiles]:
         """Only the zip's directory is read here; members are read when asked for."""
-        with scan_source(source).open() as stream, zipfile.ZipFile(stream) as archive:
-            wheel = cls(archive)
+        scanned = scan_source(source)
+        with scanned.open() as stream, zipfile.ZipFile(stream) as archive:
+            wheel = cls(archive, source=scanned)
             for member in archive.namelist():
                 installed = _installed_path(member)
                 if installed is None:
@@ -104,7 +106,10 @@ class WheelFiles:
     def read_each(self, paths: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """(path, bytes) of each file, in the order they lie in the archive: a wheel read
         by ranges is then read front to back, in few requests."""
-        offsets = {path: self.archive.getinfo(self.members[path]).header_offset for path in paths}
+        infos = {path: self.archive.getinfo(self.members[path]) for path in paths}
+        if self.source is not None:
+            self.source.will_read(sum(info.compress_size for info in infos.values()))
+        offsets = {path: info.header_offset for path, info in infos.items()}
         for path in sorted(offsets, key=offsets.__getitem__):
             yield path, self.read(path)
 

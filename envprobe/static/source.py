@@ -24,6 +24,9 @@ class ScanSource(Protocol):
 
     def open(self) -> contextlib.AbstractContextManager[BinaryIO]: ...
 
+    def will_read(self, nbytes: int) -> None:
+        """A hint before a scan reads `nbytes` of it: a remote file may fetch it whole."""
+
 
 class _OnDisk:
     """A local file whose sha256 the scan cache computes itself."""
@@ -36,6 +39,9 @@ class _OnDisk:
 
     def open(self) -> contextlib.AbstractContextManager[BinaryIO]:
         return self.path.open("rb")
+
+    def will_read(self, nbytes: int) -> None:
+        """On disk already: nothing to fetch."""
 
 
 def scan_source(source: Path | ScanSource) -> ScanSource:

@@ -9,6 +9,7 @@ are not the ones asked for), which must end in one clear error.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.server
 import os
@@ -234,3 +235,29 @@ def test_a_server_whose_size_contradicts_the_listing_is_refused(site, tmp_path: 
                                 fallback=tmp_path / "fallback" / listed.filename)
         with pytest.raises(BadRanges, match="the index lists"), archive.open():
             pass
+
+
+def test_a_scan_that_reads_most_of_a_wheel_downloads_it_once_instead(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # Mostly Python (a pure-Python wheel of a few MB, as NeMo's): asking where it imports a
+    # module reads every Python file, so one download beats a range request per 4 MiB.
+    dists = tmp_path / "dists"
+    text = base64.b64encode(os.urandom(6 << 20)).decode()
+    wheel = build_wheel(dists, "bulky", "1.0", {**_SOURCES, "bulky/blob.py": f"BLOB = {text!r}\n"})
+    assert wheel.stat().st_size > 4 << 20  # past what the first request fetches whole
+    root = tmp_path / "site"
+    write_simple_index(dists, root, metadata_files=False)
+    monkeypatch.setenv("ENVPROBE_CACHE", str(tmp_path / "full-scans"))
+    expected = _full_download_answers(wheel, tmp_path / "folder")
+    monkeypatch.setenv("ENVPROBE_CACHE", str(tmp_path / "range-scans"))
+    with _serve(root, "honours") as (url, served):
+        index = PackageIndex(IndexConfig(index_url=url), cache_dir=tmp_path / "cache")
+        scanner = StaticScanner(index)
+        answers = _answers(scanner)
+    archive = index.archive(index.best_wheel("bulky", "1.0"))
+    assert answers == expected
+    assert served.ranges.count(None) == 1, served.ranges  # one plain download
+    assert sum(asked is not None for asked in served.ranges) <= 3  # the tail, the first members
+    kept = list((tmp_path / "cache" / "files").rglob("*.whl"))
+    assert [path.read_bytes() for path in kept] == [wheel.read_bytes()]
+    assert archive.path == kept[0]
