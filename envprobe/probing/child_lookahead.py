@@ -142,19 +142,34 @@ class _Reader:
             self.sources[name] = text
         return self.sources[name]
 
-    def _lacks(self, module: str, name: str) -> bool:
-        """Whether the installed `module` surely never mentions `name` (cheap; the host checks)."""
+    def _lacks(self, module: str, name: str, depth: int = 0) -> bool:
+        """Whether the installed `module` surely never mentions `name` (cheap; the host checks).
+
+        A star import hands on names its text never spells (`from .values import *` in
+        llvmlite.ir binds `Constant`): the modules it takes from are read too, a few deep."""
         loaded = sys.modules.get(module)
         if loaded is not None:
             namespace = vars(loaded)
             if name in namespace:
                 return False
-            if "__getattr__" not in namespace:
-                return True  # it ran to the end and did not bind the name
+            if "__getattr__" not in namespace and not hasattr(type(loaded), "__getattr__"):
+                return True  # it ran to the end and did not bind the name (nor serves it lazily)
         source = self._source(module)  # a lazy table names what its `__getattr__` serves
         if source is None:
             return False  # an extension, a namespace folder or nothing readable: no opinion
-        return re.search(r"\b" + re.escape(name) + r"\b", source) is None
+        if re.search(r"\b" + re.escape(name) + r"\b", source) is not None:
+            return False
+        if _REPLACED.search(source):
+            return False  # it puts another object in its place (transformers' lazy module)
+        stars = _STAR.findall(source)
+        if stars and depth >= _STAR_DEPTH:
+            return False  # too deep to follow: no opinion
+        is_package = getattr(self._spec(module), "submodule_search_locations", None) is not None
+        for dots, target in stars:
+            origin = _absolute(module, is_package, len(dots), target or None)
+            if origin is None or not self._lacks(origin, name, depth + 1):
+                return False
+        return True
 
     def _suspect(self, kind: str, name: str, module: str, node: ast.stmt, file: str | None) -> None:
         if (module, name) in self.seen or len(self.suspects) >= _MAX_SUSPECTS:
@@ -186,6 +201,11 @@ def _absent(name: str) -> bool:
         return importlib.util.find_spec(name) is None
     except (ImportError, ValueError):
         return False
+
+
+_STAR = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\*", re.MULTILINE)
+_STAR_DEPTH = 3
+_REPLACED = re.compile(r"sys\.modules\[__name__\]\s*=")
 
 
 def _absolute(module: str, is_package: bool, level: int, target: str | None) -> str | None:

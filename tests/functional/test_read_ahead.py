@@ -18,6 +18,7 @@ from envprobe.probing.child_report import InvalidReport, read_child_report
 from envprobe.solving.workflow import solve_scenario
 
 APP = """\
+import zeta
 from alpha import kept, old_a
 import app.core
 import app.extra
@@ -29,6 +30,20 @@ try:
 except ImportError:
     gone = None
 from gamma import old_c
+from epsilon import deep
+from zeta import later
+from eta import later
+"""
+# A module that puts a lazy object in its own place (as transformers does): its names are
+# served by the object's class, so neither its namespace nor its text can rule one out.
+LAZY = """\
+import sys, types
+class _Lazy(types.ModuleType):
+    def __getattr__(self, name):
+        if name == "later":
+            return 1
+        raise AttributeError(name)
+sys.modules[__name__] = _Lazy(__name__)
 """
 
 
@@ -45,9 +60,15 @@ def chain_index(tmp_path_factory: pytest.TempPathFactory):
     build_wheel(dists, "gamma", "2.0", {"gamma/__init__.py": "new_c = 1\n"})
     build_wheel(dists, "delta", "1.0", {"delta/__init__.py": "gone = 1\n"})
     build_wheel(dists, "delta", "2.0", {"delta/__init__.py": ""})
+    # `deep` reaches epsilon's namespace through two star imports: its text never names it.
+    build_wheel(dists, "epsilon", "1.0", {"epsilon/__init__.py": "from epsilon._impl import *\n",
+                                          "epsilon/_impl.py": "from ._more import *\n",
+                                          "epsilon/_more.py": "deep = 1\n"})
+    build_wheel(dists, "zeta", "1.0", {"zeta/__init__.py": LAZY})  # run before the failure
+    build_wheel(dists, "eta", "1.0", {"eta/__init__.py": LAZY})  # not run: read as text
     build_wheel(dists, "app", "1.0", {"app/__init__.py": APP, "app/core.py": CORE,
                                       "app/extra.py": EXTRA},
-                requires=["alpha", "beta", "gamma", "delta"])
+                requires=["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta"])
     root = tmp_path_factory.mktemp("ahead-index")
     write_simple_index(dists, root)
     with serve_index(root) as url:
@@ -72,6 +93,8 @@ def test_one_failed_install_teaches_all_three_removed_names(tmp_path, chain_inde
     ahead = {(s.module, s.name) for s in first.ahead}
     assert {("beta", "old_b"), ("gamma", "old_c")} <= ahead
     assert ("delta", "gone") not in ahead and ("alpha", "kept") not in ahead
+    assert ("epsilon", "deep") not in ahead, "a name bound by star imports is no suspect"
+    assert not {("zeta", "later"), ("eta", "later")} & ahead, "nor one a lazy module serves"
     edges = {b.symbol: (b.package, b.last_with, b.first_without) for b in result.boundaries}
     assert edges == {"old_a": ("alpha", "1.0", "2.0"), "old_b": ("beta", "1.0", "2.0"),
                      "old_c": ("gamma", "1.0", "2.0")}
