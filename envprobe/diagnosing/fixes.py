@@ -210,8 +210,9 @@ def _nearest_free(releases: list[Version], have: Version,
                   free: Callable[[Version], bool | None]) -> list[Version]:
     """The first newer release free of the import, then the last older one (a gallop each).
 
-    Each answer reads a whole wheel's imports (NeMo's: a thousand modules by range
-    requests), so both gallops' first steps are read side by side on threads."""
+    Each answer reads every module of a release's wheel (NeMo's: a thousand), mostly
+    waiting on the network when cold, so both gallops' first steps are read side by
+    side on threads."""
     with ThreadPoolExecutor(max_workers=_READERS) as pool:
         try:
             return _gallops(releases, have, Speculative(free, pool))
