@@ -3,7 +3,7 @@
 Run by hand (not part of the tests):
 
     python bench/bench_transducer.py [--shape parakeet-0.6b|small] [--repeats 3] [--json OUT]
-                                     [--workdir DIR [--reuse]]
+                                     [--workdir DIR [--reuse]] [--before CHECKOUT]
 
 In one run on this machine:
 - builds the `.nemo` from the committed TDT fixture's NeMo-written config, resized
@@ -16,7 +16,12 @@ In one run on this machine:
   frames), one thread each: PyTorch eager vs onnxruntime, interleaved rounds,
   median of `--repeats` of CPU time (encoder and decoding apart) and wall
   time, the load average before and after, and whether both decoded the same
-  tokens.
+  tokens;
+- with `--before CHECKOUT` (another checkout of this repository, e.g. the commit
+  before a graph change): the same `.nemo` exported by that checkout's
+  exporter too, its graphs timed in the same interleaved rounds
+  (`onnxruntime_before`), so a change to the exported graphs is measured side
+  by side with the current graphs and PyTorch.
 """
 
 from __future__ import annotations
@@ -93,11 +98,11 @@ def build_nemo(path: Path, shape: dict) -> None:
             tar.addfile(info, io.BytesIO(data))
 
 
-def export_in_child(nemo: Path, out: Path) -> dict:
-    """Export in a fresh process so its peak RSS is the export's alone."""
+def export_in_child(nemo: Path, out: Path, repo: Path = REPO) -> dict:
+    """Export in a fresh process so its peak RSS is the export's alone (`repo`'s exporter)."""
     script = (
         "import json, resource, sys, time\n"
-        f"sys.path.insert(0, {str(REPO)!r})\n"
+        f"sys.path.insert(0, {str(repo)!r})\n"
         "from manual_export.api import export_nemo\n"
         "started = time.perf_counter()\n"
         f"report = export_nemo({str(nemo)!r}, {str(out)!r}, force=True)\n"
@@ -136,7 +141,8 @@ def runtimes(out: Path) -> dict:
     return results
 
 
-def speed(nemo: Path, out: Path, repeats: int) -> dict:
+def speed(nemo: Path, outs: dict[str, Path], repeats: int) -> dict:
+    """PyTorch against each exported folder in `outs` (side name -> folder), interleaved."""
     import onnxruntime as ort
 
     torch.set_num_threads(1)
@@ -148,11 +154,27 @@ def speed(nemo: Path, out: Path, repeats: int) -> dict:
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
 
-    def session(name: str):
+    def session(out: Path, name: str):
         return ort.InferenceSession(str(out / name), options, providers=["CPUExecutionProvider"])
 
-    encoder = session("encoder-model.onnx")
-    steps = SplitSteps(session("sherpa-onnx/decoder.onnx"), session("sherpa-onnx/joiner.onnx"))
+    graphs = {side: (session(out, "encoder-model.onnx"),
+                     SplitSteps(session(out, "sherpa-onnx/decoder.onnx"),
+                                session(out, "sherpa-onnx/joiner.onnx")))
+              for side, out in outs.items()}
+
+    def pytorch(audio, audio_length):
+        with torch.inference_mode():
+            encoded, lengths = (t.numpy() for t in model.encoder(
+                torch.from_numpy(audio), torch.from_numpy(audio_length)))
+        return encoded, lengths, TorchSteps(model)
+
+    def onnxruntime(encoder, steps):
+        def encode(audio, audio_length):
+            encoded, lengths = encoder.run(None, {"audio_signal": audio, "length": audio_length})
+            return encoded, lengths, steps
+        return encode
+
+    encoders = {"pytorch": pytorch, **{side: onnxruntime(*pair) for side, pair in graphs.items()}}
     rng = np.random.default_rng(0)
     results = {}
     for seconds in SECONDS:
@@ -160,21 +182,10 @@ def speed(nemo: Path, out: Path, repeats: int) -> dict:
         features = rng.standard_normal((1, model.config.encoder.feat_in, frames), np.float32)
         length = np.array([frames])
         timings: dict[str, dict[str, list[float]]] = {
-            side: {kind: [] for kind in _TIMES} for side in ("pytorch", "onnxruntime")}
+            side: {kind: [] for kind in _TIMES} for side in encoders}
         tokens = {}
-
-        def pytorch(features, length):
-            with torch.inference_mode():
-                encoded, lengths = (t.numpy() for t in model.encoder(
-                    torch.from_numpy(features), torch.from_numpy(length)))
-            return encoded, lengths, TorchSteps(model)
-
-        def onnxruntime(features, length):
-            encoded, lengths = encoder.run(None, {"audio_signal": features, "length": length})
-            return encoded, lengths, steps
-
         for _ in range(repeats):
-            for side, encode in (("pytorch", pytorch), ("onnxruntime", onnxruntime)):
+            for side, encode in encoders.items():
                 wall, cpu = time.perf_counter(), time.process_time()
                 encoded, lengths, decoder = encode(features, length)
                 encoder_cpu = time.process_time() - cpu
@@ -188,15 +199,18 @@ def speed(nemo: Path, out: Path, repeats: int) -> dict:
                    for side, times in timings.items()}
         results[f"{seconds}s"] = {
             "median_seconds": medians,
-            "speedup_cpu": medians["pytorch"]["cpu"] / medians["onnxruntime"]["cpu"],
-            "speedup_wall": medians["pytorch"]["wall"] / medians["onnxruntime"]["wall"],
-            "speedup_encoder_cpu": (medians["pytorch"]["encoder_cpu"]
-                                    / medians["onnxruntime"]["encoder_cpu"]),
+            **{f"speedup_{kind}{_suffix(side)}": medians["pytorch"][kind] / medians[side][kind]
+               for side in graphs for kind in ("cpu", "wall", "encoder_cpu")},
             "tokens": len(tokens["pytorch"][0]["tokens"]),
-            "same_tokens": tokens["pytorch"] == tokens["onnxruntime"],
+            **{f"same_tokens{_suffix(side)}": tokens["pytorch"] == tokens[side] for side in graphs},
         }
         print(json.dumps({f"{seconds}s": results[f"{seconds}s"]}), flush=True)
     return results
+
+
+def _suffix(side: str) -> str:
+    """Result keys keep their old names for the current graphs: `speedup_cpu`, `_before` added."""
+    return side.removeprefix("onnxruntime")
 
 
 def main() -> None:
@@ -207,6 +221,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--reuse", action="store_true",
                         help="time the model and export already in --workdir (no rebuild)")
+    parser.add_argument("--before", type=Path, default=None, metavar="CHECKOUT",
+                        help="also export with the exporter of this checkout and time its graphs")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-transducer-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -218,6 +234,12 @@ def main() -> None:
         report["build_seconds"] = time.perf_counter() - started
         print(json.dumps(report), flush=True)
         report["export"] = export_in_child(nemo, out)
+    outs = {"onnxruntime": out}
+    if args.before:
+        before = work / "out-before"
+        if not (args.reuse and (before / "validation.json").exists()):
+            report["export_before"] = export_in_child(nemo, before, args.before.resolve())
+        outs["onnxruntime_before"] = before
     report["nemo_mb"] = nemo.stat().st_size / 2**20
     report["files_mb"] = {str(p.relative_to(out)): round(p.stat().st_size / 2**20, 1)
                           for p in sorted(out.rglob("*")) if p.is_file()}
@@ -225,7 +247,7 @@ def main() -> None:
     report["runtimes"] = runtimes(out)
     print(json.dumps(report["runtimes"]), flush=True)
     report["load_average_before"] = os.getloadavg()
-    report["speed"] = speed(nemo, out, args.repeats)
+    report["speed"] = speed(nemo, outs, args.repeats)
     report["load_average_after"] = os.getloadavg()
     report["bench_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(report, indent=1))

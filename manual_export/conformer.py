@@ -17,12 +17,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from manual_export.config import EncoderConfig
+from manual_export.fused_attention import MASKED_SCORE, fused_rel_attention, positions_table
 
 __all__ = ["ConformerEncoder"]
 
-# NeMo fills masked attention scores with -10000, not -inf; -inf would turn
-# fully padded rows into NaN before they are zeroed.
-MASKED_SCORE = -10000.0
 FFN_RESIDUAL_FACTOR = 0.5
 
 
@@ -70,7 +68,11 @@ def _strided_length(length):
 
 
 class RelPositionalEncoding(nn.Module):
-    """Scales the input by sqrt(d_model) and builds sinusoids for positions T-1 ... -(T-1)."""
+    """Scales the input by sqrt(d_model) and builds sinusoids for positions T-1 ... -(T-1).
+
+    Under export it returns the table of positions 0 ... T instead, which the
+    fused attention mirrors (`fused_attention.positions_table`).
+    """
 
     def __init__(self, d_model: int, xscaling: bool) -> None:
         super().__init__()
@@ -85,10 +87,8 @@ class RelPositionalEncoding(nn.Module):
             x = x * self.xscale
         time = x.size(1)
         if torch.onnx.is_in_onnx_export():
-            # Positions 0 ... T-1 only; each layer's linear_pos mirrors them (see _project_positions).
-            angles = torch.arange(time, dtype=torch.float32, device=x.device).unsqueeze(1)
-            angles = angles * self.inv_freq.unsqueeze(0)
-            return x, torch.cat((angles.sin(), angles.cos()), dim=-1).unsqueeze(0)
+            # Non-negative positions only; each layer mirrors them (fused_attention).
+            return x, positions_table(time, self.inv_freq)
         positions = torch.arange(time - 1, -time, -1, dtype=torch.float32, device=x.device)
         angles = positions.unsqueeze(1) * self.inv_freq.unsqueeze(0)
         # Interleave so even channels hold sin and odd channels cos, as in NeMo's table.
@@ -113,16 +113,16 @@ class RelPositionMultiHeadAttention(nn.Module):
         self.linear_pos = nn.Linear(d_model, d_model, bias=False)
 
     def forward(
-        self, x: torch.Tensor, pos_emb: torch.Tensor, att_mask: torch.Tensor
+        self, x: torch.Tensor, pos_emb: torch.Tensor, att_mask: torch.Tensor,
+        pad_mask: torch.Tensor,
     ) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            return fused_rel_attention(self, x, pos_emb, pad_mask)
         batch = x.size(0)
         q = self.linear_q(x).reshape(batch, -1, self.h, self.d_k)
         k = self.linear_k(x).reshape(batch, -1, self.h, self.d_k).transpose(1, 2)
         v = self.linear_v(x).reshape(batch, -1, self.h, self.d_k).transpose(1, 2)
-        if torch.onnx.is_in_onnx_export():
-            p = _project_positions(self.linear_pos, pos_emb)
-        else:
-            p = self.linear_pos(pos_emb)
+        p = self.linear_pos(pos_emb)
         p = p.reshape(p.size(0), -1, self.h, self.d_k).transpose(1, 2)
 
         content = torch.matmul((q + self.pos_bias_u).transpose(1, 2), k.transpose(-2, -1))
@@ -134,21 +134,6 @@ class RelPositionMultiHeadAttention(nn.Module):
         attn = torch.softmax(scores.masked_fill(mask, MASKED_SCORE), dim=-1).masked_fill(mask, 0.0)
         out = torch.matmul(attn, v).transpose(1, 2).reshape(batch, -1, self.h * self.d_k)
         return self.linear_out(out)
-
-
-def _project_positions(linear_pos: nn.Linear, half: torch.Tensor) -> torch.Tensor:
-    """linear_pos over positions T-1 ... -(T-1), from the table of positions 0 ... T-1 alone.
-
-    `half` holds [sin(p w), cos(p w)] for p = 0 ... T-1. Since sin(-p w) = -sin(p w)
-    and cos(-p w) = cos(p w), the projection of position -p is C - S where that
-    of +p is C + S (S: the sine channels' part, C: the cosine channels'). Half
-    the multiply-adds of projecting all 2T - 1 rows; the same sums otherwise.
-    NeMo's table interleaves the channels: sines even, cosines odd.
-    """
-    half_width = half.size(-1) // 2
-    sines = F.linear(half[..., :half_width], linear_pos.weight[:, 0::2])
-    cosines = F.linear(half[..., half_width:], linear_pos.weight[:, 1::2])
-    return torch.cat(((cosines + sines).flip(1), (cosines - sines)[:, 1:]), dim=1)
 
 
 def _rel_shift(x: torch.Tensor) -> torch.Tensor:
@@ -236,7 +221,7 @@ class ConformerLayer(nn.Module):
         pad_mask: torch.Tensor,
     ) -> torch.Tensor:
         x = x + FFN_RESIDUAL_FACTOR * self.feed_forward1(self.norm_feed_forward1(x))
-        x = x + self.self_attn(self.norm_self_att(x), pos_emb, att_mask)
+        x = x + self.self_attn(self.norm_self_att(x), pos_emb, att_mask, pad_mask)
         x = x + self.conv(self.norm_conv(x), pad_mask)
         x = x + FFN_RESIDUAL_FACTOR * self.feed_forward2(self.norm_feed_forward2(x))
         return self.norm_out(x)

@@ -170,3 +170,32 @@ def test_rebuilt_model_matches_onnx_on_fresh_inputs(exported):
     assert actual_lengths.tolist() == expected_lengths.tolist() == [84, 51]
     for item, n in enumerate(actual_lengths):
         assert np.abs(actual[item, :n] - expected[item, :n].numpy()).max() <= 1e-4
+
+
+def test_attention_is_one_fused_node_per_layer_and_padded_frames_match_too(exported):
+    """The graph's attention is onnxruntime's MultiHeadAttention, and it masks as NeMo does.
+
+    Every frame is compared, padded ones included, on a batch whose shortest
+    item keeps a single encoder frame.
+    """
+    nemo, out_dir, _ = exported
+    from manual_export.config import parse_config
+    from manual_export.model import build_model
+
+    archive = read_archive(nemo)
+    config = parse_config(archive.config)
+    graph = onnx.load(str(out_dir / "model.onnx")).graph
+    ops = [node.op_type for node in graph.node]
+    assert ops.count("MultiHeadAttention") == config.encoder.n_layers
+    assert "Softmax" not in ops
+    model = build_model(config, archive.state_dict)
+    features = torch.randn(3, 80, 97, generator=torch.Generator().manual_seed(4))
+    lengths = torch.tensor([97, 40, 1])
+    with torch.inference_mode():
+        expected, expected_lengths = model(features, lengths)
+    session = ort.InferenceSession(str(out_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    actual, actual_lengths = session.run(
+        None, {"audio_signal": features.numpy(), "length": lengths.numpy()}
+    )
+    assert actual_lengths.tolist() == expected_lengths.tolist() == [25, 10, 1]
+    assert np.abs(actual - expected.numpy()).max() <= 1e-4
