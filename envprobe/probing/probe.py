@@ -81,17 +81,21 @@ def run_probe(
         requirements=list(request.requirements),
         isolation=isolation(request.options),
     )
-    with prepare(request, interpreter, backend, say, list_installed=False) as ready:
-        outcome.seconds.update(ready.seconds)
-        outcome.command = ready.command
-        outcome.failure, outcome.log_excerpt = ready.failure, ready.log_excerpt
-        if ready.failure is None:
-            outcome.failure, done, outcome.installed = _run_listing_child(
-                ready, request, LogWatcher(None, "running the probe code", say).tick)
-            outcome.seconds["run"], outcome.log_excerpt = done.seconds, excerpt(done.output)
-            outcome.isolation = isolation(request.options, done.network, done.reaper)
-        if outcome.failure is not None:
-            outcome.status = Status.FAILED
+    # One watchdog for the probe's commands (environment, install, code), started now:
+    # its start overlaps the run folder's, and two more starts are saved.
+    with processes.supervised() as supervisor:
+        supervisor.start()
+        with prepare(request, interpreter, backend, say, list_installed=False) as ready:
+            outcome.seconds.update(ready.seconds)
+            outcome.command = ready.command
+            outcome.failure, outcome.log_excerpt = ready.failure, ready.log_excerpt
+            if ready.failure is None:
+                outcome.failure, done, outcome.installed = _run_listing_child(
+                    ready, request, LogWatcher(None, "running the probe code", say).tick)
+                outcome.seconds["run"], outcome.log_excerpt = done.seconds, excerpt(done.output)
+                outcome.isolation = isolation(request.options, done.network, done.reaper)
+            if outcome.failure is not None:
+                outcome.status = Status.FAILED
     if store is not None:
         outcome.probe_id = store.record(request, outcome)
     return outcome
