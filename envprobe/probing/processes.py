@@ -131,6 +131,11 @@ class Supervisor:
         self._process: subprocess.Popen | None = None
         self._requests = self._statuses = -1
 
+    @property
+    def pid(self) -> int | None:
+        """The watchdog's process id while it runs."""
+        return None if self._process is None else self._process.pid
+
     def start(self) -> None:
         """Start the watchdog now (it starts with the first command otherwise)."""
         if self._process is not None:
