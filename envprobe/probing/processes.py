@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-__all__ = ["Completed", "Supervisor", "run", "supervised"]
+__all__ = ["Completed", "Pending", "Supervisor", "run", "submit", "supervised"]
 
 MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 WATCHDOG = Path(__file__).with_name("watchdog.py")
@@ -105,16 +105,54 @@ def run(
     return _completed(argv, status, watchdog.returncode, started, output)
 
 
+def submit(argv: Sequence[str], *, log_path: Path, timeout: float | None = None,
+           cwd: Path | None = None, env: Mapping[str, str] | None = None,
+           network: bool = True) -> Pending:
+    """Start `argv` as `run` would and return at once; `wait()` gives how it ended.
+
+    Only inside `supervised()` does it run while the caller goes on (the
+    watchdog is already there to watch it); elsewhere it runs to its end here.
+    """
+    supervisor = _CURRENT.get()
+    if supervisor is not None:
+        return supervisor.submit(argv, log_path=log_path, timeout=timeout, cwd=cwd, env=env,
+                                 network=network)
+    done = run(argv, log_path=log_path, timeout=timeout, cwd=cwd, env=env, network=network)
+    return Pending(lambda on_tick: done)
+
+
 @contextlib.contextmanager
-def supervised() -> Iterator[Supervisor]:
-    """Run this thread's commands in the block under one watchdog (started lazily)."""
-    supervisor = Supervisor()
+def supervised(supervisor: Supervisor | None = None) -> Iterator[Supervisor]:
+    """Run this thread's commands in the block under one watchdog (started lazily).
+
+    A block inside another one shares the outer block's watchdog. The
+    watchdog ends with the block that made it (or was given it), and with it
+    any command still running.
+    """
+    current = _CURRENT.get()
+    if current is not None and supervisor in (None, current):
+        yield current
+        return
+    supervisor = supervisor or Supervisor()
     token = _CURRENT.set(supervisor)
     try:
         yield supervisor
     finally:
         _CURRENT.reset(token)
         supervisor.close()
+
+
+class Pending:
+    """A submitted command; `wait()` gives its `Completed` (once, then the same again)."""
+
+    def __init__(self, finish: Callable[[Callable[[], None] | None], Completed]) -> None:
+        self._finish = finish
+        self._done: Completed | None = None
+
+    def wait(self, on_tick: Callable[[], None] | None = None) -> Completed:
+        if self._done is None:
+            self._done = self._finish(on_tick)
+        return self._done
 
 
 class Supervisor:
@@ -130,6 +168,8 @@ class Supervisor:
     def __init__(self) -> None:
         self._process: subprocess.Popen | None = None
         self._requests = self._statuses = -1
+        self._pending: Pending | None = None
+        self._log: IO[bytes] | None = None  # the pending command's log
 
     @property
     def pid(self) -> int | None:
@@ -162,33 +202,64 @@ class Supervisor:
             cwd: Path | None = None, env: Mapping[str, str] | None = None,
             network: bool = True, on_tick: Callable[[], None] | None = None) -> Completed:
         """As `processes.run`, under this watchdog."""
+        return self.submit(argv, log_path=log_path, timeout=timeout, cwd=cwd, env=env,
+                           network=network).wait(on_tick)
+
+    def submit(self, argv: Sequence[str], *, log_path: Path, timeout: float | None = None,
+               cwd: Path | None = None, env: Mapping[str, str] | None = None,
+               network: bool = True) -> Pending:
+        """Hand `argv` to the watchdog and return; the command before it is waited for first."""
+        if self._pending is not None:
+            self._pending.wait()
         started = time.perf_counter()
+        environ = os.environ if env is None else env
+        entries = [f"{key}={value}" for key, value in environ.items()]
+        fields = [repr(timeout or 0), "host" if network else "none",
+                  str(cwd if cwd is not None else os.getcwd()), str(log_path.absolute()),
+                  str(len(entries)), *entries, *argv]
+        if any("\0" in field for field in fields):
+            raise ValueError("embedded null byte")
+        payload = b"\0".join(os.fsencode(field) for field in fields)
         self.start()
-        with open(log_path, "w+b") as log:  # created before the watchdog opens it by name
-            environ = os.environ if env is None else env
-            entries = [f"{key}={value}" for key, value in environ.items()]
-            fields = [repr(timeout or 0), "host" if network else "none",
-                      str(cwd if cwd is not None else os.getcwd()), str(log_path.absolute()),
-                      str(len(entries)), *entries, *argv]
-            if any("\0" in field for field in fields):
-                raise ValueError("embedded null byte")
-            payload = b"\0".join(os.fsencode(field) for field in fields)
+        log = open(log_path, "w+b")  # created before the watchdog opens it by name  # noqa: SIM115
+        self._log = log
+        try:
+            os.write(self._requests, b"%010d" % len(payload) + payload)
+            sent = True
+        except BrokenPipeError:
+            sent = False  # it had died: the command never starts
+        except BaseException:
+            log.close()
+            self.close()
+            raise
+
+        def finish(on_tick: Callable[[], None] | None) -> Completed:
             ended = 1
-            try:
-                os.write(self._requests, b"%010d" % len(payload) + payload)
-                status = _status(self._statuses, _patience(timeout), on_tick, line=True)
-            except BrokenPipeError:
-                status = {}  # it had died: the command never started
-            except BaseException:  # interrupted: the command must not outlive this
-                self.close()
-                raise
-            if not status:  # hung past the deadline, or died: a new one for the next command
-                ended = self.close()
-            output = _tail(log)
-        return _completed(argv, status, ended, started, output)
+            with log:
+                try:
+                    status = (_status(self._statuses, _patience(timeout), on_tick, line=True)
+                              if sent else {})
+                except BaseException:  # interrupted: the command must not outlive this
+                    self.close()
+                    raise
+                finally:
+                    self._pending = self._log = None
+                if not status:  # hung past the deadline, or died: a new one for the next
+                    ended = self.close()
+                output = _tail(log)
+            return _completed(argv, status, ended, started, output)
+
+        self._pending = Pending(finish)
+        return self._pending
 
     def close(self) -> int:
-        """End the watchdog (it ends with its request pipe, else it is stopped); its exit code."""
+        """End the watchdog (it ends with its request pipe, else it is stopped); its exit code.
+
+        A command still running is ended with its tree; its status is not read.
+        """
+        if self._log is not None:
+            self._log.close()
+        self._pending = self._log = None
         if self._process is None:
             return 0
         os.close(self._requests)
