@@ -76,7 +76,7 @@ def run(
     (live progress without a thread of its own). Inside `supervised()` the
     command runs under that block's watchdog, else under one of its own.
     """
-    supervisor = _CURRENT.get()
+    supervisor = _current()
     if supervisor is not None:
         return supervisor.run(argv, log_path=log_path, timeout=timeout, cwd=cwd, env=env,
                               network=network, on_tick=on_tick)
@@ -113,7 +113,7 @@ def submit(argv: Sequence[str], *, log_path: Path, timeout: float | None = None,
     Only inside `supervised()` does it run while the caller goes on (the
     watchdog is already there to watch it); elsewhere it runs to its end here.
     """
-    supervisor = _CURRENT.get()
+    supervisor = _current()
     if supervisor is not None:
         return supervisor.submit(argv, log_path=log_path, timeout=timeout, cwd=cwd, env=env,
                                  network=network)
@@ -129,7 +129,7 @@ def supervised(supervisor: Supervisor | None = None) -> Iterator[Supervisor]:
     watchdog ends with the block that made it (or was given it), and with it
     any command still running.
     """
-    current = _CURRENT.get()
+    current = _current()
     if current is not None and supervisor in (None, current):
         yield current
         return
@@ -166,6 +166,7 @@ class Supervisor:
     """
 
     def __init__(self) -> None:
+        self.owner = os.getpid()  # a forked copy of this process must not use its pipes
         self._process: subprocess.Popen | None = None
         self._requests = self._statuses = -1
         self._pending: Pending | None = None
@@ -270,6 +271,12 @@ class Supervisor:
 
 
 _CURRENT: ContextVar[Supervisor | None] = ContextVar("envprobe_supervisor", default=None)
+
+
+def _current() -> Supervisor | None:
+    """This thread's supervisor; none in a process forked from its owner (a pool worker)."""
+    supervisor = _CURRENT.get()
+    return supervisor if supervisor is not None and supervisor.owner == os.getpid() else None
 _WATCHDOG_COMMAND = (sys.executable, "-I", "-S", str(WATCHDOG))
 
 

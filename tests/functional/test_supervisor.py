@@ -133,3 +133,20 @@ def test_killing_envprobe_ends_the_watchdog_and_its_command(tmp_path, busy):
         holder.wait()
     wait_until(lambda: not alive(watchdog) and not marked_processes(marker), 15,
                "the end of the watchdog and of every process of its command")
+
+
+def test_a_process_forked_inside_the_block_runs_its_commands_under_watchdogs_of_its_own(tmp_path):
+    """A pool worker forked while a probe's watchdog serves must not write to its pipes."""
+    with processes.supervised() as supervisor:
+        assert processes.run(["true"], log_path=tmp_path / "before.log").ok
+        pid = os.fork()
+        if pid == 0:  # the copy: its command must run, under a watchdog of its own
+            try:
+                done = processes.run(["sh", "-c", "echo $PPID"], log_path=tmp_path / "copy.log")
+                os._exit(0 if done.ok and int(done.output) != supervisor.pid else 1)
+            finally:
+                os._exit(2)
+        assert os.waitpid(pid, 0)[1] == 0
+        after = processes.run(["sh", "-c", "echo after"], log_path=tmp_path / "after.log")
+        assert after.ok and after.output == "after\n"
+        assert supervisor.pid is not None and alive(supervisor.pid)
