@@ -61,12 +61,17 @@ PHASES: dict[str, list[dict[str, float]]] = {}
 NEW_FOLDER = "plain uv, a new folder each time"  # contender -> each run's phases and wall time
 
 
-def shell(command: str, env: dict[str, str], name: str = "") -> Callable[[], None]:
-    """A shell line; with `name`, its stdout is a probe's JSON outcome, whose phases are kept."""
+def shell(command: str, env: dict[str, str], name: str = "",
+          cwd: Path = REPO) -> Callable[[], None]:
+    """A shell line; with `name`, its stdout is a probe's JSON outcome, whose phases are kept.
+
+    It runs in `cwd`: `python -m envprobe` imports envprobe from the current
+    folder before PYTHONPATH, so the folder is the checkout it measures.
+    """
     def run() -> None:
         started = time.perf_counter()
         done = subprocess.run(command, shell=True, env=env, capture_output=True, text=True,
-                              check=False)
+                              check=False, cwd=cwd)
         wall = time.perf_counter() - started
         if done.returncode != 0:  # every contender must really install and import
             sys.exit(f"failed ({done.returncode}): {command}\n"
@@ -121,7 +126,7 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
     }
     if before is not None:
         chosen["envprobe probe (before), pip"] = shell(f"{probe} --installer pip", older,
-                                                       "envprobe probe (before), pip")
+                                                       "envprobe probe (before), pip", before)
     if uv:
         # What envprobe passes too: pip's meaning of several indexes (search them all).
         strategy = "--index-strategy unsafe-best-match" if config.extra_index_urls else ""
@@ -141,7 +146,7 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
         }
         if before is not None:
             chosen["envprobe probe (before), uv"] = shell(f"{probe} --installer uv", older,
-                                                          "envprobe probe (before), uv")
+                                                          "envprobe probe (before), uv", before)
     chosen["answered from the store"] = shell(f"{probe.replace(' --refresh', '')} --installer pip",
                                               env)
     return chosen
