@@ -4,10 +4,12 @@ Run by hand (it uses the package index of pip's configuration):
 
     python bench/bench_probe.py [--rounds 5] [--pin six==1.16.0 ...] [--import six ...]
     python bench/bench_probe.py --rounds 3 --base torch==2.13.0 --import torch
+    python bench/bench_probe.py --installer uv --before /path/to/an/older/checkout
 
 Contenders: the plain shell line (`python -m venv X && X/bin/pip install PINS
 && X/bin/python -c 'import M'`, and its uv twin `uv venv && uv pip install &&
-python -c`), the `envprobe probe --json` command (`--refresh`, so it really
+python -c`, in the same folder each round, and in a new folder each round as
+a probe's environment is), the `envprobe probe --json` command (`--refresh`, so it really
 installs: a store miss), and `run_probe` called in-process as the solver
 calls it. Each round runs every contender once, in rotating order, so a
 noisy neighbour on the shared cores hits them alike; a first untimed round
@@ -21,7 +23,10 @@ Prints a Markdown table (medians, and each contender's time over the plain
 line of its installer), then where the command's time goes: the phases its
 outcome reports (create, base, install, run: the probe child, which lists
 what is installed, then runs the code) and the rest of the wall time (start-up,
-pip's configuration, the store, run folders).
+pip's configuration, the store, run folders). `--installer` keeps one
+installer's contenders; `--before DIR` adds the command as another checkout
+of envprobe runs it (`envprobe probe (before)`), in the same rounds: a
+change's before and after, side by side.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import statistics
@@ -51,15 +57,21 @@ DEFAULT_PINS = ["six==1.16.0", "packaging==24.1", "idna==3.7", "attrs==23.2.0"]
 DEFAULT_IMPORTS = ["six", "packaging.version", "idna", "attrs"]
 
 
-PHASES: dict[str, list[dict[str, float]]] = {}  # contender -> each run's phases and wall time
+PHASES: dict[str, list[dict[str, float]]] = {}
+NEW_FOLDER = "plain uv, a new folder each time"  # contender -> each run's phases and wall time
 
 
-def shell(command: str, env: dict[str, str], name: str = "") -> Callable[[], None]:
-    """A shell line; with `name`, its stdout is a probe's JSON outcome, whose phases are kept."""
+def shell(command: str, env: dict[str, str], name: str = "",
+          cwd: Path = REPO) -> Callable[[], None]:
+    """A shell line; with `name`, its stdout is a probe's JSON outcome, whose phases are kept.
+
+    It runs in `cwd`: `python -m envprobe` imports envprobe from the current
+    folder before PYTHONPATH, so the folder is the checkout it measures.
+    """
     def run() -> None:
         started = time.perf_counter()
         done = subprocess.run(command, shell=True, env=env, capture_output=True, text=True,
-                              check=False)
+                              check=False, cwd=cwd)
         wall = time.perf_counter() - started
         if done.returncode != 0:  # every contender must really install and import
             sys.exit(f"failed ({done.returncode}): {command}\n"
@@ -79,9 +91,11 @@ def in_process(request: ProbeRequest) -> Callable[[], None]:
 
 
 def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
-               uv: str | None) -> dict[str, Callable[[], None]]:
+               uv: str | None, before: Path | None = None) -> dict[str, Callable[[], None]]:
     env = dict(os.environ, ENVPROBE_STORE=str(work / "store.sqlite3"),
                ENVPROBE_ENV_ROOT=str(work / "envs"), PYTHONPATH=str(REPO))
+    # The older checkout keeps a store of its own: its schema may differ.
+    older = dict(env, PYTHONPATH=str(before), ENVPROBE_STORE=str(work / "before.sqlite3"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed envprobe has its bytecode
     # pip's and uv's caches of this run alone, warmed by the first round: another
     # session's installer holding the user's cache does not stall one contender.
@@ -110,6 +124,9 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
         "envprobe probe, pip": shell(f"{probe} --installer pip", env, "envprobe probe, pip"),
         "run_probe, pip": in_process(request("pip")),
     }
+    if before is not None:
+        chosen["envprobe probe (before), pip"] = shell(f"{probe} --installer pip", older,
+                                                       "envprobe probe (before), pip", before)
     if uv:
         # What envprobe passes too: pip's meaning of several indexes (search them all).
         strategy = "--index-strategy unsafe-best-match" if config.extra_index_urls else ""
@@ -117,9 +134,19 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
             "plain uv": shell(f"rm -rf {venv} && {uv} venv -q --python {python} {venv} && {uv} pip"
                               f" install -q --python {venv}/bin/python {sources} {strategy}"
                               f" {everything} && {venv}/bin/python -c {code}", env),
+            # uv keeps what it learns of an interpreter by the interpreter's path: the line
+            # above reuses its folder, so from the second round on it never asks its
+            # Python; a new folder each time (as every probe's is) asks it each time.
+            NEW_FOLDER: shell(f"rm -rf {work}/new-* && fresh=$(mktemp -d {work}/new-XXXXXX)"
+                              f" && {uv} venv -q --python {python} $fresh/env && {uv} pip"
+                              f" install -q --python $fresh/env/bin/python {sources} {strategy}"
+                              f" {everything} && $fresh/env/bin/python -c {code}", env),
             "envprobe probe, uv": shell(f"{probe} --installer uv", env, "envprobe probe, uv"),
             "run_probe, uv": in_process(request("uv")),
         }
+        if before is not None:
+            chosen["envprobe probe (before), uv"] = shell(f"{probe} --installer uv", older,
+                                                          "envprobe probe (before), uv", before)
     chosen["answered from the store"] = shell(f"{probe.replace(' --refresh', '')} --installer pip",
                                               env)
     return chosen
@@ -131,15 +158,28 @@ def main() -> None:
     parser.add_argument("--pin", dest="pins", action="append")
     parser.add_argument("--base", action="append", default=[])
     parser.add_argument("--import", dest="imports", action="append")
+    parser.add_argument("--installer", choices=["pip", "uv"],
+                        help="only this installer's contenders (and the store's answer)")
+    parser.add_argument("--before", type=Path, metavar="DIR",
+                        help="also run the command from this checkout of envprobe")
+    parser.add_argument("--pairs", type=int, default=0, metavar="N",
+                        help="then N paired runs of the command against each plain line (and"
+                        " the --before command): the ratio pair by pair, wall and CPU")
     args = parser.parse_args()
     pins = args.pins or ([] if args.base and args.imports else DEFAULT_PINS)
     imports = args.imports or DEFAULT_IMPORTS
 
+    loaded = load_average()
     work = Path(tempfile.mkdtemp(prefix="probe-bench-"))
     cache = Path(tempfile.mkdtemp(prefix="probe-bench-cache-"))
     os.environ["ENVPROBE_CACHE"] = str(cache)  # a fresh base layer, built in the warm-up
     try:
-        chosen = contenders(pins, args.base, imports, work, find_uv())
+        chosen = contenders(pins, args.base, imports, work, find_uv(),
+                            args.before.resolve() if args.before else None)
+        if args.installer:
+            chosen = {name: run for name, run in chosen.items()
+                      if name.endswith(f", {args.installer}") or name.startswith(
+                          ("answered", f"plain {args.installer}"))}
         for run in chosen.values():  # warm-up, not timed
             run()
         PHASES.clear()
@@ -151,21 +191,76 @@ def main() -> None:
                 started = time.perf_counter()
                 chosen[name]()
                 times[name].append(time.perf_counter() - started)
+        paired = run_pairs(chosen, args.pairs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
 
     print(f"pins: {' '.join(pins) or '-'}; base: {' '.join(args.base) or '-'};"
           f" imports: {', '.join(imports)}; rounds: {args.rounds}\n")
+    print(f"load average (1, 5, 15 min): at the start {loaded}, at the end {load_average()}\n")
     print("| contender | median | min | this / plain (medians) | plain / this |")
     print("|---|---|---|---|---|")
     for name, seconds in times.items():
-        plain = times.get(f"plain {name.rsplit(' ', 1)[-1]}", times["plain pip"])
+        plain = times.get(f"plain {name.rsplit(' ', 1)[-1]}", next(
+            times[key] for key in times if key.startswith("plain")))
         ratio = statistics.median(seconds) / statistics.median(plain)
         shown = "" if name.startswith("plain") else f"{ratio:.2f}x | {1 / ratio:.2f}x"
         print(f"| {name} | {statistics.median(seconds):.2f} s | {min(seconds):.2f} s"
               f" | {shown or ' | '} |")
+    if NEW_FOLDER in times:
+        print(f"\nAgainst `{NEW_FOLDER}` (medians):")
+        for name, seconds in times.items():
+            if name.endswith(", uv"):
+                ratio = statistics.median(seconds) / statistics.median(times[NEW_FOLDER])
+                print(f"- {name}: {ratio:.2f}x")
     print_phases()
+    print_pairs(paired, args.pairs)
+
+
+Pairs = dict[tuple[str, str], list[tuple[float, float, float, float]]]
+
+
+def run_pairs(chosen: dict[str, Callable[[], None]], count: int) -> Pairs:
+    """The command against each plain line and the older command, in pairs: (wall, CPU)
+    of each side, the order alternating. CPU is the whole process tree's (children waited)."""
+    def timed(run: Callable[[], None]) -> tuple[float, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        run()
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+    paired: Pairs = {}
+    against = {"uv": ("plain uv", NEW_FOLDER, "envprobe probe (before), uv"),
+               "pip": ("plain pip", "envprobe probe (before), pip")}
+    for installer, others in against.items():
+        command = f"envprobe probe, {installer}"
+        for other in others:
+            if command not in chosen or other not in chosen:
+                continue
+            for number in range(count):
+                first, second = (command, other) if number % 2 == 0 else (other, command)
+                results = {first: timed(chosen[first]), second: timed(chosen[second])}
+                paired.setdefault((command, other), []).append((*results[command],
+                                                                *results[other]))
+    return paired
+
+
+def print_pairs(paired: Pairs, count: int) -> None:
+    for (command, other), runs in paired.items():
+        walls = sorted(a / b for a, _, b, _ in runs)
+        print(f"\n`{command}` against `{other}`, {count} pairs: wall"
+              f" {statistics.median(walls):.2f}x (pairs from {walls[0]:.2f}x to {walls[-1]:.2f}x);"
+              f" CPU {statistics.median(c for _, c, _, _ in runs):.2f} s against"
+              f" {statistics.median(c for _, _, _, c in runs):.2f} s"
+              f" ({statistics.median(sorted(a / b for _, a, _, b in runs)):.2f}x)")
+
+
+def load_average() -> str:
+    loadavg = Path("/proc/loadavg")
+    return " ".join(loadavg.read_text().split()[:3]) if loadavg.exists() else "unknown"
 
 
 def print_phases() -> None:

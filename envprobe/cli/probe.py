@@ -18,7 +18,9 @@ from envprobe.cli.console import spinner
 from envprobe.errors import UsageError
 from envprobe.model.pins import parse_requirements
 from envprobe.model.requests import InstallOptions, ProbeRequest
-from envprobe.probing.probe import import_code, run_probe
+from envprobe.probing.head_start import head_start
+from envprobe.probing.interpreter import describe
+from envprobe.probing.probe import check_find_links, import_code, run_probe
 from envprobe.probing.store import Store
 
 __all__ = ["probe_command", "register"]
@@ -75,24 +77,30 @@ def probe_command(args: argparse.Namespace) -> int:
     for module in args.imports or ():
         if not _MODULE_NAME.fullmatch(module):
             raise UsageError(f"--import {module!r} is not a module name")
-    request = ProbeRequest(
-        requirements=tuple(args.pins),
-        code=import_code(args.imports) if args.imports else args.code,
-        python=args.python,
-        options=_install_options(args),
-        timeout=args.timeout,
-    )
-    # rich and the renderers only for a person: `--json` is a probe's fastest start.
-    console = None if args.json else _console(stderr=True)
-    store = Store(args.store) if args.store else Store.default()
-    with store, spinner(console, quiet=args.json) as progress:
-        outcome = run_probe(request, store=store, refresh=args.refresh, progress=progress)
-    if args.json:
-        print(json.dumps(outcome.to_dict()))
-    else:
-        from envprobe.report import render_outcome
+    check_find_links(tuple(_absolute(link) for link in args.find_links))
+    interpreter = describe(args.python)
+    # Bad input is said before anything is made. Then the environment is begun, so it is
+    # created while pip's configuration is read and the store asked (`head_start`).
+    with head_start(args.installer, interpreter.executable) as head:
+        request = ProbeRequest(
+            requirements=tuple(args.pins),
+            code=import_code(args.imports) if args.imports else args.code,
+            python=args.python,
+            options=_install_options(args),
+            timeout=args.timeout,
+        )
+        # rich and the renderers only for a person: `--json` is a probe's fastest start.
+        console = None if args.json else _console(stderr=True)
+        store = Store(args.store) if args.store else Store.default()
+        with store, spinner(console, quiet=args.json) as progress:
+            outcome = run_probe(request, store=store, refresh=args.refresh, progress=progress,
+                                head=head)
+        if args.json:
+            print(json.dumps(outcome.to_dict()), flush=True)
+        else:
+            from envprobe.report import render_outcome
 
-        _console().print(render_outcome(outcome))
+            _console().print(render_outcome(outcome))
     return 0 if outcome else 1
 
 

@@ -3,7 +3,8 @@
 `prepare` does every step of getting a pin set installed and hands back one
 typed result, the ready environment or the install failure that stopped it;
 the run folder and everything in it are removed when the `with` block ends,
-however it ends. Which installer does the work is the backend's business.
+however it ends (an environment begun by `head_start`: when its block ends).
+Which installer does the work is the backend's business.
 """
 
 from __future__ import annotations
@@ -48,28 +49,37 @@ class Prepared:
 
 @contextlib.contextmanager
 def prepare(request: ProbeRequest, interpreter: TargetInterpreter, backend: InstallerBackend,
-            progress: Callable[[str], None], *, list_installed: bool = True) -> Iterator[Prepared]:
+            progress: Callable[[str], None], *, list_installed: bool = True,
+            begun: tuple[Path, Callable[[], Environment]] | None = None) -> Iterator[Prepared]:
     """An environment for `interpreter` with `request`'s set installed by `backend`.
 
     Without `list_installed` the caller lists what landed itself (a probe's
-    child does, before its code: one process fewer). A failed install is a result, not an exception. Raised instead: a
-    requested project that exists nowhere (`UnknownPackage`), sources that
-    cannot be reached (`IndexUnreachable`), an environment that cannot be
-    created (`EnvironmentSetupError`).
+    child does, before its code: one process fewer). `begun` is an
+    environment whose creation began earlier (`head_start`): its run folder
+    and what waits for it; that folder is its owner's to remove. A failed
+    install is a result, not an exception. Raised instead: a requested
+    project that exists nowhere (`UnknownPackage`), sources that cannot be
+    reached (`IndexUnreachable`), an environment that cannot be created
+    (`EnvironmentSetupError`).
     """
+    if begun is not None:
+        run_dir, created = begun
+        yield _prepare(run_dir, request, interpreter, backend, progress, list_installed, created)
+        return
     with run_directory() as run_dir:
-        yield _prepare(run_dir, request, interpreter, backend, progress, list_installed)
+        yield _prepare(run_dir, request, interpreter, backend, progress, list_installed,
+                       lambda: backend.create(run_dir / "env", interpreter))
 
 
 def _prepare(run_dir: Path, request: ProbeRequest, interpreter: TargetInterpreter,
              backend: InstallerBackend, say: Callable[[str], None],
-             list_installed: bool) -> Prepared:
+             list_installed: bool, created: Callable[[], Environment]) -> Prepared:
     options = request.options
     seconds: dict[str, float] = {}
     say(f"creating a {backend.name} environment for Python {interpreter.version}")
     started = time.perf_counter()
-    env = backend.create(run_dir / "env", interpreter)
-    seconds["create"] = time.perf_counter() - started
+    env = created()
+    seconds["create"] = time.perf_counter() - started  # with a head start: what was left of it
 
     if options.base:
         say(f"attaching the base layer ({', '.join(options.base)})")

@@ -27,13 +27,14 @@ from envprobe.probing.backends import backend_for
 from envprobe.probing.child_report import InvalidReport, read_child_report
 from envprobe.probing.environment import Prepared, prepare
 from envprobe.probing.evidence import excerpt
+from envprobe.probing.head_start import HeadStart
 from envprobe.probing.installed import CHILD_SCRIPT, installed_distributions, read_installed
 from envprobe.probing.interpreter import describe
 from envprobe.probing.isolation import isolation
 from envprobe.probing.phases import LogWatcher
 from envprobe.probing.store import Store
 
-__all__ = ["import_code", "run_child", "run_probe"]
+__all__ = ["check_find_links", "import_code", "run_child", "run_probe"]
 
 _REPORT, _LISTING = "outcome.json", "installed.json"  # what the child writes, in its folder
 
@@ -49,8 +50,12 @@ def run_probe(
     store: Store | None = None,
     refresh: bool = False,
     progress: Callable[[str], None] | None = None,
+    head: HeadStart | None = None,
 ) -> ProbeOutcome:
     """Run `request` (or answer it from `store`) and return what happened.
+
+    `head` is the environment `envprobe probe` began before it asked the
+    store; it is used when it is the installer and interpreter this probe needs.
 
     A failed probe is an outcome, not an exception. Raised instead, as
     `EnvprobeError`s: a malformed requirement or an installer that is not
@@ -60,7 +65,7 @@ def run_probe(
     """
     say = progress or (lambda message: None)
     requirements = parse_requirements(request.requirements)
-    _check_find_links(request.options.find_links)
+    check_find_links(request.options.find_links)
     interpreter = describe(request.python)
     backend = backend_for(request.options.installer)
     # The store keys on the installer that runs, whatever the caller chose.
@@ -81,23 +86,29 @@ def run_probe(
         requirements=list(request.requirements),
         isolation=isolation(request.options),
     )
-    with prepare(request, interpreter, backend, say, list_installed=False) as ready:
-        outcome.seconds.update(ready.seconds)
-        outcome.command = ready.command
-        outcome.failure, outcome.log_excerpt = ready.failure, ready.log_excerpt
-        if ready.failure is None:
-            outcome.failure, done, outcome.installed = _run_listing_child(
-                ready, request, LogWatcher(None, "running the probe code", say).tick)
-            outcome.seconds["run"], outcome.log_excerpt = done.seconds, excerpt(done.output)
-            outcome.isolation = isolation(request.options, done.network, done.reaper)
-        if outcome.failure is not None:
-            outcome.status = Status.FAILED
+    begun = head.take(backend.name, interpreter.executable) if head is not None else None
+    # One watchdog for the probe's commands (environment, install, code), started now
+    # (or the head start's): its start overlaps the run folder's, and two more are saved.
+    with processes.supervised() as supervisor:
+        supervisor.start()
+        with prepare(request, interpreter, backend, say, list_installed=False,
+                     begun=begun) as ready:
+            outcome.seconds.update(ready.seconds)
+            outcome.command = ready.command
+            outcome.failure, outcome.log_excerpt = ready.failure, ready.log_excerpt
+            if ready.failure is None:
+                outcome.failure, done, outcome.installed = _run_listing_child(
+                    ready, request, LogWatcher(None, "running the probe code", say).tick)
+                outcome.seconds["run"], outcome.log_excerpt = done.seconds, excerpt(done.output)
+                outcome.isolation = isolation(request.options, done.network, done.reaper)
+            if outcome.failure is not None:
+                outcome.status = Status.FAILED
     if store is not None:
         outcome.probe_id = store.record(request, outcome)
     return outcome
 
 
-def _check_find_links(links: tuple[str, ...]) -> None:
+def check_find_links(links: tuple[str, ...]) -> None:
     """A find-links folder that is not there is a typo, not a project no source knows."""
     for link in links:
         parts = urlsplit(link)

@@ -4,32 +4,33 @@ Installers and probe code may start helpers that leave their process group
 (`start_new_session=True`), and envprobe itself may be killed outright. So
 every command runs under this small process, executed by path with
 envprobe's interpreter (standard library only, so started with `-S`: the
-.pth files of site-packages would add their start-up to every command), which:
+.pth files of site-packages would add their start-up to every command; and
+only the modules it cannot do without, since its start is paid by every
+install and every probe: no `subprocess`, no `json`), which:
 
 - makes itself a child subreaper (Linux): orphans of the command re-parent
   to it, so all of them can be found in /proc and killed when it ends;
 - asks the kernel for a signal when envprobe dies, and ends the command at
   its deadline on its own: a command never outlives its timeout;
-- with `none` for the network, first moves into new user and network
-  namespaces holding only a loopback, where the kernel allows it.
+- with `none` for the network, moves the command's process into new user
+  and network namespaces holding only a loopback, where the kernel allows it.
 
 Usage: python -I -S watchdog.py STATUS_FD PARENT_PID DEADLINE NETWORK -- ARGV...
+       python -I -S watchdog.py --serve REQUEST_FD STATUS_FD PARENT_PID
 DEADLINE is in seconds (0: none), NETWORK is `host` or `none`. One JSON line
 goes to STATUS_FD when it is done: returncode (negative: killed by that
 signal), timed_out, network (`none` or `host`), reaper (`subreaper` or
-`process group`) and error (the command could not be started).
+`process group`) and error (the command could not be started). With
+`--serve` it runs the commands read from REQUEST_FD one after the other
+(a probe's environment, its install, its code: one watchdog start instead of
+three), one status line each, ending each command's tree before the next.
 """
 
 from __future__ import annotations
 
 import ctypes
-import fcntl
-import json
 import os
 import signal
-import socket
-import struct
-import subprocess
 import sys
 import time
 
@@ -72,6 +73,10 @@ def _write(path: str, text: str) -> None:
 
 def _cut_network(libc) -> bool:
     """Enter new user and network namespaces (same ids inside); True when the network is gone."""
+    import fcntl
+    import socket
+    import struct
+
     if libc is None:
         return False
     uid, gid = os.geteuid(), os.getegid()
@@ -94,7 +99,10 @@ def _cut_network(libc) -> bool:
 
 
 def _descendants(root: int) -> list[int]:
-    """Every process below `root`, found through the parent links in /proc."""
+    """Every live process below `root`, found through the parent links in /proc.
+
+    Zombies are left out: they are dead already, and `_reap` collects them.
+    """
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -104,12 +112,13 @@ def _descendants(root: int) -> list[int]:
                 fields = handle.read().rsplit(b")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
+        children.setdefault(int(fields[1]), []).append(
+            -int(entry) if fields[0] == b"Z" else int(entry))
     found, frontier = [], [root]
     while frontier:
         below = children.get(frontier.pop(), [])
-        found += below
-        frontier += below
+        found += [pid for pid in below if pid > 0]
+        frontier += [abs(pid) for pid in below]
     return found
 
 
@@ -155,40 +164,99 @@ def _wait_for(child: int) -> None:
         os.waitpid(pid, 0)
 
 
-def _start(argv: list[str], libc) -> int:
-    """The command, in a group of its own and killed with this process if this one is killed."""
+def _start(argv: list[str], libc, network: str, cwd: str | None = None,
+           log: str | None = None, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """The command, in a session of its own and killed with this process if this one is killed;
+    its pid and its network (`none` when it was cut, as asked, else `host`).
 
-    def in_child() -> None:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
-        _prctl(libc, _PR_SET_PDEATHSIG, signal.SIGKILL)
+    Forked here rather than through `subprocess`: its import is a third of
+    this process's start, and a `Popen` dropped at once reaps a command that
+    exits at once, which `_wait_for` would then never see. The network is cut
+    in the command's own process, so one watchdog can serve commands with
+    and without it.
+    """
+    report_read, report_write = os.pipe()  # both close on exec: one byte, then the exec
+    watchdog = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(report_read)
+            cut = network == "none" and _cut_network(libc)
+            os.write(report_write, b"N" if cut else b"H")
+            os.setsid()
+            for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ"):  # what Python ignores, as exec'd code expects
+                if hasattr(signal, name):
+                    signal.signal(getattr(signal, name), signal.SIG_DFL)
+            # After the namespaces (a new user namespace clears it), then checked.
+            _prctl(libc, _PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != watchdog:  # it died before the death signal was armed
+                os._exit(127)
+            if cwd is not None:
+                os.chdir(cwd)
+            if log is not None:
+                output = os.open(log, os.O_WRONLY)
+                os.dup2(output, 1)
+                os.dup2(output, 2)
+                os.close(output)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+            if env is None:
+                os.execvp(argv[0], argv)
+            os.execvpe(argv[0], argv, env)
+        except OSError as error:
+            os.write(report_write, f"{error.errno or 0}:{error.strerror or error}".encode())
+        finally:
+            os._exit(127)
+    os.close(report_write)
+    with open(report_read, "rb") as report:
+        answer = report.read()
+    failed = answer[1:]
+    if failed or not answer:
+        os.waitpid(pid, 0)
+        number, _, message = failed.decode(errors="replace").partition(":")
+        raise OSError(int(number or 0), message or "the command's process ended before its exec")
+    return pid, "none" if answer[:1] == b"N" else "host"
 
-    # preexec_fn is safe here: the watchdog runs no threads.
-    return subprocess.Popen(argv, start_new_session=True, preexec_fn=in_child).pid  # noqa: PLW1509
+
+def _status_line(status: dict) -> bytes:
+    """The status as one JSON line, without `json` (a tenth of this process's start)."""
+    def value(item: object) -> str:
+        if item is None:
+            return "null"
+        if isinstance(item, bool):
+            return "true" if item else "false"
+        if isinstance(item, int):
+            return str(item)
+        if isinstance(item, dict):
+            return "{" + ", ".join(f'"{key}": {value(v)}' for key, v in item.items()) + "}"
+        text = str(item)
+        if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+            return f'"{text}"'
+        import json  # only for a message that needs escaping
+
+        return json.dumps(text)
+
+    return (value(status) + "\n").encode()
 
 
-def main(status_fd: int, parent: int, deadline: float, network: str, argv: list[str]) -> int:
-    libc = _libc()
-    for signum in _STOPPING:
-        signal.signal(signum, _raise_stop)
+def _run_one(argv: list[str], deadline: float, network: str, libc, reaper: bool,
+             cwd: str | None = None, log: str | None = None,
+             env: dict[str, str] | None = None) -> tuple[dict, bool]:
+    """Run one command to its end (or its deadline) and end its whole tree.
+
+    Returns its status and whether envprobe asked this watchdog to stop.
+    Stops that arrive while the tree is being ended wait, blocked, until it is.
+    """
     status: dict = {"returncode": 127, "timed_out": False, "network": "host",
-                    "reaper": "process group", "error": None}
+                    "reaper": "subreaper" if reaper else "process group", "error": None}
     statuses: dict[int, int] = {}
-    child = None
+    child, stopped = None, False
     try:
-        if _prctl(libc, _PR_SET_CHILD_SUBREAPER, 1) and os.path.isdir("/proc"):
-            status["reaper"] = "subreaper"
-        if network == "none" and _cut_network(libc):
-            status["network"] = "none"
-        # Armed after the namespaces, then checked: envprobe may have died before.
-        _prctl(libc, _PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:
-            raise _Stop(signal.SIGTERM)
         if deadline > 0:
             signal.setitimer(signal.ITIMER_REAL, deadline)
         # Stops wait while it starts: a started command is then always known here.
         signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
         try:
-            child = _start(argv, libc)
+            child, status["network"] = _start(argv, libc, network, cwd, log, env)
         except OSError as error:
             status["error"] = {"errno": error.errno, "message": error.strerror or str(error)}
         finally:
@@ -197,21 +265,114 @@ def main(status_fd: int, parent: int, deadline: float, network: str, argv: list[
             _wait_for(child)
     except _Stop as stop:
         status["timed_out"] = stop.signum == signal.SIGALRM
+        stopped = not status["timed_out"]
     finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        for signum in _STOPPING:
-            signal.signal(signum, signal.SIG_IGN)
         if child is not None:
-            _end_all(child, statuses, status["reaper"] == "subreaper")
+            _end_all(child, statuses, reaper)
             status["returncode"] = statuses.get(child, -signal.SIGKILL)
+    return status, stopped
+
+
+def _unblock_stops() -> bool:
+    """Let blocked stops in; True when one of them asks this watchdog to stop.
+
+    A deadline that fired as its command ended is no stop: it is dropped.
+    """
     try:
-        os.write(status_fd, (json.dumps(status) + "\n").encode())
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+    except _Stop as stop:
+        if stop.signum != signal.SIGALRM:
+            return True
+        return _unblock_stops()
+    return False
+
+
+def _tell(status_fd: int, status: dict) -> None:
+    try:
+        os.write(status_fd, _status_line(status))
     except OSError:
         pass  # envprobe is gone: nobody to tell
+
+
+def _setup(parent: int):
+    """Signals, the subreaper and the parent's death signal; (libc, reaper), or None
+    when envprobe died before the death signal was armed."""
+    libc = _libc()
+    for signum in _STOPPING:
+        signal.signal(signum, _raise_stop)
+    reaper = _prctl(libc, _PR_SET_CHILD_SUBREAPER, 1) and os.path.isdir("/proc")
+    _prctl(libc, _PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        return None
+    return libc, reaper
+
+
+def main(status_fd: int, parent: int, deadline: float, network: str, argv: list[str]) -> int:
+    """One command, then exit."""
+    os.set_inheritable(status_fd, False)  # the command must not hold envprobe's pipe open
+    try:
+        ready = _setup(parent)
+        if ready is None:
+            _tell(status_fd, {"returncode": 127, "timed_out": False, "network": "host",
+                              "reaper": "process group", "error": None})
+            return 0
+        status, _ = _run_one(argv, deadline, network, *ready)
+    except _Stop:
+        return 0
+    _tell(status_fd, status)
     return 0
 
 
+def serve(request_fd: int, status_fd: int, parent: int) -> int:
+    """Commands in turn, one status line each, until envprobe closes the request pipe or dies."""
+    os.set_inheritable(status_fd, False)
+    os.set_inheritable(request_fd, False)
+    try:
+        ready = _setup(parent)
+        if ready is None:
+            return 0
+        with open(request_fd, "rb", buffering=0) as requests:
+            while (request := _read_request(requests)) is not None:
+                deadline, network, cwd, log, env, argv = request
+                status, stopped = _run_one(argv, deadline, network, *ready, cwd, log, env)
+                _tell(status_fd, status)
+                if stopped or _unblock_stops():
+                    return 0
+    except _Stop:
+        pass  # envprobe stopped (or died) while nothing ran: nothing to end
+    return 0
+
+
+def _read_exactly(requests, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = requests.read(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _read_request(requests) -> tuple[float, str, str, str, dict[str, str], list[str]] | None:
+    """One request: a 10-digit length, then NUL-separated fields (see `processes.Supervisor`):
+    deadline, network, cwd, log, the number of environment entries, the entries, the argv."""
+    header = _read_exactly(requests, 10)
+    payload = None if header is None else _read_exactly(requests, int(header))
+    if payload is None:
+        return None
+    fields = [os.fsdecode(field) for field in payload.split(b"\0")]
+    deadline, network, cwd, log, count = fields[:5]
+    entries = fields[5:5 + int(count)]
+    env = dict(entry.split("=", 1) for entry in entries)
+    return float(deadline), network, cwd, log, env, fields[5 + int(count):]
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--serve":
+        request, status_pipe, parent_pid = sys.argv[2:5]
+        sys.exit(serve(int(request), int(status_pipe), int(parent_pid)))
     separator = sys.argv.index("--")
     fd, parent_pid, seconds, net = sys.argv[1:separator]
     sys.exit(main(int(fd), int(parent_pid), float(seconds), net, sys.argv[separator + 1:]))

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from envprobe.atomic import write_atomically
@@ -73,6 +72,15 @@ def _without_pip_variables(keep: Iterable[str] = ()) -> dict[str, str]:
     }
 
 
+def _one_worker():  # -> concurrent.futures.ThreadPoolExecutor
+    """A pool of one thread, for a second pip run beside the first.
+
+    Imported here: a remembered configuration, every probe's case, starts no thread.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=1)
+
 def _file_items(python: str, places: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     """The configuration files' settings as (`section.key`, value), merged in pip's order.
 
@@ -82,7 +90,7 @@ def _file_items(python: str, places: tuple[tuple[str, str], ...]) -> tuple[tuple
     """
     def ask() -> tuple[list[list[str]], list[str] | None]:
         env = _without_pip_variables(keep=("PIP_CONFIG_FILE",))
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        with _one_worker() as pool:
             debug = pool.submit(_pip, python, "config", "debug", env=env)
             listing = _pip(python, "config", "list", env=env)
             try:
@@ -206,7 +214,7 @@ def _default_index_url(python: str) -> str:
     """Remembered against pip's own files: only another pip has another default."""
     def ask() -> tuple[str, list[str]]:
         env = _without_pip_variables() | {"PIP_CONFIG_FILE": os.devnull}
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        with _one_worker() as pool:
             version = pool.submit(_pip, python, "--version", env=env)
             help_text = _pip(python, "install", "--help", env=env)
             folder = _PIP_FOLDER.search(version.result())
@@ -269,7 +277,7 @@ class IndexConfig:
         hand these sources to still reads its configuration. `python` is the
         interpreter whose pip is asked (default: this one).
         """
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        with _one_worker() as pool:
             # Both are answers of a pip subprocess (about a second each): asked side by side.
             default = pool.submit(default_index_url, python) if index_url is None else None
             settings = read_pip_settings(python)

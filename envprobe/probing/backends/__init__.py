@@ -8,7 +8,7 @@ which installer they have; a third installer is one more module here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +31,14 @@ class InstallerBackend(Protocol):
 
     def create(self, path: Path, interpreter: TargetInterpreter) -> Environment:
         """A new, empty environment at `path` for `interpreter`."""
+        ...
+
+    def begin_create(self, path: Path, executable: str) -> Callable[[], Environment]:
+        """Begin `create` for the interpreter at `executable`; what is returned waits for it.
+
+        Where the installer is a command it runs under the probe's watchdog
+        while the caller goes on (`head_start`); otherwise it runs when waited for.
+        """
         ...
 
     def install_steps(self, env: Environment, requirements: Sequence[str],

@@ -10,7 +10,7 @@ only its debug log of a download tells them apart.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -65,18 +65,27 @@ class PipBackend:
         return cls()
 
     def create(self, path: Path, interpreter: TargetInterpreter) -> Environment:
-        """A virtualenv at `path`; the app-data seeder links pip from a per-user cache."""
-        import virtualenv
+        return self.begin_create(path, interpreter.executable)()
 
-        try:
-            session = virtualenv.cli_run(
-                [str(path), "--python", interpreter.executable, "--no-setuptools",
-                 "--no-periodic-update", "--quiet"],
-                setup_logging=False,
-            )
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - virtualenv raises many kinds
-            raise EnvironmentSetupError(f"virtualenv failed: {exc}") from None
-        return Environment(path, str(session.creator.exe), Path(session.creator.purelib))
+    def begin_create(self, path: Path, executable: str) -> Callable[[], Environment]:
+        """virtualenv runs in this process: nothing begins now, it is created when waited for.
+
+        The app-data seeder links pip from a per-user cache.
+        """
+        def created() -> Environment:
+            import virtualenv
+
+            try:
+                session = virtualenv.cli_run(
+                    [str(path), "--python", executable, "--no-setuptools",
+                     "--no-periodic-update", "--quiet"],
+                    setup_logging=False,
+                )
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - virtualenv raises many kinds
+                raise EnvironmentSetupError(f"virtualenv failed: {exc}") from None
+            return Environment(path, str(session.creator.exe), Path(session.creator.purelib))
+
+        return created
 
     def install_steps(self, env: Environment, requirements: Sequence[str],
                       options: InstallOptions) -> list[InstallStep]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -74,15 +74,24 @@ class UvBackend:
         return cls(binary) if binary else None
 
     def create(self, path: Path, interpreter: TargetInterpreter) -> Environment:
-        done = processes.run(
+        return self.begin_create(path, interpreter.executable)()
+
+    def begin_create(self, path: Path, executable: str) -> Callable[[], Environment]:
+        """`uv venv`, handed to the probe's watchdog: it runs while the caller goes on."""
+        pending = processes.submit(
             [self.binary, "venv", "--quiet", "--no-python-downloads",
-             "--python", interpreter.executable, str(path)],
+             "--python", executable, str(path)],
             log_path=path.parent / "create.log", env=sealed.installer_environ(path.parent),
         )
-        if not done.ok:
-            raise EnvironmentSetupError(f"uv venv failed: {logs.first_error(done.output)}")
-        return Environment(path, str(path / "bin" / "python"),
-                           next(path.glob("lib/python*/site-packages")))
+
+        def created() -> Environment:
+            done = pending.wait()
+            if not done.ok:
+                raise EnvironmentSetupError(f"uv venv failed: {logs.first_error(done.output)}")
+            return Environment(path, str(path / "bin" / "python"),
+                               next(path.glob("lib/python*/site-packages")))
+
+        return created
 
     def install_steps(self, env: Environment, requirements: Sequence[str],
                       options: InstallOptions) -> list[InstallStep]:
