@@ -200,11 +200,16 @@ class Mapper:
         checked = sorted(i for i, a in answers.items() if isinstance(a, Conflict))
         for i, version in enumerate(list(ruled_out)):
             nearest = min(checked, key=lambda c: (abs(c - i), c))
-            words = answers[nearest].words  # type: ignore[union-attr]
+            clash: Conflict = answers[nearest]  # type: ignore[assignment]
+            words = clash.words
             if nearest != i:
                 words = f"{words} (resolved at {cell.column} {order[nearest]}; the releases " \
                         f"between are taken to clash alike)"
-            cell.mark(version, Mark(CellState.DECLARED, words))
+            # A clash with a rule that keeps a project to its wheels is a build problem here.
+            if clash.unbuilt:
+                cell.mark(version, Mark(CellState.UNBUILT, words, clash.failed_build))
+            else:
+                cell.mark(version, Mark(CellState.DECLARED, words))
         if good is None:
             return None
         return _Edge(cell, side, order[good], answers[good])  # type: ignore[arg-type]

@@ -35,6 +35,7 @@ _REASONS = {
     CellState.DECLARED: EdgeReason.DECLARED,
     CellState.FAILS: EdgeReason.PROBE,
     CellState.NO_FILE: EdgeReason.NO_FILE,
+    CellState.UNBUILT: EdgeReason.BUILD,
 }
 
 

@@ -26,6 +26,7 @@ _STYLE = {  # state -> (fill, legend)
     "lacks": ("#ef9a9a", "lacks a name (scan)"),
     "declared": ("#ffcc80", "excluded by a requirement"),
     "no_file": ("#bdbdbd", "no installable file"),
+    "unbuilt": ("#8d6e63", "needs a build that fails here"),
     "unknown": ("#eeeeee", "not probed"),
 }
 _CELL_W, _CELL_H, _CHAR = 54, 24, 7.2

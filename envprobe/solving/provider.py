@@ -184,6 +184,11 @@ class SolveProvider(AbstractProvider):
             )
         return self._installable[key]
 
+    def wheeled(self, name: str, version: Version) -> bool:
+        """Whether this release ships a wheel the probe's interpreter installs."""
+        return any(f.filename.endswith(".whl") and self._file_fits(f)
+                   for f in self._index.files(name, version))
+
     def _file_fits(self, dist_file: Any) -> bool:
         if getattr(dist_file, "yanked", False):
             return False

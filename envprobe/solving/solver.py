@@ -92,7 +92,8 @@ class Solver:
                                self._released, extras=self._extras,
                                micro_probed=self.scanner.micro_probed,
                                defer=self.confirmations.defer,
-                               known=self.index.versions)
+                               known=self.index.versions,
+                               wheeled=lambda name, v: self._provider().wheeled(name, v))
         self.universe: set[NormalizedName] = {t.name for t in scenario.targets} | set(scenario.pins)
         self.rules: list[Rule] = []
         self.boundaries: list[Boundary] = []

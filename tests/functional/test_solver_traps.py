@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from packaging.version import Version
+from map_packages import build_wheelless_toks
 from wheelfactory import build_sdist, build_wheel, serve_index, write_simple_index
 
 from envprobe.model.scenario import load_scenario
@@ -102,6 +103,12 @@ def traps_index(tmp_path_factory: pytest.TempPathFactory):
                 requires=["minihub"])
     build_wheel(dists, "fakecython", "3.0", {"fakecython/__init__.py": ""})
     build_sdist(dists, "needscy", "1.0", {"pyproject.toml": PYPROJECT, "backend.py": BACKEND})
+    # tkapp 2.0 needs toks 1.0, whose sdist does not build here (see `build_wheelless_toks`)
+    build_wheelless_toks(dists)
+    build_wheel(dists, "tkapp", "1.0", {"tkapp/__init__.py": "import toks\n"},
+                requires=["toks>=2"])
+    build_wheel(dists, "tkapp", "2.0", {"tkapp/__init__.py": "import toks\n"},
+                requires=["toks==1.0"])
     root = tmp_path_factory.mktemp("trap-index")
     write_simple_index(dists, root)
     with serve_index(root) as url:
@@ -187,6 +194,25 @@ def test_undeclared_build_requirement_is_pre_installed_and_built_without_isolati
     assert (rule.kind, rule.package, rule.requires) == ("build", "needscy", "fakecython")
     assert result.installer == installer
     assert result.installed["needscy"] == "1.0"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_a_build_that_fails_without_a_cause_keeps_the_project_to_its_wheels(
+        tmp_path, traps_index, installer):
+    install = f'[install]\ninstaller = "{installer}"\nallow_sdist = true\n'
+    path = scenario(tmp_path, 'tkapp = "*"', "import tkapp", install)
+    result = solve_scenario(load_scenario(path), index_url=traps_index)
+
+    assert result.status == "solved", result.reason
+    first = result.attempts[0].outcome.failure
+    assert (first.kind.value, first.package, first.version, first.name) == (
+        "build_failed", "toks", "1.0", None)
+    [rule] = result.rules
+    assert (rule.kind, rule.package, rule.requires) == ("no_wheel", None, "toks>=2.0")
+    assert rule.evidence == (result.attempts[0].outcome.probe_id,)
+    assert "inferred from that failed build" in rule.because
+    assert (result.installed["tkapp"], result.installed["toks"]) == ("1.0", "2.0")
 
 
 @pytest.fixture(scope="module")
