@@ -86,7 +86,7 @@ class Solver:
         self.interpreter: TargetInterpreter = describe(scenario.python)
         self.scanner = ReleaseQuestions(StaticScanner(index, self.interpreter.tags),
                                         MicroProber(self.interpreter, micro_backend(options),
-                                                    options))
+                                                    options, store))
         self.confirmations = Confirmations(self)
         self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
                                self._released, extras=self._extras,
