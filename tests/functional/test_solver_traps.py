@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from packaging.version import Version
 from map_packages import build_wheelless_toks
+from packaging.version import Version
 from wheelfactory import build_sdist, build_wheel, serve_index, write_simple_index
 
 from envprobe.model.scenario import load_scenario
