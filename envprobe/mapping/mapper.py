@@ -202,9 +202,9 @@ class Mapper:
             nearest = min(checked, key=lambda c: (abs(c - i), c))
             clash: Conflict = answers[nearest]  # type: ignore[assignment]
             words = clash.words
-            if nearest != i:
-                words = f"{words} (resolved at {cell.column} {order[nearest]}; the releases " \
-                        f"between are taken to clash alike)"
+            if nearest != i:  # the resolution that spoke for it, named, not repeated
+                words = f"not resolved itself: taken to clash alike with {cell.column} " \
+                        f"{order[nearest]}, the nearest release resolved"
             # A clash with a rule that keeps a project to its wheels is a build problem here.
             if clash.unbuilt:
                 cell.mark(version, Mark(CellState.UNBUILT, words, clash.failed_build))

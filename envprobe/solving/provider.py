@@ -50,7 +50,7 @@ class Need:
 
     name: NormalizedName
     specifier: SpecifierSet
-    origin: str  # "scenario", "pin", "declared" or "rule"
+    origin: str  # "scenario", "pin", "held" (fixed for one question), "declared" or "rule"
     parent: Candidate | None = None
     rule: Rule | None = None
     extras: frozenset[str] = field(default_factory=frozenset)
@@ -64,6 +64,8 @@ class Need:
             return f"{self.parent.name} {self.parent.version} declares {self.name}{spec}"
         if self.origin == "pin":
             return f"the scenario pins {self.name}{spec}"
+        if self.origin == "held":
+            return f"{self.name}{spec} is held"
         return f"the scenario asks for {self.name}{spec}"
 
 

@@ -34,6 +34,7 @@ from envprobe.probing.micro import MicroProber
 from envprobe.probing.probe import run_probe
 from envprobe.probing.store import Store
 from envprobe.solving.builds import declared_builds
+from envprobe.solving.chain import conflict_chain
 from envprobe.solving.confirmations import Confirmations
 from envprobe.solving.provider import Candidate, Need, SolveProvider
 from envprobe.solving.read_ahead import read_ahead_cases
@@ -213,7 +214,7 @@ class Solver:
                  ) -> dict[NormalizedName, Version]:
         """The newest set the metadata and rules allow; `fixed` pins some projects first."""
         provider = self._provider()
-        roots = [Need(name, SpecifierSet(f"=={version}"), "pin")
+        roots = [Need(name, SpecifierSet(f"=={version}"), "held")
                  for name, version in (fixed or {}).items()]
         roots += [Need(t.name, t.specifier, "scenario", extras=t.extras)
                   for t in self.scenario.targets]
@@ -350,6 +351,7 @@ class Solver:
                             f"{case.failure.summary()}")
             lesson = self.teacher.learn(case, pins)
             new_rules = [r for r in lesson.rules if r not in self.rules]
+            said = {_gist(r) for r in self.rules}  # the same rule, other evidence: said once
             new_projects = lesson.universe - self.universe
             self.rules += new_rules
             self.universe |= lesson.universe
@@ -357,7 +359,8 @@ class Solver:
             self.boundaries += [b for b in lesson.boundaries if b.key not in known]
             self.notes += lesson.notes
             for rule in new_rules:
-                self.events("learn", rule.describe())
+                if _gist(rule) not in said:
+                    self.events("learn", rule.describe())
             learned = learned or bool(new_rules or new_projects)
         return learned
 
@@ -395,17 +398,6 @@ def _gist(rule: Rule) -> tuple:
     """A rule without its evidence: what it demands, of whom."""
     return (rule.requires, rule.package, rule.versions, rule.kind, rule.install_option,
             rule.when_imports)
-
-
-def conflict_chain(impossible: ResolutionImpossible) -> list[str]:
-    """The requirements that cannot all hold, each in words, with the rule behind it."""
-    lines: list[str] = []
-    for cause in impossible.causes:
-        need: Need = cause.requirement
-        text = need.describe()
-        if text not in lines:
-            lines.append(text)
-    return lines
 
 
 def micro_backend(options: InstallOptions) -> InstallerBackend:
