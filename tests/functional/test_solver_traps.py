@@ -178,19 +178,23 @@ def test_both_vanished_names_of_one_import_are_learned_from_one_failure(tmp_path
     assert len(proposals) == 2, "one failure taught both boundaries"
 
 
+def solve_with_sdists(tmp_path: Path, index: str, installer: str, package: str):
+    """(the solve of `import package` with sdists allowed, its first failure, its one rule)."""
+    install = f'[install]\ninstaller = "{installer}"\nallow_sdist = true\n'
+    path = scenario(tmp_path, f'{package} = "*"', f"import {package}", install)
+    result = solve_scenario(load_scenario(path), index_url=index)
+    assert result.status == "solved", result.reason
+    [rule] = result.rules
+    return result, result.attempts[0].outcome.failure, rule
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_undeclared_build_requirement_is_pre_installed_and_built_without_isolation(
         tmp_path, traps_index, installer):
-    install = f'[install]\ninstaller = "{installer}"\nallow_sdist = true\n'
-    path = scenario(tmp_path, 'needscy = "*"', "import needscy", install)
-    result = solve_scenario(load_scenario(path), index_url=traps_index)
-
-    assert result.status == "solved", result.reason
-    first = result.attempts[0].outcome.failure
+    result, first, rule = solve_with_sdists(tmp_path, traps_index, installer, "needscy")
     assert (first.kind.value, first.name, first.package) == ("build_failed", "fakecython",
                                                              "needscy")
-    [rule] = result.rules
     assert (rule.kind, rule.package, rule.requires) == ("build", "needscy", "fakecython")
     assert result.installer == installer
     assert result.installed["needscy"] == "1.0"
@@ -200,15 +204,9 @@ def test_undeclared_build_requirement_is_pre_installed_and_built_without_isolati
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_a_build_that_fails_without_a_cause_keeps_the_project_to_its_wheels(
         tmp_path, traps_index, installer):
-    install = f'[install]\ninstaller = "{installer}"\nallow_sdist = true\n'
-    path = scenario(tmp_path, 'tkapp = "*"', "import tkapp", install)
-    result = solve_scenario(load_scenario(path), index_url=traps_index)
-
-    assert result.status == "solved", result.reason
-    first = result.attempts[0].outcome.failure
+    result, first, rule = solve_with_sdists(tmp_path, traps_index, installer, "tkapp")
     assert (first.kind.value, first.package, first.version, first.name) == (
         "build_failed", "toks", "1.0", None)
-    [rule] = result.rules
     assert (rule.kind, rule.package, rule.requires) == ("no_wheel", None, "toks>=2.0")
     assert rule.evidence == (result.attempts[0].outcome.probe_id,)
     assert "inferred from that failed build" in rule.because
