@@ -121,11 +121,9 @@ def _wheels_only(tools: Tools, case: Case, name: NormalizedName) -> Rule | None:
     failed = _failed_release(case, name)
     if not with_wheel or not without or (failed is not None and failed in with_wheel):
         return None
-    top = max(without)
-    if all(v > top for v in with_wheel):
-        specifier = f">={min(with_wheel)}"  # the wheel-less releases are all the old ones
-    else:
-        specifier = ",".join(f"!={v}" for v in without)
+    # Exactly the releases with a wheel: a floor at the first, holes for any after it.
+    floor = min(with_wheel)
+    specifier = ",".join([f">={floor}", *(f"!={v}" for v in without if v > floor)])
     probe = f" (probe #{case.outcome.probe_id})" if case.outcome.probe_id is not None else ""
     return Rule(
         requires=f"{name}{specifier}",
