@@ -167,52 +167,24 @@ class Mapper:
         """The outermost candidate on `side` that some consistent set holds with the row.
 
         Declared metadata often rules out a long run at one end (transformers 5 needs a
-        hub NeMo cannot import): a gallop then a bisection find where the run ends in
-        log(n) resolutions, assuming, as the scans do, that it is one contiguous run;
-        each release ruled out says which resolution spoke for it.
+        hub NeMo cannot import). Each release is resolved in turn, a fraction of a second
+        apiece: a run of clashes need not be contiguous (under NeMo 1.21, transformers
+        4.15-4.18 hold between releases that need a tokenizers that does not build), so
+        none is taken to clash like its neighbours. Each says why it clashes.
         """
         order = list(cell.candidates) if side == "lower" else cell.candidates[::-1]
-        answers: dict[int, dict[NormalizedName, Version] | Conflict] = {}
-
-        def held(i: int) -> bool:
-            answers[i] = pins_for(self.solver, {self.rows_package: cell.row,
-                                                cell.column: order[i]})
-            return not isinstance(answers[i], Conflict)
-
-        if held(0):
-            return _Edge(cell, side, order[0], answers[0])  # type: ignore[arg-type]
-        if self._row_clashes(cell.row):
-            return None
-        bad, good, step = 0, None, 1
-        while good is None and bad < len(order) - 1:
-            i = min(bad + step, len(order) - 1)
-            if held(i):
-                good = i
-            else:
-                bad, step = i, step * 2
-        while good is not None and good - bad > 1:
-            middle = (bad + good) // 2
-            if held(middle):
-                good = middle
-            else:
-                bad = middle
-        ruled_out = order[:bad + 1] if good is None else order[:good]
-        checked = sorted(i for i, a in answers.items() if isinstance(a, Conflict))
-        for i, version in enumerate(list(ruled_out)):
-            nearest = min(checked, key=lambda c: (abs(c - i), c))
-            clash: Conflict = answers[nearest]  # type: ignore[assignment]
-            words = clash.words
-            if nearest != i:  # the resolution that spoke for it, named, not repeated
-                words = f"not resolved itself: taken to clash alike with {cell.column} " \
-                        f"{order[nearest]}, the nearest release resolved"
+        for i, version in enumerate(order):
+            found = pins_for(self.solver, {self.rows_package: cell.row, cell.column: version})
+            if not isinstance(found, Conflict):
+                return _Edge(cell, side, version, found)
+            if i == 0 and self._row_clashes(cell.row):
+                return None
             # A clash with a rule that keeps a project to its wheels is a build problem here.
-            if clash.unbuilt:
-                cell.mark(version, Mark(CellState.UNBUILT, words, clash.failed_build))
+            if found.unbuilt:
+                cell.mark(version, Mark(CellState.UNBUILT, found.words, found.failed_build))
             else:
-                cell.mark(version, Mark(CellState.DECLARED, words))
-        if good is None:
-            return None
-        return _Edge(cell, side, order[good], answers[good])  # type: ignore[arg-type]
+                cell.mark(version, Mark(CellState.DECLARED, found.words))
+        return None
 
     def _row_clashes(self, row: Version) -> bool:
         """Whether the row release clashes with the scenario whatever the columns hold
