@@ -128,9 +128,9 @@ def build_wheelless_toks(out: Path) -> Path:
     return out
 
 
-# `hub4` 1.0 needs toks 1.0 (as old transformers need a tokenizers without a wheel for
-# this Python); 2.0 and 3.0 take toks 2.0. `app4` 1.0 imports hub4: its window is
-# 2.0 .. 3.0, the lower edge a build problem, not hub4's.
+# `hub4` 1.0 and 3.0 need toks 1.0 (as some old transformers need a tokenizers without a
+# wheel for this Python); 2.0 and 4.0 take toks 2.0. `app4` 1.0 imports hub4: its window
+# is 2.0 .. 4.0 with a hole at 3.0, the lower edge and the hole a build problem.
 BUILD_SCENARIO = """
 [scenario]
 name = "buildmap"
@@ -150,8 +150,8 @@ allow_sdist = true
 def build_build_packages(out: Path) -> Path:
     """Write the build trap's packages into `out` and return it."""
     build_wheelless_toks(out)
-    for version in ("1.0", "2.0", "3.0"):
+    for version in ("1.0", "2.0", "3.0", "4.0"):
         build_wheel(out, "hub4", version, {"hub4/__init__.py": "import toks\n"},
-                    requires=["toks==1.0" if version == "1.0" else "toks>=2"])
+                    requires=["toks==1.0" if version in ("1.0", "3.0") else "toks>=2"])
     build_wheel(out, "app4", "1.0", {"app4/__init__.py": "import hub4\n"}, requires=["hub4"])
     return out

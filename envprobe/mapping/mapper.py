@@ -179,12 +179,16 @@ class Mapper:
                 return _Edge(cell, side, version, found)
             if i == 0 and self._row_clashes(cell.row):
                 return None
-            # A clash with a rule that keeps a project to its wheels is a build problem here.
-            if found.unbuilt:
-                cell.mark(version, Mark(CellState.UNBUILT, found.words, found.failed_build))
-            else:
-                cell.mark(version, Mark(CellState.DECLARED, found.words))
+            _mark_clash(cell, version, found)
         return None
+
+    def _between(self, cell: Cell) -> None:
+        """Resolve each release between two passing edges: a clash inside a window (a
+        transformers that needs an unbuildable tokenizers) is a hole, not "inside"."""
+        for version in [v for v in cell.candidates if cell.lower < v < cell.upper]:  # type: ignore[operator]
+            found = pins_for(self.solver, {self.rows_package: cell.row, cell.column: version})
+            if isinstance(found, Conflict):
+                _mark_clash(cell, version, found)
 
     def _row_clashes(self, row: Version) -> bool:
         """Whether the row release clashes with the scenario whatever the columns hold
@@ -248,6 +252,7 @@ class Mapper:
             cell.upper = version
         if cell.lower is not None and cell.upper is not None:
             cell.done = True
+            self._between(cell)
 
     def _moved(self, edge: _Edge, pins: dict[NormalizedName, Version]) -> bool:
         """Whether the rules now propose another set for this edge than the one that failed:
@@ -292,3 +297,12 @@ class Mapper:
         done = {r for r in rows if all(c.done for c in self.cells if c.row == r)}
         return (f"{len(done)}/{len(rows)} rows done, {self.executor.running} probes running, "
                 f"{self.solver.installs} installs, {time.monotonic() - self._started:.0f} s")
+
+
+def _mark_clash(cell: Cell, version: Version, clash: Conflict) -> None:
+    """No set holds this release with the row: a build problem here where the clash rests
+    on a rule keeping a project to its wheels, else a declared (or learned) requirement."""
+    if clash.unbuilt:
+        cell.mark(version, Mark(CellState.UNBUILT, clash.words, clash.failed_build))
+    else:
+        cell.mark(version, Mark(CellState.DECLARED, clash.words))
