@@ -16,6 +16,7 @@ from wheelfactory import serve_index, write_simple_index
 from envprobe.mapping.workflow import map_scenario
 from envprobe.model.scenario import load_scenario
 from envprobe.probing.executors import LocalExecutor
+from envprobe.report.map import map_lines
 
 
 @pytest.mark.slow
@@ -45,3 +46,5 @@ def test_an_edge_that_needs_a_failing_build_moves_inwards_and_a_hole_is_no_insid
     assert (rule.package, rule.requires) == (None, "toks>=2.0")
     assert window.lower.evidence == list(rule.evidence), "the failed build is the edge's proof"
     assert result.installs == 3, "the failed build, then one probe per edge"
+    assert "app4 1.0 declares hub4 without bounds; works with 2.0 … 4.0 save 3.0;" in \
+        "\n".join(map_lines(result))
