@@ -1,4 +1,4 @@
-"""A map stopped by SIGTERM stops its pool: nothing queued starts, nothing running lingers.
+"""A map stopped by SIGTERM (or Ctrl-C) stops its pool: nothing queued starts, nothing running lingers.
 
 A real `envprobe map` of made-up probes that sleep (each starting a helper in a
 session of its own, as the fault suite's probes do), two local workers and
@@ -71,7 +71,8 @@ def descendants(root: int) -> set[int]:
 
 
 @pytest.mark.slow
-def test_sigterm_stops_the_pool_cleans_up_and_keeps_the_store(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_the_pool_cleans_up_and_keeps_the_store(tmp_path, signum):
     marker, pids = f"slowmap-{uuid.uuid4().hex}", tmp_path / "pids"
     pids.mkdir()
     dists = build_slow_packages(tmp_path / "dists", marker, pids)
@@ -85,7 +86,7 @@ def test_sigterm_stops_the_pool_cleans_up_and_keeps_the_store(tmp_path):
                    180, "two probes running their code")
         below = descendants(process.pid)
         started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         _, err = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
