@@ -7,6 +7,7 @@ needs no bisection with full installs and no confirming install either.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -112,9 +113,11 @@ def test_answers_kept_in_the_store_are_not_asked_again_by_the_next_run(dists: Pa
                  ("numbers2", "2.0", "numbers2", "sctypes"),
                  ("wrapper", "1.0", "wrapper", "thing")]
 
-    def run(options) -> tuple[list, MicroProber]:
+    here = describe(sys.executable)
+
+    def run(options, interpreter=here) -> tuple[list, MicroProber]:
         with Store(tmp_path / "store.sqlite3") as store:
-            micro = MicroProber(describe(sys.executable), backend_for("pip"), options, store)
+            micro = MicroProber(interpreter, backend_for("pip"), options, store)
             try:
                 return [micro.ask(*q) for q in questions], micro
             finally:
@@ -132,6 +135,9 @@ def test_answers_kept_in_the_store_are_not_asked_again_by_the_next_run(dists: Pa
     elsewhere = find_links_options(dists, tmp_path, installer="pip")
     _, other = run(elsewhere)
     assert other.ran == 4, "answers from other sources are not reused"
+    # Another interpreter (here: this one under another version's name) asks again too.
+    _, renamed = run(options, dataclasses.replace(here, version="3.99.0"))
+    assert renamed.ran == 4, "answers from another interpreter are not reused"
 
 
 @pytest.mark.slow
