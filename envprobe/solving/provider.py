@@ -86,6 +86,7 @@ class SolveProvider(AbstractProvider):
         allow_sdist: bool,
         imports_symbol: Callable[[Candidate, Rule], bool],
         order: Sequence[str] = (),
+        installable: dict[tuple[str, Version], bool] | None = None,
     ) -> None:
         self._index = index
         self._universe = {canonicalize_name(n) for n in universe}
@@ -98,7 +99,9 @@ class SolveProvider(AbstractProvider):
         self._allow_sdist = allow_sdist
         self._imports_symbol = imports_symbol
         self._order = {canonicalize_name(n): i for i, n in enumerate(order)}
-        self._installable: dict[tuple[str, Version], bool] = {}
+        # Which releases install depends on the files and the interpreter only, not on
+        # the rules: a caller that makes a provider per rule set may share the answers.
+        self._installable = installable if installable is not None else {}
 
     # resolvelib protocol -------------------------------------------------
 

@@ -104,6 +104,7 @@ class Solver:
         self._started = time.monotonic()  # `solve` restarts it; a caller driving steps keeps it
         self._extras: dict[str, frozenset[str]] = {}
         self._cached_provider: tuple[str, SolveProvider] | None = None
+        self._installable: dict[tuple[str, Version], bool] = {}  # shared by every provider
 
     # public ------------------------------------------------------------------
 
@@ -251,6 +252,7 @@ class Solver:
                 allow_sdist=self.scenario.allow_sdist,
                 imports_symbol=self._imports_symbol,
                 order=[t.name for t in self.scenario.targets],
+                installable=self._installable,
             ))
         return self._cached_provider[1]
 
