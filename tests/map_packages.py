@@ -106,3 +106,52 @@ def build_trap_packages(out: Path) -> Path:
         build_wheel(out, "tool", version, {"tool/__init__.py": ""})
     build_wheel(out, "pin2", "1.0", {"pin2/__init__.py": ""}, requires=["tool>=2"])
     return out
+
+
+# A build that fails without naming a module, as tokenizers' sdist does without a Rust
+# toolchain: an in-tree backend that needs nothing and gives up with a message.
+_NO_TOOLCHAIN = {
+    "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\n'
+                      'backend-path = ["."]\n',
+    "backend.py": "def get_requires_for_build_wheel(config_settings=None):\n"
+                  "    return []\n\n\n"
+                  "def build_wheel(wheel_directory, config_settings=None, "
+                  "metadata_directory=None):\n"
+                  "    raise SystemExit(\"error: can't find Rust compiler\")\n",
+}
+
+
+def build_wheelless_toks(out: Path) -> Path:
+    """`toks` 1.0 ships only an sdist whose build fails without naming a cause; 2.0 a wheel."""
+    build_sdist(out, "toks", "1.0", _NO_TOOLCHAIN)
+    build_wheel(out, "toks", "2.0", {"toks/__init__.py": ""})
+    return out
+
+
+# `hub4` 1.0 and 3.0 need toks 1.0 (as some old transformers need a tokenizers without a
+# wheel for this Python); 2.0 and 4.0 take toks 2.0. `app4` 1.0 imports hub4: its window
+# is 2.0 .. 4.0 with a hole at 3.0, the lower edge and the hole a build problem.
+BUILD_SCENARIO = """
+[scenario]
+name = "buildmap"
+probe = ["import app4"]
+timeout = 60
+
+[packages]
+app4 = "*"
+hub4 = "*"
+
+[install]
+installer = "uv"
+allow_sdist = true
+"""
+
+
+def build_build_packages(out: Path) -> Path:
+    """Write the build trap's packages into `out` and return it."""
+    build_wheelless_toks(out)
+    for version in ("1.0", "2.0", "3.0", "4.0"):
+        build_wheel(out, "hub4", version, {"hub4/__init__.py": "import toks\n"},
+                    requires=["toks==1.0" if version in ("1.0", "3.0") else "toks>=2"])
+    build_wheel(out, "app4", "1.0", {"app4/__init__.py": "import hub4\n"}, requires=["hub4"])
+    return out

@@ -167,47 +167,28 @@ class Mapper:
         """The outermost candidate on `side` that some consistent set holds with the row.
 
         Declared metadata often rules out a long run at one end (transformers 5 needs a
-        hub NeMo cannot import): a gallop then a bisection find where the run ends in
-        log(n) resolutions, assuming, as the scans do, that it is one contiguous run;
-        each release ruled out says which resolution spoke for it.
+        hub NeMo cannot import). Each release is resolved in turn, a fraction of a second
+        apiece: a run of clashes need not be contiguous (under NeMo 1.21, transformers
+        4.15-4.18 hold between releases that need a tokenizers that does not build), so
+        none is taken to clash like its neighbours. Each says why it clashes.
         """
         order = list(cell.candidates) if side == "lower" else cell.candidates[::-1]
-        answers: dict[int, dict[NormalizedName, Version] | Conflict] = {}
+        for i, version in enumerate(order):
+            found = pins_for(self.solver, {self.rows_package: cell.row, cell.column: version})
+            if not isinstance(found, Conflict):
+                return _Edge(cell, side, version, found)
+            if i == 0 and self._row_clashes(cell.row):
+                return None
+            _mark_clash(cell, version, found)
+        return None
 
-        def held(i: int) -> bool:
-            answers[i] = pins_for(self.solver, {self.rows_package: cell.row,
-                                                cell.column: order[i]})
-            return not isinstance(answers[i], Conflict)
-
-        if held(0):
-            return _Edge(cell, side, order[0], answers[0])  # type: ignore[arg-type]
-        if self._row_clashes(cell.row):
-            return None
-        bad, good, step = 0, None, 1
-        while good is None and bad < len(order) - 1:
-            i = min(bad + step, len(order) - 1)
-            if held(i):
-                good = i
-            else:
-                bad, step = i, step * 2
-        while good is not None and good - bad > 1:
-            middle = (bad + good) // 2
-            if held(middle):
-                good = middle
-            else:
-                bad = middle
-        ruled_out = order[:bad + 1] if good is None else order[:good]
-        checked = sorted(i for i, a in answers.items() if isinstance(a, Conflict))
-        for i, version in enumerate(list(ruled_out)):
-            nearest = min(checked, key=lambda c: (abs(c - i), c))
-            words = answers[nearest].words  # type: ignore[union-attr]
-            if nearest != i:
-                words = f"{words} (resolved at {cell.column} {order[nearest]}; the releases " \
-                        f"between are taken to clash alike)"
-            cell.mark(version, Mark(CellState.DECLARED, words))
-        if good is None:
-            return None
-        return _Edge(cell, side, order[good], answers[good])  # type: ignore[arg-type]
+    def _between(self, cell: Cell) -> None:
+        """Resolve each release between two passing edges: a clash inside a window (a
+        transformers that needs an unbuildable tokenizers) is a hole, not "inside"."""
+        for version in [v for v in cell.candidates if cell.lower < v < cell.upper]:  # type: ignore[operator]
+            found = pins_for(self.solver, {self.rows_package: cell.row, cell.column: version})
+            if isinstance(found, Conflict):
+                _mark_clash(cell, version, found)
 
     def _row_clashes(self, row: Version) -> bool:
         """Whether the row release clashes with the scenario whatever the columns hold
@@ -271,6 +252,7 @@ class Mapper:
             cell.upper = version
         if cell.lower is not None and cell.upper is not None:
             cell.done = True
+            self._between(cell)
 
     def _moved(self, edge: _Edge, pins: dict[NormalizedName, Version]) -> bool:
         """Whether the rules now propose another set for this edge than the one that failed:
@@ -315,3 +297,12 @@ class Mapper:
         done = {r for r in rows if all(c.done for c in self.cells if c.row == r)}
         return (f"{len(done)}/{len(rows)} rows done, {self.executor.running} probes running, "
                 f"{self.solver.installs} installs, {time.monotonic() - self._started:.0f} s")
+
+
+def _mark_clash(cell: Cell, version: Version, clash: Conflict) -> None:
+    """No set holds this release with the row: a build problem here where the clash rests
+    on a rule keeping a project to its wheels, else a declared (or learned) requirement."""
+    if clash.unbuilt:
+        cell.mark(version, Mark(CellState.UNBUILT, clash.words, clash.failed_build))
+    else:
+        cell.mark(version, Mark(CellState.DECLARED, clash.words))

@@ -35,6 +35,7 @@ _REASONS = {
     CellState.DECLARED: EdgeReason.DECLARED,
     CellState.FAILS: EdgeReason.PROBE,
     CellState.NO_FILE: EdgeReason.NO_FILE,
+    CellState.UNBUILT: EdgeReason.BUILD,
 }
 
 
@@ -99,7 +100,8 @@ def window_of(cell: Cell) -> Window:
         return window
     assert cell.lower is not None and cell.upper is not None
     window.lowest, window.highest = str(cell.lower), str(cell.upper)
-    inside = [v for v in cell.releases if cell.lower <= v <= cell.upper]
+    inside = [v for v in cell.releases if cell.lower <= v <= cell.upper
+              and (v not in cell.marks or cell.marks[v].state is CellState.WORKS)]
     window.suggested = str(specifier_for(inside, cell.releases)) or None
     window.lower = _edge(cell, cell.lower, -1)
     window.upper = _edge(cell, cell.upper, +1)

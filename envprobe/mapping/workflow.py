@@ -77,7 +77,9 @@ def map_scenario(
                             events=events, refresh=refresh, max_installs=budget)
             known = _known_rules(store, scenario.name)
             solver.rules += known
-            # as `Solver.learn` does: a rule about a project makes the resolver pin it
+            # as the solver's lessons do: the project a rule binds and the one it constrains
+            # are pinned, or the next map proposes other sets than the store answered
+            solver.universe |= {r.target for r in known}
             solver.universe |= {r.package for r in known if r.package is not None}
             try:
                 result = Mapper(solver, pool, rows_package=row, columns=chosen,

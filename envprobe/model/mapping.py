@@ -33,6 +33,7 @@ class CellState(enum.StrEnum):
     LACKS = "lacks"  # a static scan: the release lacks a name the row imports
     DECLARED = "declared"  # a declared requirement (or a learned rule) excludes it
     NO_FILE = "no_file"  # nothing installs on this interpreter
+    UNBUILT = "unbuilt"  # every set with it needs a release that does not build here
     UNKNOWN = "unknown"  # not probed and not excluded
 
 
@@ -43,6 +44,7 @@ class EdgeReason(enum.StrEnum):
     DECLARED = "declared"  # a declared requirement, or one learned from a probe, excludes it
     PROBE = "probe"  # the next release was probed and failed
     NO_FILE = "no_file"  # the next release has no file this interpreter installs
+    BUILD = "build"  # the next release needs a build that fails on this Python
     RANGE = "range"  # the end of the scenario's range
 
 

@@ -43,6 +43,7 @@ class RuleKind(enum.StrEnum):
     DECLARED = "declared"  # the installer quoted a declared requirement
     NO_DISTRIBUTION = "no_distribution"  # no installable file for this interpreter
     BUILD = "build"  # an sdist's build imports what it does not declare
+    NO_WHEEL = "no_wheel"  # a build failed without a cause: only releases with a wheel
     BLAMED = "blamed"  # heuristic: the release whose own code raised
 
 

@@ -11,7 +11,10 @@ same task function (`probe_task`), so a map is the same whichever ran it.
 
 from __future__ import annotations
 
+import functools
 import os
+import signal
+import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
@@ -29,6 +32,9 @@ __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "Lost", "RayExecutor", "exe
 
 EXECUTORS = ("local", "ray")
 RAY_HINT = "the ray executor needs Ray: pip install 'envprobe[ray]'"
+# How long a stopped worker may take to end its probe and remove its environment (a NeMo
+# environment is GBs) before it is killed and its folder swept by the driver.
+_STOP_SECONDS = 60.0
 
 
 def probe_task(request: ProbeRequest) -> dict[str, Any]:
@@ -63,6 +69,9 @@ class LocalExecutor:
     A dead worker breaks the whole pool, and every task in flight with it;
     those are rerun one at a time on a fresh pool, so the one that kills its
     worker is found, retried `retries` times, then reported as `Lost`.
+    Stopped early (SIGTERM, Ctrl-C, or the caller leaving a batch), the pool
+    starts nothing more: queued tasks are cancelled and each running one is
+    told to end (see `_stop_pool`).
     """
 
     name = "local"
@@ -71,7 +80,7 @@ class LocalExecutor:
                  retries: int = 1) -> None:
         self.workers = jobs or os.cpu_count() or 1
         self.running = 0
-        self._task, self._retries = task, retries
+        self._task, self._retries = functools.partial(_in_worker, task), retries
         self._pool: ProcessPoolExecutor | None = None
 
     def run(self, items: Mapping[Hashable, Any]) -> Iterator[tuple[Hashable, Any]]:
@@ -100,8 +109,11 @@ class LocalExecutor:
                     yield key, result
         finally:
             self.running = 0
-            if broken or futures:
-                self._discard_pool(cancel=bool(futures))
+            if futures:  # left early: interrupted, or the caller stopped reading
+                self._pool = None
+                _stop_pool(pool)
+            elif broken:
+                self._discard_pool()
 
     def _alone(self, item: Any) -> Any:
         """Run one task on a pool of its own until it finishes or has died too often.
@@ -112,14 +124,15 @@ class LocalExecutor:
         from concurrent.futures.process import BrokenProcessPool
 
         for _ in range(self._retries + 1):
-            with _new_pool(1) as pool:
-                self.running = 1
-                try:
-                    return pool.submit(self._task, item).result()
-                except BrokenProcessPool:
-                    continue
-                finally:
-                    self.running = 0
+            pool = _new_pool(1)
+            self.running = 1
+            try:
+                return pool.submit(self._task, item).result()
+            except BrokenProcessPool:
+                continue
+            finally:
+                self.running = 0
+                _stop_pool(pool)
         return Lost(f"its worker process died on each of {self._retries + 1} tries alone")
 
     def _get_pool(self) -> ProcessPoolExecutor:
@@ -127,19 +140,76 @@ class LocalExecutor:
             self._pool = _new_pool(self.workers)
         return self._pool
 
-    def _discard_pool(self, *, cancel: bool) -> None:
+    def _discard_pool(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            self._pool.shutdown(wait=True)
             self._pool = None
 
     def close(self) -> None:
-        self._discard_pool(cancel=True)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            _stop_pool(pool)
 
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(workers, mp_context=_context())
+    return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_started)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """End a pool now: queued tasks never start; each worker is sent SIGTERM, which ends
+    the probe it runs as a timeout would (its processes, its environment) and then the
+    worker itself; one still there after `_STOP_SECONDS` is killed, and the run folder it
+    left is swept."""
+    from envprobe.probing.run_folders import sweep_stale_runs
+
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    deadline = time.monotonic() + _STOP_SECONDS
+    killed = False
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+            killed = True
+    if killed:
+        sweep_stale_runs()
+
+
+class _WorkerStopped(BaseException):
+    """SIGTERM reached a worker mid-task: unwind the task (its cleanup runs), then exit."""
+
+
+_TASK_RUNNING = [False]  # per worker process
+
+
+def _worker_started() -> None:
+    """A pool worker: Ctrl-C is the driver's to handle (it stops the pool); SIGTERM
+    ends the task at hand, cleaning up, and then the worker, before it takes another."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stopped)
+
+
+def _worker_stopped(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the task's cleanup is not cut short
+    if _TASK_RUNNING[0]:
+        raise _WorkerStopped()
+    os._exit(128 + signum)
+
+
+def _in_worker(task: Callable[[Any], Any], item: Any) -> Any:
+    """Run `task`; stopped mid-way, the worker exits once the task has unwound."""
+    try:
+        _TASK_RUNNING[0] = True
+        return task(item)
+    except _WorkerStopped:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _TASK_RUNNING[0] = False
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import re
 import shutil
@@ -25,6 +26,7 @@ from envprobe.model.requests import InstallOptions
 from envprobe.probing import processes, sealed
 from envprobe.probing.backends import Environment, InstallerBackend
 from envprobe.probing.run_folders import run_directory
+from envprobe.probing.store import Store
 
 __all__ = ["MicroProber"]
 
@@ -83,13 +85,16 @@ class MicroAnswer:
 class MicroProber:
     """Installs single releases into folders of one run and asks them questions.
 
-    Answers are kept for the prober's life; `asked` lists each question with its
-    answer, the evidence a boundary found this way rests on. `close()` removes
-    the folders (the run folder sweep removes them too if the process dies).
+    Answers are kept for the prober's life and, given a store, in the store (a
+    definite answer only, keyed by the interpreter and the sources as well as the
+    question), so the next run asks none again; `ran` counts the questions really
+    asked. `asked` lists each question with its answer, the evidence a boundary
+    found this way rests on. `close()` removes the folders (the run folder sweep
+    removes them too if the process dies).
     """
 
     def __init__(self, interpreter: TargetInterpreter, backend: InstallerBackend,
-                 options: InstallOptions) -> None:
+                 options: InstallOptions, store: Store | None = None) -> None:
         self._interpreter = interpreter
         self._backend = backend
         # Wheels only: building an old sdist to answer one question would cost more
@@ -100,7 +105,9 @@ class MicroProber:
         self._run: Path | None = None
         self._folders: dict[tuple[str, str, bool, tuple[str, ...]], Path | None] = {}
         self._answers: dict[tuple, MicroAnswer] = {}
+        self._store = store
         self.asked: list[str] = []
+        self.ran = 0
 
     def provides(self, name: str, version: str, module: str, symbol: str) -> bool | None:
         """Whether this release alone, imported, binds `module.symbol`."""
@@ -120,13 +127,30 @@ class MicroProber:
             alongside: tuple[str, ...] = (), refusals: bool = False) -> MicroAnswer:
         key = (name, version, module, symbol, alongside, refusals)
         if key not in self._answers:
-            found = self._ask(name, version, module, symbol, alongside, refusals, False)
+            stored, question = self._stored(key)
+            found = stored or self._ask(name, version, module, symbol, alongside, refusals,
+                                        False)
             if found.answer is None and found.needs:
                 found = self._ask(name, version, module, symbol, alongside, refusals, True)
+            if stored is None and found.answer is not None and self._store is not None:
+                self._store.keep_micro_answer(question[0], question[1],
+                                              dataclasses.asdict(found))
             self._answers[key] = found
             beside = f" beside {', '.join(alongside)}" if alongside else ""
-            self.asked.append(f"{name} {version}{beside}: {found.why}")
+            kept = " (kept in the store)" if stored else ""
+            self.asked.append(f"{name} {version}{beside}: {found.why}{kept}")
         return self._answers[key]
+
+    def _stored(self, key: tuple) -> tuple[MicroAnswer | None, tuple[str, dict]]:
+        """The store's answer to this question from this interpreter and these sources."""
+        parts = {"question": list(key), "python": self._interpreter.version,
+                 "platform": self._interpreter.platform,
+                 "executable": self._interpreter.executable,
+                 "sources": dataclasses.replace(self._options,
+                                                installer=self._backend.name).key()}
+        digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+        known = self._store.micro_answer(digest) if self._store is not None else None
+        return (MicroAnswer(**known) if known else None), (digest, parts)
 
     def close(self) -> None:
         self._stack.close()
@@ -135,6 +159,7 @@ class MicroProber:
 
     def _ask(self, name: str, version: str, module: str, symbol: str,
              alongside: tuple[str, ...], refusals: bool, with_dependencies: bool) -> MicroAnswer:
+        self.ran += 1
         folder = self._install(name, version, with_dependencies, alongside)
         if folder is None:
             beside = f" beside {', '.join(alongside)}" if alongside else ""

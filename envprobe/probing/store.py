@@ -68,6 +68,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS maps_by_scenario ON maps (scenario, id);
     """,
+    """
+    CREATE TABLE IF NOT EXISTS micro_answers (
+        key TEXT PRIMARY KEY,         -- hash of the question, interpreter and sources
+        question TEXT NOT NULL,       -- JSON: the readable parts of the key
+        answer TEXT NOT NULL,         -- JSON of MicroAnswer
+        recorded_at TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -189,6 +197,21 @@ class Store:
             "SELECT result FROM maps WHERE scenario = ? ORDER BY id DESC LIMIT 1", (scenario,)
         )
         return json.loads(row["result"]) if row else None
+
+    def micro_answer(self, key: str) -> dict[str, Any] | None:
+        """A micro-probe's stored answer to the question hashed as `key`, if any."""
+        row = self._read("SELECT answer FROM micro_answers WHERE key = ?", (key,))
+        return json.loads(row["answer"]) if row else None
+
+    def keep_micro_answer(self, key: str, question: dict[str, Any],
+                          answer: dict[str, Any]) -> None:
+        """Keep a micro-probe's answer: a release's code does not change, so neither does it."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with guarded(self.path), self.transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO micro_answers (key, question, answer, recorded_at)"
+                " VALUES (?, ?, ?, ?)",
+                (key, json.dumps(question, sort_keys=True), json.dumps(answer), now))
 
     def _read(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Row | None:
         """The first row of a query; none from a table that an older, unmigrated store lacks."""

@@ -14,6 +14,7 @@ from html import escape
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from envprobe.model.mapping import MapResult, MapRow, RowStatus, Window
 
@@ -26,6 +27,7 @@ _STYLE = {  # state -> (fill, legend)
     "lacks": ("#ef9a9a", "lacks a name (scan)"),
     "declared": ("#ffcc80", "excluded by a requirement"),
     "no_file": ("#bdbdbd", "no installable file"),
+    "unbuilt": ("#8d6e63", "needs a build that fails here"),
     "unknown": ("#eeeeee", "not probed"),
 }
 _CELL_W, _CELL_H, _CHAR = 54, 24, 7.2
@@ -40,6 +42,12 @@ def row_sentence(name: str, row: MapRow, column: str, window: Window) -> str:
         return f"{name} {row.version} {declared}; " + (window.note or "no release works")
     works = (window.lowest if window.lowest == window.highest
              else f"{window.lowest} … {window.highest}")
+    low, high = Version(window.lowest), Version(str(window.highest))
+    holes = [v for v, (state, _, _) in window.cells.items()
+             if state not in ("works", "inside") and low <= Version(v) <= high]
+    if holes:  # releases inside the window that no set holds here
+        works += f" save {holes[0]}" if len(holes) == 1 else \
+            f" save {len(holes)} releases ({holes[0]} … {holes[-1]}) no set holds here"
     should = f"should declare {window.suggested}" if window.suggested else "any release in range"
     return f"{name} {row.version} {declared}; works with {works}; {should}"
 

@@ -50,7 +50,7 @@ class Need:
 
     name: NormalizedName
     specifier: SpecifierSet
-    origin: str  # "scenario", "pin", "declared" or "rule"
+    origin: str  # "scenario", "pin", "held" (fixed for one question), "declared" or "rule"
     parent: Candidate | None = None
     rule: Rule | None = None
     extras: frozenset[str] = field(default_factory=frozenset)
@@ -64,6 +64,8 @@ class Need:
             return f"{self.parent.name} {self.parent.version} declares {self.name}{spec}"
         if self.origin == "pin":
             return f"the scenario pins {self.name}{spec}"
+        if self.origin == "held":
+            return f"{self.name}{spec} is held"
         return f"the scenario asks for {self.name}{spec}"
 
 
@@ -84,6 +86,7 @@ class SolveProvider(AbstractProvider):
         allow_sdist: bool,
         imports_symbol: Callable[[Candidate, Rule], bool],
         order: Sequence[str] = (),
+        installable: dict[tuple[str, Version], bool] | None = None,
     ) -> None:
         self._index = index
         self._universe = {canonicalize_name(n) for n in universe}
@@ -96,7 +99,9 @@ class SolveProvider(AbstractProvider):
         self._allow_sdist = allow_sdist
         self._imports_symbol = imports_symbol
         self._order = {canonicalize_name(n): i for i, n in enumerate(order)}
-        self._installable: dict[tuple[str, Version], bool] = {}
+        # Which releases install depends on the files and the interpreter only, not on
+        # the rules: a caller that makes a provider per rule set may share the answers.
+        self._installable = installable if installable is not None else {}
 
     # resolvelib protocol -------------------------------------------------
 
@@ -183,6 +188,11 @@ class SolveProvider(AbstractProvider):
                 self._file_fits(f) for f in self._index.files(name, version)
             )
         return self._installable[key]
+
+    def wheeled(self, name: str, version: Version) -> bool:
+        """Whether this release ships a wheel the probe's interpreter installs."""
+        return any(f.filename.endswith(".whl") and self._file_fits(f)
+                   for f in self._index.files(name, version))
 
     def _file_fits(self, dist_file: Any) -> bool:
         if getattr(dist_file, "yanked", False):

@@ -34,6 +34,7 @@ from envprobe.probing.micro import MicroProber
 from envprobe.probing.probe import run_probe
 from envprobe.probing.store import Store
 from envprobe.solving.builds import declared_builds
+from envprobe.solving.chain import conflict_chain
 from envprobe.solving.confirmations import Confirmations
 from envprobe.solving.provider import Candidate, Need, SolveProvider
 from envprobe.solving.read_ahead import read_ahead_cases
@@ -86,13 +87,14 @@ class Solver:
         self.interpreter: TargetInterpreter = describe(scenario.python)
         self.scanner = ReleaseQuestions(StaticScanner(index, self.interpreter.tags),
                                         MicroProber(self.interpreter, micro_backend(options),
-                                                    options))
+                                                    options, store))
         self.confirmations = Confirmations(self)
         self.teacher = Teacher(self.scanner, self.releases, self._reprobe, self._declared,
                                self._released, extras=self._extras,
                                micro_probed=self.scanner.micro_probed,
                                defer=self.confirmations.defer,
-                               known=self.index.versions)
+                               known=self.index.versions,
+                               wheeled=lambda name, v: self._provider().wheeled(name, v))
         self.universe: set[NormalizedName] = {t.name for t in scenario.targets} | set(scenario.pins)
         self.rules: list[Rule] = []
         self.boundaries: list[Boundary] = []
@@ -102,6 +104,7 @@ class Solver:
         self._started = time.monotonic()  # `solve` restarts it; a caller driving steps keeps it
         self._extras: dict[str, frozenset[str]] = {}
         self._cached_provider: tuple[str, SolveProvider] | None = None
+        self._installable: dict[tuple[str, Version], bool] = {}  # shared by every provider
 
     # public ------------------------------------------------------------------
 
@@ -212,7 +215,7 @@ class Solver:
                  ) -> dict[NormalizedName, Version]:
         """The newest set the metadata and rules allow; `fixed` pins some projects first."""
         provider = self._provider()
-        roots = [Need(name, SpecifierSet(f"=={version}"), "pin")
+        roots = [Need(name, SpecifierSet(f"=={version}"), "held")
                  for name, version in (fixed or {}).items()]
         roots += [Need(t.name, t.specifier, "scenario", extras=t.extras)
                   for t in self.scenario.targets]
@@ -249,6 +252,7 @@ class Solver:
                 allow_sdist=self.scenario.allow_sdist,
                 imports_symbol=self._imports_symbol,
                 order=[t.name for t in self.scenario.targets],
+                installable=self._installable,
             ))
         return self._cached_provider[1]
 
@@ -349,6 +353,7 @@ class Solver:
                             f"{case.failure.summary()}")
             lesson = self.teacher.learn(case, pins)
             new_rules = [r for r in lesson.rules if r not in self.rules]
+            said = {_gist(r) for r in self.rules}  # the same rule, other evidence: said once
             new_projects = lesson.universe - self.universe
             self.rules += new_rules
             self.universe |= lesson.universe
@@ -356,7 +361,8 @@ class Solver:
             self.boundaries += [b for b in lesson.boundaries if b.key not in known]
             self.notes += lesson.notes
             for rule in new_rules:
-                self.events("learn", rule.describe())
+                if _gist(rule) not in said:
+                    self.events("learn", rule.describe())
             learned = learned or bool(new_rules or new_projects)
         return learned
 
@@ -394,17 +400,6 @@ def _gist(rule: Rule) -> tuple:
     """A rule without its evidence: what it demands, of whom."""
     return (rule.requires, rule.package, rule.versions, rule.kind, rule.install_option,
             rule.when_imports)
-
-
-def conflict_chain(impossible: ResolutionImpossible) -> list[str]:
-    """The requirements that cannot all hold, each in words, with the rule behind it."""
-    lines: list[str] = []
-    for cause in impossible.causes:
-        need: Need = cause.requirement
-        text = need.describe()
-        if text not in lines:
-            lines.append(text)
-    return lines
 
 
 def micro_backend(options: InstallOptions) -> InstallerBackend:

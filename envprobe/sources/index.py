@@ -76,6 +76,7 @@ class PackageIndex:
         self._lock = threading.Lock()
         self._tables: dict[NormalizedName, FileTable] = {}
         self._metadata: dict[tuple[NormalizedName, Version], ReleaseMetadata] = {}
+        self._dependencies: dict[tuple, tuple[Requirement, ...]] = {}
         self._archives: OrderedDict[str, RemoteArchive] = OrderedDict()
 
     # -- questions -----------------------------------------------------------
@@ -163,15 +164,25 @@ class PackageIndex:
         returned as declared, markers included, but already filtered. Ask
         `dependencies_known()` before reading the list as complete.
         """
+        chosen_extras = ["", *sorted({canonicalize_name(extra) for extra in extras})]
+        # A resolver asks the same release again and again (each map cell re-resolves):
+        # the markers are evaluated once per release, extras and environment.
+        key = (canonicalize_name(name), Version(str(version)), tuple(chosen_extras),
+               tuple(sorted((environment or {}).items())))
+        with self._lock:
+            known = self._dependencies.get(key)
+        if known is not None:
+            return list(known)
         release = self.metadata(name, version)
         target = {**default_environment(), **(environment or {})}
-        chosen_extras = ["", *sorted({canonicalize_name(extra) for extra in extras})]
         selected: dict[str, Requirement] = {}
         for requirement in release.requires_dist:
             if requirement.marker is None or any(
                 requirement.marker.evaluate({**target, "extra": extra}) for extra in chosen_extras
             ):
                 selected.setdefault(str(requirement), requirement)
+        with self._lock:
+            self._dependencies[key] = tuple(selected.values())
         return list(selected.values())
 
     def download(self, dist: DistFile) -> Path:

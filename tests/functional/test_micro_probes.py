@@ -7,6 +7,7 @@ needs no bisection with full installs and no confirming install either.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from envprobe.model.scenario import load_scenario
 from envprobe.probing.backends import backend_for
 from envprobe.probing.interpreter import describe
 from envprobe.probing.micro import MicroProber
+from envprobe.probing.store import Store
 from envprobe.solving.workflow import solve_scenario
 
 _CHECKS_FLOOR = """\
@@ -100,6 +102,42 @@ def test_a_release_with_no_wheel_is_unknown_not_absent(prober: MicroProber):
     answer = prober.ask("oldonly", "1.0", "oldonly", "thing")
     assert answer.answer is None
     assert answer.why == "no wheel of oldonly 1.0 installs here"
+
+
+@pytest.mark.slow
+def test_answers_kept_in_the_store_are_not_asked_again_by_the_next_run(dists: Path,
+                                                                       tmp_path: Path):
+    """A second map (or solve) of the same releases asks no micro-probe: the store answers.
+    Other sources, or another interpreter, might install other files: they ask again."""
+    questions = [("numbers2", "1.2", "numbers2", "sctypes"),
+                 ("numbers2", "2.0", "numbers2", "sctypes"),
+                 ("wrapper", "1.0", "wrapper", "thing")]
+
+    here = describe(sys.executable)
+
+    def run(options, interpreter=here) -> tuple[list, MicroProber]:
+        with Store(tmp_path / "store.sqlite3") as store:
+            micro = MicroProber(interpreter, backend_for("pip"), options, store)
+            try:
+                return [micro.ask(*q) for q in questions], micro
+            finally:
+                micro.close()
+
+    options = find_links_options(dists, installer="pip")
+    first, asked = run(options)
+    assert [a.answer for a in first] == [True, False, True]
+    assert asked.ran == 4, "wrapper alone cannot tell; it is asked again with helperlib"
+
+    second, again = run(options)
+    assert second == first and again.ran == 0
+    assert again.asked[1] == "numbers2 2.0: numbers2 has no sctypes (kept in the store)"
+
+    elsewhere = find_links_options(dists, tmp_path, installer="pip")
+    _, other = run(elsewhere)
+    assert other.ran == 4, "answers from other sources are not reused"
+    # Another interpreter (here: this one under another version's name) asks again too.
+    _, renamed = run(options, dataclasses.replace(here, version="3.99.0"))
+    assert renamed.ran == 4, "answers from another interpreter are not reused"
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from map_packages import build_wheelless_toks
 from packaging.version import Version
 from wheelfactory import build_sdist, build_wheel, serve_index, write_simple_index
 
@@ -102,6 +103,12 @@ def traps_index(tmp_path_factory: pytest.TempPathFactory):
                 requires=["minihub"])
     build_wheel(dists, "fakecython", "3.0", {"fakecython/__init__.py": ""})
     build_sdist(dists, "needscy", "1.0", {"pyproject.toml": PYPROJECT, "backend.py": BACKEND})
+    # tkapp 2.0 needs toks 1.0, whose sdist does not build here (see `build_wheelless_toks`)
+    build_wheelless_toks(dists)
+    build_wheel(dists, "tkapp", "1.0", {"tkapp/__init__.py": "import toks\n"},
+                requires=["toks>=2"])
+    build_wheel(dists, "tkapp", "2.0", {"tkapp/__init__.py": "import toks\n"},
+                requires=["toks==1.0"])
     root = tmp_path_factory.mktemp("trap-index")
     write_simple_index(dists, root)
     with serve_index(root) as url:
@@ -171,22 +178,39 @@ def test_both_vanished_names_of_one_import_are_learned_from_one_failure(tmp_path
     assert len(proposals) == 2, "one failure taught both boundaries"
 
 
+def solve_with_sdists(tmp_path: Path, index: str, installer: str, package: str):
+    """(the solve of `import package` with sdists allowed, its first failure, its one rule)."""
+    install = f'[install]\ninstaller = "{installer}"\nallow_sdist = true\n'
+    path = scenario(tmp_path, f'{package} = "*"', f"import {package}", install)
+    result = solve_scenario(load_scenario(path), index_url=index)
+    assert result.status == "solved", result.reason
+    [rule] = result.rules
+    return result, result.attempts[0].outcome.failure, rule
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_undeclared_build_requirement_is_pre_installed_and_built_without_isolation(
         tmp_path, traps_index, installer):
-    install = f'[install]\ninstaller = "{installer}"\nallow_sdist = true\n'
-    path = scenario(tmp_path, 'needscy = "*"', "import needscy", install)
-    result = solve_scenario(load_scenario(path), index_url=traps_index)
-
-    assert result.status == "solved", result.reason
-    first = result.attempts[0].outcome.failure
+    result, first, rule = solve_with_sdists(tmp_path, traps_index, installer, "needscy")
     assert (first.kind.value, first.name, first.package) == ("build_failed", "fakecython",
                                                              "needscy")
-    [rule] = result.rules
     assert (rule.kind, rule.package, rule.requires) == ("build", "needscy", "fakecython")
     assert result.installer == installer
     assert result.installed["needscy"] == "1.0"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_a_build_that_fails_without_a_cause_keeps_the_project_to_its_wheels(
+        tmp_path, traps_index, installer):
+    result, first, rule = solve_with_sdists(tmp_path, traps_index, installer, "tkapp")
+    assert (first.kind.value, first.package, first.version, first.name) == (
+        "build_failed", "toks", "1.0", None)
+    assert (rule.kind, rule.package, rule.requires) == ("no_wheel", None, "toks>=2.0")
+    assert rule.evidence == (result.attempts[0].outcome.probe_id,)
+    assert "inferred from that failed build" in rule.because
+    assert (result.installed["tkapp"], result.installed["toks"]) == ("1.0", "2.0")
 
 
 @pytest.fixture(scope="module")

@@ -167,3 +167,23 @@ def test_a_pin_is_taken_as_is_and_brings_no_declared_requirements_only_learned_o
                    kind="undeclared", package="pyonly")
     assert files.resolve({"user": ""}, [learned], universe={"pyonly", "native"}, pins=pins) == {
         "user": "1.0", "pyonly": "3.0rc1", "native": "1.0"}
+
+
+def test_a_conflict_chain_says_a_run_of_releases_with_one_requirement_once():
+    from resolvelib.structs import RequirementInformation
+
+    from envprobe.solving.chain import conflict_chain
+
+    def declared(version: str, spec: str) -> RequirementInformation:
+        parent = Candidate(canonicalize_name("formers"), V(version))
+        return RequirementInformation(Need(canonicalize_name("hub"), SpecifierSet(spec),
+                                           "declared", parent=parent), parent)
+
+    causes = [RequirementInformation(Need(canonicalize_name("hub"), SpecifierSet("==0.9"),
+                                          "held"), None),
+              *[declared(v, ">=2") for v in ("5.0", "5.1", "6.0")], declared("4.0", "<1")]
+    assert conflict_chain(ResolutionImpossible(causes)) == [
+        "hub==0.9 is held",
+        "formers 5.0 … 6.0 (3 releases) declare hub>=2",
+        "formers 4.0 declares hub<1",
+    ]

@@ -252,7 +252,27 @@ def test_an_undeclared_build_import_is_pre_installed_and_built_without_isolation
     assert rule.because.startswith("building needscy imports fakecython, which its build")
 
 
-def test_a_build_failure_without_its_cause_is_only_noted():
+def test_a_build_failure_without_its_cause_keeps_the_project_to_releases_with_a_wheel():
+    """Wheels for this interpreter from 1.1 on, save a wheel-less pre-release: the rule
+    admits exactly the releases with one, and says it is an inference."""
+    installer = bench("installer")
+    wheels = {V("1.1"), V("1.3")}
+    teacher = Teacher(installer.scanner, installer.index.versions, installer.probes,
+                      lambda name, version: [], installer.index.released,
+                      known=lambda name: [V(v) for v in ("0.9", "1.0", "1.1", "1.2rc1", "1.3")],
+                      wheeled=lambda name, version: version in wheels)
+    outcome = installer.snapshot.outcomes["build_failed_without_cause"]
+    lesson = teacher.learn(outcome, {canonicalize_name("needscy"): V("1.0")})
+
+    [rule] = lesson.rules
+    assert (rule.kind, rule.package, rule.requires) == (
+        RuleKind.NO_WHEEL, None, "needscy>=1.1,!=1.2rc1")
+    assert rule.because.startswith("building needscy 1.0 from its sdist failed without naming "
+                                   "a cause (probe #6); inferred from that failed build")
+    assert rule.evidence == (6,) and lesson.universe == {"needscy"}
+
+
+def test_a_build_failure_without_its_cause_is_only_noted_where_the_files_cannot_say():
     lesson = bench("installer").learn("build_failed_without_cause")
 
     assert lesson.rules == []

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
 
 from envprobe.model.outcome import Demand, Failure, FailureKind
 from envprobe.probing.evidence import bounded_line, excerpt, project_name, requirements_in
@@ -37,6 +37,7 @@ _BUILD_MARKERS = (
     "Failed to build",
     "Failed to download and build",
 )
+_SDIST_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*-[0-9][A-Za-z0-9.!+_-]*\.(?:tar\.gz|zip)")
 _MISSING_BUILD_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
 # Connection errors as pip (urllib3) and uv (reqwest) word them.
 _UNREACHABLE = re.compile(
@@ -62,19 +63,37 @@ def first_build_error(log: str) -> int:
     return min((i for m in _BUILD_MARKERS if (i := log.find(m)) >= 0), default=len(log))
 
 
-def build_failed(log: str, package: str | None) -> Failure:
-    """A source build failed; `package` is the project being built, when the log names it."""
+def build_failed(log: str, package: str | None, version: str | None = None) -> Failure:
+    """A source build failed; `package` (and `version`) is what was being built, when the
+    log names it. A version the installer does not state is read from the sdist's file
+    name where the log shows it."""
     found = _MISSING_BUILD_MODULE.search(log)
     module = found.group(1) if found else None
-    what = f"building {package}" if package else "building a source distribution"
+    if package and not version:
+        version = _sdist_version(log, package)
+    what = f"building {package} {version or ''}".rstrip() if package \
+        else "building a source distribution"
     reason = f": no module named {module!r}" if module else ""
     return Failure(
         FailureKind.BUILD_FAILED,
         f"{what} failed{reason}",
         name=module,
         package=package,
+        version=version,
         log_excerpt=excerpt(log),
     )
+
+
+def _sdist_version(log: str, package: str) -> str | None:
+    """The release of `package` whose sdist the log names (the first one), if any."""
+    for match in _SDIST_FILE.finditer(log):
+        try:
+            name, version = parse_sdist_filename(match.group(0))
+        except InvalidSdistFilename:
+            continue
+        if canonicalize_name(name) == canonicalize_name(package):
+            return str(version)
+    return None
 
 
 def demand(requirement: str, package: str | None = None, versions: str = "") -> Demand | None:

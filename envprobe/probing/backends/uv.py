@@ -163,7 +163,11 @@ def _build_failure(log: str) -> Failure | None:
     if not logs.is_build_failure(log):
         return None
     match = _BUILD_PACKAGE.search(log)
-    return logs.build_failed(log, project_name(match.group(1)) if match else None)
+    if match is None:
+        return logs.build_failed(log, None)
+    built = match.group(1)  # `name==version`, or a bare name
+    version = built.split("==", 1)[1].strip() if "==" in built else None
+    return logs.build_failed(log, project_name(built), version)
 
 
 def _conflict(log: str) -> Failure | None:

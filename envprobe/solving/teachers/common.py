@@ -102,6 +102,8 @@ class Tools:
     # every release the index lists (a wheel for this Python or not): what a static
     # search reads, so a name kept only in sdist-only releases is still found
     known: Callable[[str], list[Version]] | None = None
+    # whether a release ships a wheel this interpreter installs (not an sdist it must build)
+    wheeled: Callable[[str, Version], bool] | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from envprobe.model.rules import InstallOption, Rule, RuleKind
 from envprobe.solving.teachers.common import Case, Lesson, Tools, ids, release_words, requirement
@@ -81,9 +82,19 @@ def no_distribution(tools: Tools, case: Case, lesson: Lesson) -> None:
 
 
 def build_failed(tools: Tools, case: Case, lesson: Lesson) -> None:
-    """A build that imports an undeclared module: pre-install it, build without isolation."""
+    """A build that imports an undeclared module: pre-install it, build without isolation.
+
+    A build that fails without naming a cause (tokenizers' Rust toolchain) is taken
+    as a build or wheel problem on this Python: the project is kept to its releases
+    that ship a wheel for this interpreter, so the resolver moves on to a set that
+    installs rather than give up.
+    """
     failure = case.failure
     built, missing = failure.package, failure.name
+    if built and not missing and \
+            (rule := _wheels_only(tools, case, canonicalize_name(built))) is not None:
+        lesson.learn(rule)
+        return
     if not (built and missing):
         lesson.notes.append(f"a build failed without naming its cause: {failure.message}")
         return
@@ -97,3 +108,39 @@ def build_failed(tools: Tools, case: Case, lesson: Lesson) -> None:
         evidence=ids(case.outcome),
         install_option=InstallOption.BUILD_WITHOUT_ISOLATION,
     ))
+
+
+def _wheels_only(tools: Tools, case: Case, name: NormalizedName) -> Rule | None:
+    """`name` kept to the releases with a wheel for this interpreter, or None when the
+    index's files cannot say so (no release has one, or the failed one had one)."""
+    if tools.wheeled is None or tools.known is None:
+        return None
+    releases = tools.known(name)
+    with_wheel = [v for v in releases if tools.wheeled(name, v)]
+    without = [v for v in releases if v not in with_wheel]
+    failed = _failed_release(case, name)
+    if not with_wheel or not without or (failed is not None and failed in with_wheel):
+        return None
+    # Exactly the releases with a wheel: a floor at the first, holes for any after it.
+    floor = min(with_wheel)
+    specifier = ",".join([f">={floor}", *(f"!={v}" for v in without if v > floor)])
+    probe = f" (probe #{case.outcome.probe_id})" if case.outcome.probe_id is not None else ""
+    return Rule(
+        requires=f"{name}{specifier}",
+        because=f"building {release_words(name, str(failed) if failed else None)} from its "
+                f"sdist failed without naming a cause{probe}; inferred from that failed build: "
+                f"{name}'s releases without a wheel for this interpreter do not build here, so "
+                f"only releases with one are kept",
+        kind=RuleKind.NO_WHEEL,
+        evidence=ids(case.outcome),
+    )
+
+
+def _failed_release(case: Case, name: NormalizedName) -> Version | None:
+    """The release whose build failed: as the log states it, else as the set pinned it."""
+    if case.failure.version:
+        try:
+            return Version(case.failure.version)
+        except InvalidVersion:
+            pass
+    return case.pins.get(name)

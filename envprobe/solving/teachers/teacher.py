@@ -53,9 +53,10 @@ class Teacher:
         micro_probed: Callable[[str, Version], bool] | None = None,
         defer: Defer | None = None,
         known: Callable[[str], list[Version]] | None = None,
+        wheeled: Callable[[str, Version], bool] | None = None,
     ) -> None:
         self._tools = Tools(scanner, releases, reprobe, declared, released, confirm, extras,
-                            micro_probed, defer, known)
+                            micro_probed, defer, known, wheeled)
 
     def learn(self, outcome: ProbeOutcome, pins: dict[NormalizedName, Version]) -> Lesson:
         lesson = Lesson()
