@@ -71,7 +71,12 @@ def main() -> None:
     parser.add_argument("--case", action="append", help="project[==version]:module:name:imported")
     args = parser.parse_args()
     config = IndexConfig.from_pip()
-    pages = Path(tempfile.mkdtemp(prefix="bench-range-pages-"))  # only to pick the wheels
+    with tempfile.TemporaryDirectory(prefix="bench-range-pages-") as pages:  # to pick wheels
+        rows = _rows(args, config, Path(pages))
+    _table(rows)
+
+
+def _rows(args: argparse.Namespace, config: IndexConfig, pages: Path) -> list[tuple]:
     rows = []
     for case in args.case or CASES:
         spec = case.split(":")
@@ -93,6 +98,10 @@ def main() -> None:
         rows.append((f"{project} {version}", size, ranged, full))
         print(f"{project} {version}: {ranged[0]['kind']}, answer {ranged[0]['answer']}",
               file=sys.stderr)
+    return rows
+
+
+def _table(rows: list[tuple]) -> None:
     print("| wheel | size MB | workload | range: MB (requests) | range s | full s | "
           "fewer bytes | time ratio full/range |")
     print("|---|---|---|---|---|---|---|---|")
