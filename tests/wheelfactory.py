@@ -200,3 +200,11 @@ def serve_index(root: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextlib.contextmanager
+def serve_dists(dist_dir: Path, root: Path) -> Iterator[str]:
+    """`dist_dir`'s files as a simple index written under `root`, served on 127.0.0.1."""
+    write_simple_index(dist_dir, root)
+    with serve_index(root) as url:
+        yield url

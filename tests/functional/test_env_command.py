@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from test_solver_traps import BACKEND, PYPROJECT
-from wheelfactory import build_sdist, build_wheel, serve_index, write_simple_index
+from wheelfactory import build_sdist, build_wheel, serve_dists
 
 from envprobe.model.outcome import ProbeOutcome, Status
 from envprobe.model.result import Attempt, SolveResult
@@ -50,9 +50,7 @@ def index(tmp_path_factory: pytest.TempPathFactory):
     for version in ("1.0", "2.0"):
         build_wheel(dists, "helper", version, {"helper/__init__.py": f"V = {version!r}\n"})
     build_wheel(dists, "app", "1.0", {"app/__init__.py": "import helper\n"}, requires=["helper"])
-    root = tmp_path_factory.mktemp("env-index")
-    write_simple_index(dists, root)
-    with serve_index(root) as url:
+    with serve_dists(dists, tmp_path_factory.mktemp("env-index")) as url:
         yield url
 
 

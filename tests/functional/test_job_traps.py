@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from trap_chain import build_keyword_removal
-from wheelfactory import build_wheel, serve_index, write_simple_index
+from wheelfactory import build_wheel, serve_dists
 
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
@@ -51,9 +51,7 @@ def job_index(tmp_path_factory: pytest.TempPathFactory):
     }, requires=["numbers"])
     # `audiolib` 2.0 dropped load()'s `mmap` keyword; `caller` passes it after import.
     build_keyword_removal(dists)
-    root = tmp_path_factory.mktemp("job-index")
-    write_simple_index(dists, root)
-    with serve_index(root) as url:
+    with serve_dists(dists, tmp_path_factory.mktemp("job-index")) as url:
         yield url
 
 

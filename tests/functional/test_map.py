@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from map_packages import MAP_SCENARIO, build_map_packages
-from wheelfactory import serve_index, write_simple_index
+from wheelfactory import serve_dists
 
 from envprobe.cli import main
 from envprobe.mapping.workflow import map_scenario
@@ -41,9 +41,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def map_index(tmp_path_factory):
     dists = build_map_packages(tmp_path_factory.mktemp("map-dists"))
-    root = tmp_path_factory.mktemp("map-index")
-    write_simple_index(dists, root)
-    with serve_index(root) as url:
+    with serve_dists(dists, tmp_path_factory.mktemp("map-index")) as url:
         yield url
 
 

@@ -11,7 +11,7 @@ ImportError`) and a name the provider still has are not suspects.
 from __future__ import annotations
 
 import pytest
-from wheelfactory import build_wheel, serve_index, write_simple_index
+from wheelfactory import build_wheel, serve_dists
 
 from envprobe.model.scenario import load_scenario
 from envprobe.probing.child_report import InvalidReport, read_child_report
@@ -69,9 +69,7 @@ def chain_index(tmp_path_factory: pytest.TempPathFactory):
     build_wheel(dists, "app", "1.0", {"app/__init__.py": APP, "app/core.py": CORE,
                                       "app/extra.py": EXTRA},
                 requires=["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta"])
-    root = tmp_path_factory.mktemp("ahead-index")
-    write_simple_index(dists, root)
-    with serve_index(root) as url:
+    with serve_dists(dists, tmp_path_factory.mktemp("ahead-index")) as url:
         yield url
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from nemo_fixture import write_fake_nemo
 from trap_chain import build_keyword_removal
-from wheelfactory import serve_index, write_simple_index
+from wheelfactory import serve_dists
 
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
@@ -95,9 +95,7 @@ def keyword_index(tmp_path_factory: pytest.TempPathFactory):
     no name a release alone can be asked about, so its boundary is confirmed by a probe."""
     dists = tmp_path_factory.mktemp("keyword-dists")
     build_keyword_removal(dists, without=("2.0", "2.1"))
-    root = tmp_path_factory.mktemp("keyword-index")
-    write_simple_index(dists, root)
-    with serve_index(root) as url:
+    with serve_dists(dists, tmp_path_factory.mktemp("keyword-index")) as url:
         yield url
 
 

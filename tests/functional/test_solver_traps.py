@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from map_packages import build_wheelless_toks
 from packaging.version import Version
-from wheelfactory import build_sdist, build_wheel, serve_index, write_simple_index
+from wheelfactory import build_sdist, build_wheel, serve_dists, serve_index, write_simple_index
 
 from envprobe.model.scenario import load_scenario
 from envprobe.solving.workflow import solve_scenario
@@ -109,9 +109,7 @@ def traps_index(tmp_path_factory: pytest.TempPathFactory):
                 requires=["toks>=2"])
     build_wheel(dists, "tkapp", "2.0", {"tkapp/__init__.py": "import toks\n"},
                 requires=["toks==1.0"])
-    root = tmp_path_factory.mktemp("trap-index")
-    write_simple_index(dists, root)
-    with serve_index(root) as url:
+    with serve_dists(dists, tmp_path_factory.mktemp("trap-index")) as url:
         yield url
 
 
@@ -267,9 +265,7 @@ def conflict_index(tmp_path_factory: pytest.TempPathFactory):
     build_wheel(dists, "lib", "1.0", {"lib/__init__.py": ""})
     build_wheel(dists, "lib", "1.5", {"lib/__init__.py": "import helper\n"},
                 requires=["helper<2"])
-    root = tmp_path_factory.mktemp("conflict-index")
-    write_simple_index(dists, root)
-    with serve_index(root) as url:
+    with serve_dists(dists, tmp_path_factory.mktemp("conflict-index")) as url:
         yield url
 
 
