@@ -1,15 +1,23 @@
-"""Run folders: one per probe under `env_root()`, removed however the probe ends.
+"""Run folders: one per live probe under `env_root()`, removed however the probe ends.
 
-A run that is killed outright cannot clean up after itself, so every new
-run first removes the folders of runs whose process is gone (even where the
-probe code took its folders' permissions away). The owner file
-records the process's start time too: a live process with a reused pid is
-not the owner.
+A probe's folder is a numbered slot (`run-0`, `run-1`, ...), held through
+an exclusive lock on `locks/run-N.lock` for as long as the probe runs. The
+path is the same from one probe to the next, so what installers remember
+about an environment by its path stays valid: uv asks a new environment's
+Python what it is (a Python start, 60 ms) unless it has seen that path
+before. The environment itself is new every time: a slot is emptied when it
+is taken and removed when it is given back.
+
+A run that is killed outright cannot clean up after itself; its lock ends
+with its process, so the next run that finds a slot unlocked empties it.
+Older envprobes named folders `run-PID-RANDOM` with an owner file; those are
+swept when their process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -23,15 +31,96 @@ from envprobe.paths import env_root
 __all__ = ["run_directory", "sweep_stale_runs"]
 
 _RUN_PREFIX = "run-"
-_OWNER_FILE = "owner.json"
+_LOCKS = "locks"
+_MAX_SLOTS = 256  # past these (all held or unremovable), a one-off folder
+_OWNER_FILE = "owner.json"  # of the older one-off folders
 
 
 @contextlib.contextmanager
 def run_directory() -> Iterator[Path]:
-    """A fresh run folder under env_root(), removed on exit whatever happens."""
+    """A fresh, empty run folder under env_root(), removed on exit whatever happens."""
     root = env_root()
     root.mkdir(parents=True, exist_ok=True)
     sweep_stale_runs(root)
+    taken = _take_slot(root)
+    if taken is None:
+        with _one_off(root) as path:
+            yield path
+        return
+    path, lock = taken
+    try:
+        yield path
+    finally:
+        _remove(path)
+        _release(lock)
+
+
+def sweep_stale_runs(root: Path | None = None) -> list[Path]:
+    """Remove run folders no live run holds; returns what was removed."""
+    root = env_root() if root is None else root
+    removed = []
+    for path in root.glob(f"{_RUN_PREFIX}*"):
+        if not path.is_dir():
+            continue
+        if re.fullmatch(rf"{_RUN_PREFIX}\d+", path.name):
+            lock = _lock(root, path.name)
+            if lock is None:
+                continue  # a live run holds it
+            _remove(path)
+            _release(lock)
+        else:
+            match = re.fullmatch(rf"{_RUN_PREFIX}(\d+)-.+", path.name)
+            if not match or _owner_alive(path, int(match.group(1))):
+                continue
+            _remove(path)
+        if not path.exists():
+            removed.append(path)
+    return removed
+
+
+def _take_slot(root: Path) -> tuple[Path, int] | None:
+    """The lowest slot no live run holds, emptied and locked; None when none is usable."""
+    for number in range(_MAX_SLOTS):
+        name = f"{_RUN_PREFIX}{number}"
+        lock = _lock(root, name)
+        if lock is None:
+            continue
+        path = root / name
+        _remove(path)  # what a killed run left
+        try:
+            path.mkdir()
+        except OSError:  # it could not be emptied
+            _release(lock)
+            continue
+        return path, lock
+    return None
+
+
+def _lock(root: Path, name: str) -> int | None:
+    """An open, exclusively locked file for slot `name`; None while another run holds it.
+
+    Each call opens the file anew, so two threads of one process exclude
+    each other too (the lock belongs to the open file).
+    """
+    (root / _LOCKS).mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / _LOCKS / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _release(fd: int) -> None:
+    # Unlocked before it is closed: a pool worker forked meanwhile shares the open file.
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+@contextlib.contextmanager
+def _one_off(root: Path) -> Iterator[Path]:
+    """A uniquely named folder with an owner file, when every slot is held or stuck."""
     path = Path(tempfile.mkdtemp(prefix=f"{_RUN_PREFIX}{os.getpid()}-", dir=root))
     try:
         (path / _OWNER_FILE).write_text(
@@ -40,19 +129,6 @@ def run_directory() -> Iterator[Path]:
         yield path
     finally:
         _remove(path)
-
-
-def sweep_stale_runs(root: Path | None = None) -> list[Path]:
-    """Remove run folders whose owning process is gone; returns what was removed."""
-    root = env_root() if root is None else root
-    removed = []
-    for path in root.glob(f"{_RUN_PREFIX}*"):
-        match = re.fullmatch(rf"{_RUN_PREFIX}(\d+)-.+", path.name)
-        if not match or not path.is_dir() or _owner_alive(path, int(match.group(1))):
-            continue
-        _remove(path)
-        removed.append(path)
-    return removed
 
 
 def _remove(path: Path) -> None:

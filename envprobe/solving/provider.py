@@ -2,7 +2,11 @@
 
 The resolver works over a small universe of projects — the scenario's
 targets and fixed pins, plus every project a learned rule names — and leaves
-the rest of the dependency tree to the installer, as a user would. Each
+the rest of the dependency tree to the installer, as a user would. One
+question about the rest is cheap and saves a probe: whether a declared
+requirement outside the universe can be met by any release at all (a new
+release that needs a dependency's release nobody has published yet); a
+release that needs one nobody can is no candidate. Each
 requirement carries its origin (scenario, declared by a parent, or a learned
 rule), so an impossible resolution can be explained in plain words.
 """
@@ -10,6 +14,7 @@ rule), so an impossible resolution can be explained in plain words.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,9 +25,12 @@ from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filen
 from packaging.version import Version
 from resolvelib import AbstractProvider
 
+from envprobe.errors import IndexUnreachable, UnknownPackage
 from envprobe.model.rules import Rule
 
 __all__ = ["Candidate", "IndexLike", "Need", "SolveProvider"]
+
+_PAGE_READERS = 8  # index pages of a release's other dependencies, read side by side
 
 
 class IndexLike(Protocol):
@@ -102,6 +110,8 @@ class SolveProvider(AbstractProvider):
         # Which releases install depends on the files and the interpreter only, not on
         # the rules: a caller that makes a provider per rule set may share the answers.
         self._installable = installable if installable is not None else {}
+        self._meetable: dict[tuple[str, str], bool] = {}
+        self._paged: set[str] = set()
 
     # resolvelib protocol -------------------------------------------------
 
@@ -137,8 +147,10 @@ class SolveProvider(AbstractProvider):
         pinned = identifier in self._pins
         if pinned:
             versions = [self._pins[identifier]]
-        else:
+        elif identifier in self._universe:
             versions = sorted(self._index.versions(identifier), reverse=True)
+        else:  # an unmeetable requirement outside the universe (`_meetable_outside`)
+            versions = sorted(self._versions_or_none(identifier) or [], reverse=True)
         # Pre-releases only when pinned or named by a specifier (">=3.0rc1"), as installers
         # do; packaging's default for `contains` changed between releases, so it is explicit.
         pre = pinned or any(n.specifier.prereleases for n in needs)
@@ -163,9 +175,15 @@ class SolveProvider(AbstractProvider):
         declared = [] if candidate.name in self._pins else self._index.dependencies(
             candidate.name, candidate.version, candidate.extras, self._environment
         )
+        outside = [r for r in declared if canonicalize_name(r.name) not in self._universe]
+        self._read_pages({canonicalize_name(r.name) for r in outside})
         for requirement in declared:
             name = canonicalize_name(requirement.name)
-            if name in self._universe and name != candidate.name:
+            if name == candidate.name:
+                continue
+            # Outside the universe the installer picks the release; a requirement no
+            # release meets stays, so the resolver sees the dead end without a probe.
+            if name in self._universe or not self._meetable_outside(name, requirement):
                 needs.append(Need(name, requirement.specifier, "declared", parent=candidate,
                                   extras=frozenset(requirement.extras)))
         for rule in self._rules:
@@ -179,6 +197,41 @@ class SolveProvider(AbstractProvider):
         return needs
 
     # helpers ---------------------------------------------------------------
+
+    def _read_pages(self, names: set[str]) -> None:
+        """Read the index pages of `names` side by side (the index memoises them)."""
+        unread = sorted(names - self._paged)
+        self._paged |= names
+        if len(unread) > 1:
+            with ThreadPoolExecutor(min(_PAGE_READERS, len(unread))) as pool:
+                list(pool.map(self._versions_or_none, unread))
+
+    def _versions_or_none(self, name: str) -> list[Version] | None:
+        try:
+            return self._index.versions(name)
+        except (UnknownPackage, IndexUnreachable):
+            return None  # said (or not) when it matters, by `_meetable_outside`
+
+    def _meetable_outside(self, name: str, requirement: Requirement) -> bool:
+        """Whether some release of `name` outside the universe meets `requirement` here.
+
+        Lenient where the installer would be: pre-releases count, and so do
+        source distributions. An unreachable index proves nothing: True.
+        """
+        key = (name, str(requirement.specifier))
+        if key not in self._meetable:
+            try:
+                versions = self._index.versions(name)
+            except UnknownPackage:
+                versions = []
+            except IndexUnreachable:
+                versions = None
+            self._meetable[key] = versions is None or any(
+                requirement.specifier.contains(version, prereleases=True)
+                and any(self._file_fits(f, sdists=True) for f in self._index.files(name, version))
+                for version in sorted(versions, reverse=True)
+            )
+        return self._meetable[key]
 
     def installable(self, name: str, version: Version) -> bool:
         """Whether some file of this release installs on the probe's interpreter."""
@@ -194,7 +247,7 @@ class SolveProvider(AbstractProvider):
         return any(f.filename.endswith(".whl") and self._file_fits(f)
                    for f in self._index.files(name, version))
 
-    def _file_fits(self, dist_file: Any) -> bool:
+    def _file_fits(self, dist_file: Any, *, sdists: bool | None = None) -> bool:
         if getattr(dist_file, "yanked", False):
             return False
         requires_python = getattr(dist_file, "requires_python", None)
@@ -211,4 +264,4 @@ class SolveProvider(AbstractProvider):
             except ValueError:
                 return False
             return not tags.isdisjoint(self._tags)
-        return self._allow_sdist
+        return self._allow_sdist if sdists is None else sdists

@@ -68,6 +68,51 @@ def test_sweep_removes_runs_of_dead_processes_only():
         assert live.exists() and other.exists()
 
 
+def test_run_folders_keep_their_paths_from_one_probe_to_the_next():
+    # uv remembers an environment's interpreter by its path: a probe reuses a free slot.
+    with run_directory() as first:
+        (first / "env").mkdir()
+        with run_directory() as second:
+            assert second != first and list(second.iterdir()) == []
+    assert not first.exists() and not second.exists()
+    with run_directory() as again:
+        assert again == first
+
+
+def test_a_slot_a_killed_run_left_is_emptied_when_taken():
+    root = env_root()
+    left = root / "run-0" / "env" / "lib"
+    left.mkdir(parents=True)
+    (left / "junk.py").write_text("x = 1")
+    with run_directory() as path:
+        assert path == root / "run-0"
+        assert list(path.iterdir()) == []
+
+
+def test_a_slot_another_live_run_holds_is_neither_taken_nor_swept():
+    hold = ("import sys\n"
+            "from envprobe.probing.run_folders import run_directory\n"
+            "with run_directory() as path:\n"
+            "    (path / 'mine').write_text('x')\n"
+            "    print(path, flush=True)\n"
+            "    sys.stdin.readline()\n")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, ENVPROBE_ENV_ROOT=str(env_root())),
+    )
+    try:
+        held = Path(holder.stdout.readline().strip())
+        assert held.name == "run-0"
+        with run_directory() as mine:
+            assert mine.name == "run-1"
+            assert sweep_stale_runs() == []
+            assert (held / "mine").read_text() == "x"
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert not held.exists()
+
+
 def test_sweep_treats_a_reused_pid_as_dead():
     root = env_root()
     reused = root / f"run-{os.getpid()}-old"

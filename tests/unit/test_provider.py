@@ -169,6 +169,20 @@ def test_a_pin_is_taken_as_is_and_brings_no_declared_requirements_only_learned_o
         "user": "1.0", "pyonly": "3.0rc1", "native": "1.0"}
 
 
+def test_a_release_needing_an_untracked_release_nobody_published_is_no_candidate():
+    # user 2.1 needs a project no index knows, user 2.0 a release of it that does not
+    # exist: an installer would fail on both, so the resolver passes them without a probe.
+    files = World("files")
+    assert files.resolve({"user": ""}, universe={"pyonly"}) == {"user": "1.0", "pyonly": "1.0"}
+    provider = files.provider({"user", "pyonly"})
+    needs = provider.get_dependencies(Candidate(canonicalize_name("user"), V("2.0")))
+    assert [(n.name, str(n.specifier)) for n in needs] == [("pyonly", ""), ("untracked", ">=5")]
+    assert needs[1].describe() == "user 2.0 declares untracked>=5"
+    # What some release meets stays the installer's business.
+    needs = provider.get_dependencies(Candidate(canonicalize_name("user"), V("1.0")))
+    assert [n.name for n in needs] == ["pyonly"]
+
+
 def test_a_conflict_chain_says_a_run_of_releases_with_one_requirement_once():
     from resolvelib.structs import RequirementInformation
 
