@@ -11,24 +11,26 @@ Usage: python -I child.py OUTCOME_JSON CODE_FILE [INSTALLED_JSON]
 With INSTALLED_JSON it first writes there the (name, version) of every
 importable distribution, before the code can change anything: the probe
 learns what landed in the environment without starting another process.
+
+Code that passes pays only for the interpreter's start and this file: the
+modules the failure report needs (json, re, traceback) are imported when a
+failure is described, and what a passing probe writes is written by hand.
 """
 
 from __future__ import annotations
 
 import faulthandler
-import json
 import os
-import re
 import sys
 import time
-import traceback
 
 # Frames of the import machinery say nothing about who asked for the import.
 _BOOTSTRAP_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
 _THIS_FILE = os.path.normcase(os.path.abspath(__file__))
-_CANNOT_IMPORT = re.compile(r"^cannot import name '([^']+)' from '([^']+)'")
-_NO_ATTRIBUTE = re.compile(r"^module '([^']+)' has no attribute '([^']+)'")
-_UNEXPECTED_KEYWORD = re.compile(r"^([\w.<>]+)\(\) got an unexpected keyword argument '(\w+)'")
+# Patterns of the messages Python words its import and call errors in (`re.match` caches them).
+_CANNOT_IMPORT = r"^cannot import name '([^']+)' from '([^']+)'"
+_NO_ATTRIBUTE = r"^module '([^']+)' has no attribute '([^']+)'"
+_UNEXPECTED_KEYWORD = r"^([\w.<>]+)\(\) got an unexpected keyword argument '(\w+)'"
 _MAX_FRAMES = 60
 _STARTED = time.monotonic()
 
@@ -107,6 +109,8 @@ def _relative(path: str) -> str:
 
 
 def _frames(exc: BaseException, dists: _Distributions) -> list[dict]:
+    import traceback
+
     frames = []
     for summary in traceback.extract_tb(exc.__traceback__):
         if summary.filename in _BOOTSTRAP_FILES or _normal(summary.filename) == _THIS_FILE:
@@ -127,11 +131,13 @@ def _frames(exc: BaseException, dists: _Distributions) -> list[dict]:
 
 def _missing(exc: BaseException) -> dict | None:
     """The missing module, name, attribute or keyword, from the exception's own facts."""
+    import re
+
     message = str(exc)
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         return {"kind": "module", "name": exc.name, "module": exc.name}
     if isinstance(exc, ImportError):
-        match = _CANNOT_IMPORT.match(message)
+        match = re.match(_CANNOT_IMPORT, message)
         if match and "partially initialized module" not in message:
             return {"kind": "symbol", "name": match.group(1), "module": match.group(2)}
         return None
@@ -152,7 +158,9 @@ def _missing_attribute(exc: AttributeError) -> dict | None:
     target = getattr(exc, "obj", None)
     if isinstance(target, type(sys)) and getattr(exc, "name", None):
         return {"kind": "attribute", "name": exc.name, "module": target.__name__}
-    match = _NO_ATTRIBUTE.match(str(exc))
+    import re
+
+    match = re.match(_NO_ATTRIBUTE, str(exc))
     if match:
         return {"kind": "attribute", "name": match.group(2), "module": match.group(1)}
     frame = _innermost(exc)
@@ -175,7 +183,9 @@ def _removed_keyword(exc: TypeError) -> dict | None:
     callee is found from the call expression on the raising line, evaluated
     in that frame; a callee it cannot find still yields the keyword and name.
     """
-    match = _UNEXPECTED_KEYWORD.match(str(exc))
+    import re
+
+    match = re.match(_UNEXPECTED_KEYWORD, str(exc))
     if not match:
         return None
     function, keyword = match.groups()
@@ -231,6 +241,8 @@ def _probe_traceback(exc: BaseException):  # -> types.TracebackType | None
 
 
 def _describe(exc: BaseException, dists: _Distributions) -> dict:
+    import traceback
+
     frames = _frames(exc, dists)
     missing = _missing(exc)
     lacking_file = None
@@ -305,8 +317,29 @@ def list_installed(path: str) -> None:
         from importlib import metadata
 
         names = [(dist.metadata["Name"], dist.version) for dist in metadata.distributions()]
+    pairs = ", ".join(f"[{_json_text(name)}, {_json_text(version)}]" for name, version in names)
     with open(path, "w", encoding="utf-8") as out:
-        json.dump(names, out)
+        out.write(f"[{pairs}]")
+
+
+def _json_text(text):  # (str | None) -> str
+    """`text` as a JSON string, ASCII only (as json.dumps writes it), or null."""
+    if text is None:
+        return "null"
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code > 0xFFFF:  # a surrogate pair
+            code -= 0x10000
+            out.append(f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    out.append('"')
+    return "".join(out)
 
 
 def _read_dist_infos():  # -> list[tuple[str | None, str | None]] | None
@@ -371,7 +404,12 @@ def main(outcome_path: str, code_path: str, installed_path: str | None = None) -
     result["seconds"] = {"code": elapsed}
     partial = outcome_path + ".partial"
     with open(partial, "w", encoding="utf-8") as handle:
-        json.dump(result, handle)
+        if result["status"] == "ok":
+            handle.write(f'{{"status": "ok", "seconds": {{"code": {elapsed!r}}}}}')
+        else:
+            import json
+
+            json.dump(result, handle)
     os.replace(partial, outcome_path)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -119,6 +120,51 @@ def test_sweep_treats_a_reused_pid_as_dead():
     reused.mkdir(parents=True)
     (reused / "owner.json").write_text(json.dumps({"pid": os.getpid(), "start": -1}))
     assert sweep_stale_runs(root) == [reused]
+
+
+def another_python() -> str | None:
+    """Some CPython other than the one running the tests, where the machine has one."""
+    for name in ("python3.12", "python3.10", "python3.13", "/usr/bin/python3"):
+        found = shutil.which(name)
+        if not found:
+            continue
+        asked = subprocess.run([found, "-c", "import sys; print(sys.executable)"],
+                               capture_output=True, text=True, check=False)
+        real = asked.stdout.strip()  # a launcher (pyenv's shims) names the real one
+        if asked.returncode == 0 and real and not os.path.samefile(real, sys.executable):
+            return real
+    return None
+
+
+def interpreter_facts(python: str) -> dict:
+    facts = ("import json, sys, site; print(json.dumps({'prefix': sys.prefix, "
+             "'base_prefix': sys.base_prefix, 'version': list(sys.version_info[:2]), "
+             "'site': site.getsitepackages()}))")
+    return json.loads(subprocess.run([python, "-I", "-c", facts], capture_output=True,
+                                     text=True, check=True).stdout)
+
+
+@needs_uv
+def test_uv_environment_for_envprobes_own_python_is_written_without_a_command(tmp_path):
+    env = backend_for("uv").begin_create(tmp_path / "env", sys.executable)()
+    assert not (tmp_path / "create.log").exists()  # no `uv venv` ran
+    facts = interpreter_facts(env.python)
+    assert facts["prefix"] == str(tmp_path / "env")
+    assert facts["base_prefix"] == sys.base_prefix
+    assert facts["site"] == [str(env.site_packages)] and list(env.site_packages.iterdir()) == []
+
+
+@needs_uv
+def test_uv_environment_for_another_python_comes_from_uv_venv(tmp_path):
+    other = another_python()
+    if other is None:
+        pytest.skip("no other CPython on this machine")
+    env = backend_for("uv").begin_create(tmp_path / "env", other)()
+    assert (tmp_path / "create.log").exists()
+    facts = interpreter_facts(env.python)
+    assert facts["prefix"] == str(tmp_path / "env")
+    assert facts["version"] == interpreter_facts(other)["version"]
+    assert str(env.site_packages) in facts["site"]  # Debian's Python lists more folders
 
 
 def test_installer_choice():

@@ -55,3 +55,28 @@ def test_egg_info_folders_and_zips_on_the_path_are_listed_as_importlib_lists_the
     mine, reference = _listed(sys.executable, tmp_path / "b.json", str(archive))
     assert ["zipped", "3.0"] in mine
     assert mine == reference
+
+
+def test_names_with_quotes_non_ascii_and_broken_bytes_are_listed_as_importlib_reads_them(
+        tmp_path: Path):
+    # The listing is written without json (a passing probe never imports it): it must
+    # still be the JSON importlib's names make, whatever a METADATA file holds.
+    site = tmp_path / "site"
+    headers = {"quoted-1.0.dist-info": b'Name: say "hi" \\ there\nVersion: 1.0\n',
+               "accented-2.0.dist-info": "Name: caf\u00e9-\U0001d11e\nVersion: 2.0\n".encode()}
+    for folder, header in headers.items():
+        (site / folder).mkdir(parents=True)
+        (site / folder / "METADATA").write_bytes(header)
+    mine, reference = _listed(sys.executable, tmp_path / "installed.json", str(site))
+    assert mine == reference
+    assert {name for name, _ in mine[:2]} == {'say "hi" \\ there', "caf\u00e9-\U0001d11e"}
+    # Bytes that are not UTF-8 (importlib refuses them) still make valid JSON, kept as read.
+    (site / "broken-3.0.dist-info").mkdir()
+    (site / "broken-3.0.dist-info" / "METADATA").write_bytes(b"Name: bro\xffken\tx\nVersion: 3\n")
+    run_child = (f"import sys; sys.path[:0] = [{str(site)!r}]; "
+                 f"sys.argv = ['child.py', '--installed', {str(tmp_path / 'broken.json')!r}]; "
+                 f"exec(compile(open({str(CHILD_SCRIPT)!r}).read(), 'child.py', 'exec'), "
+                 f"{{'__name__': '__main__', '__file__': {str(CHILD_SCRIPT)!r}}})")
+    in_site = subprocess.run([sys.executable, "-I", "-c", run_child], check=False)
+    assert in_site.returncode == 0
+    assert ["bro\udcffken\tx", "3"] in json.loads((tmp_path / "broken.json").read_text())

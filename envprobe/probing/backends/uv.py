@@ -22,6 +22,7 @@ from envprobe.model.requests import InstallOptions
 from envprobe.probing import processes, sealed
 from envprobe.probing.backends import logs
 from envprobe.probing.backends.common import Environment, InstallStep, at_pins, source_args
+from envprobe.probing.backends.venv_dir import write_venv
 from envprobe.probing.evidence import project_name
 
 __all__ = ["UvBackend", "find_uv", "unknown_in_log"]
@@ -77,7 +78,15 @@ class UvBackend:
         return self.begin_create(path, interpreter.executable)()
 
     def begin_create(self, path: Path, executable: str) -> Callable[[], Environment]:
-        """`uv venv`, handed to the probe's watchdog: it runs while the caller goes on."""
+        """`uv venv`, handed to the probe's watchdog: it runs while the caller goes on.
+
+        For envprobe's own interpreter the environment is written here instead
+        (`venv_dir`): the same layout, without a process start.
+        """
+        site_packages = write_venv(path, executable)
+        if site_packages is not None:
+            env = Environment(path, str(path / "bin" / "python"), site_packages)
+            return lambda: env
         pending = processes.submit(
             [self.binary, "venv", "--quiet", "--no-python-downloads",
              "--python", executable, str(path)],
