@@ -13,9 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from envprobe.model.scenario import MAX_SECONDS
+from envprobe.model.choices import INSTALLERS, MAX_SECONDS
 from envprobe.paths import default_store_path
-from envprobe.probing.backends import INSTALLERS
 
 __all__ = [
     "add_installer",

@@ -12,11 +12,11 @@ from typing import Any, Protocol
 
 from packaging.utils import canonicalize_name
 
+from envprobe.model.choices import AUTO
 from envprobe.model.pins import normalize_requirement
 
 __all__ = ["AUTO", "IndexSources", "InstallOptions", "ProbeRequest"]
 
-AUTO = "auto"  # the installer choice that means: whichever backend is installed
 
 
 class IndexSources(Protocol):

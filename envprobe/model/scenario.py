@@ -23,11 +23,10 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envprobe.errors import ScenarioError
+from envprobe.model.choices import MAX_SECONDS  # here too: scenarios bound their timeouts
 
 __all__ = ["MAX_SECONDS", "Budget", "FallbackWhen", "Scenario", "Target", "load_scenario"]
 
-# A week: longer is a mistake, and process timers take milliseconds in 32 bits.
-MAX_SECONDS = 7 * 24 * 3600
 # A scenario's name becomes file names (report section, constraints, figures): a slug.
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from envprobe.errors import UsageError
+from envprobe.model.choices import EXECUTORS
 from envprobe.model.requests import ProbeRequest
 
 if TYPE_CHECKING:  # multiprocessing costs every command's start: imported when a pool starts
@@ -30,7 +31,6 @@ if TYPE_CHECKING:  # multiprocessing costs every command's start: imported when 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "Lost", "RayExecutor", "executor_for",
            "probe_task"]
 
-EXECUTORS = ("local", "ray")
 RAY_HINT = "the ray executor needs Ray: pip install 'envprobe[ray]'"
 # How long a stopped worker may take to end its probe and remove its environment (a NeMo
 # environment is GBs) before it is killed and its folder swept by the driver.

@@ -73,8 +73,8 @@ def _write(path: str, text: str) -> None:
 
 def _cut_network(libc) -> bool:
     """Enter new user and network namespaces (same ids inside); True when the network is gone."""
+    import _socket  # not `socket`: its import is most of the time this takes
     import fcntl
-    import socket
     import struct
 
     if libc is None:
@@ -89,10 +89,13 @@ def _cut_network(libc) -> bool:
     except OSError:
         pass  # the ids show as unmapped inside; the network is gone all the same
     try:  # a loopback, so code that talks to itself (worker pools) still works
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+        try:
             request = struct.pack("16sH22x", b"lo", 0)
-            flags = struct.unpack("16sH22x", fcntl.ioctl(sock, _SIOCGIFFLAGS, request))[1]
-            fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | _IFF_UP))
+            flags = struct.unpack("16sH22x", fcntl.ioctl(sock.fileno(), _SIOCGIFFLAGS, request))[1]
+            fcntl.ioctl(sock.fileno(), _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | _IFF_UP))
+        finally:
+            sock.close()
     except OSError:
         pass
     return True

@@ -44,6 +44,15 @@ def test_code_that_writes_outcome_json_where_it_runs_changes_nothing(dists):
     assert probe(dists, code).status is Status.OK
 
 
+def test_code_that_breaks_what_describing_its_failure_needs_still_has_its_exception(dists):
+    # The failure report is read from a second file when the code fails; code that broke
+    # the import system first still gets its own exception said.
+    code = "import sys\nsys.modules['importlib.util'] = None\nraise ValueError('boom')\n"
+    outcome = probe(dists, code)
+    assert outcome.status is Status.FAILED
+    assert "ValueError" in outcome.failure.message and "boom" in outcome.failure.message
+
+
 @pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"status": "error", "frames": "x"}',
                                   '{"status": "error", "missing": {"kind": "other"}}',
                                   '{"status": "error", "exception": {"type": 1}}'])

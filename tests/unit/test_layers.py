@@ -85,3 +85,14 @@ def test_the_exporter_never_imports_envprobe():
                        if isinstance(node, (ast.Import, ast.ImportFrom))
                        for name in ([node.module or ""] if isinstance(node, ast.ImportFrom)
                                     else [a.name for a in node.names])), path.name
+
+
+def test_the_names_a_command_line_offers_are_the_ones_that_exist():
+    # `model.choices` lists them so that a parser needs no backend or executor imported.
+    from envprobe.model.choices import AUTO, EXECUTORS, INSTALLERS
+    from envprobe.probing import backends, executors
+
+    assert INSTALLERS == (AUTO, *sorted(b.name for b in backends._BACKENDS))
+    assert EXECUTORS == ("local", "ray")
+    assert isinstance(executors.executor_for("local", jobs=1), executors.LocalExecutor)
+    assert isinstance(executors.executor_for("ray", jobs=1), executors.RayExecutor)

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Protocol
 
 from envprobe.errors import UsageError
+from envprobe.model.choices import AUTO, INSTALLERS
 from envprobe.model.interpreter import TargetInterpreter
 from envprobe.model.outcome import Failure
-from envprobe.model.requests import AUTO, InstallOptions
+from envprobe.model.requests import InstallOptions
 from envprobe.probing.backends.common import Environment, InstallStep
 from envprobe.probing.backends.pip import PipBackend
 from envprobe.probing.backends.uv import UvBackend
@@ -75,7 +76,6 @@ class InstallerBackend(Protocol):
 # Each class's `locate()` gives a backend when its tool is installed, else None.
 # In order of preference: "auto" takes the first one installed.
 _BACKENDS = (UvBackend, PipBackend)
-INSTALLERS = (AUTO, *sorted(backend.name for backend in _BACKENDS))
 
 
 def backend_for(choice: str) -> InstallerBackend:
