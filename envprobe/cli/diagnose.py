@@ -11,14 +11,14 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envprobe.cli import options
-from envprobe.cli.console import spinner
 from envprobe.cli.probe import _absolute
 from envprobe.errors import UsageError
-from envprobe.model.requests import InstallOptions
-from envprobe.probing.probe import import_code
-from envprobe.probing.store import Store
+
+if TYPE_CHECKING:
+    from envprobe.model.requests import InstallOptions
 
 __all__ = ["diagnose_command", "register"]
 
@@ -79,9 +79,13 @@ def diagnose_command(args: argparse.Namespace) -> int:
     # Imported here, not at the top: every other command's start would pay for them.
     from rich.console import Console
 
+    from envprobe.cli.console import spinner
     from envprobe.diagnosing import DiagnoseRequest, diagnose
     from envprobe.diagnosing.inventory import default_python
     from envprobe.diagnosing.sources import Sources
+    from envprobe.model.requests import InstallOptions
+    from envprobe.probing.probe import import_code
+    from envprobe.probing.store import Store
     from envprobe.report.diagnosis import render_diagnosis
     from envprobe.sources.config import IndexConfig
 

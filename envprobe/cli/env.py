@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from envprobe.cli import options
 from envprobe.cli.console import event_lines, spinner
-from envprobe.model.scenario import load_scenario
 
 if TYPE_CHECKING:
     from envprobe.solving.keep import KeptEnvironment
@@ -56,6 +55,7 @@ def env_command(args: argparse.Namespace) -> int:
     # Imported here, not at the top: every other command's start would pay for them.
     from rich.console import Console
 
+    from envprobe.model.scenario import load_scenario
     from envprobe.solving.keep import keep_environment
 
     scenario = load_scenario(args.scenario)

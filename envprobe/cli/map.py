@@ -16,8 +16,7 @@ from envprobe.cli import options
 from envprobe.cli.console import event_lines, spinner
 from envprobe.cli.report import publish_map, report_path
 from envprobe.errors import UsageError
-from envprobe.model.scenario import load_scenario
-from envprobe.probing.executors import EXECUTORS, executor_for
+from envprobe.model.choices import EXECUTORS
 
 __all__ = ["map_command", "register"]
 
@@ -70,6 +69,8 @@ def map_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from envprobe.mapping.workflow import choose_axes, map_scenario
+    from envprobe.model.scenario import load_scenario
+    from envprobe.probing.executors import executor_for
     from envprobe.report.files import check_writable
     from envprobe.report.map_files import map_outputs
 

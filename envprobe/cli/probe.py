@@ -11,17 +11,14 @@ import json
 import os
 import re
 import sys
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from envprobe.cli import options
-from envprobe.cli.console import spinner
 from envprobe.errors import UsageError
-from envprobe.model.pins import parse_requirements
-from envprobe.model.requests import InstallOptions, ProbeRequest
-from envprobe.probing.head_start import head_start
-from envprobe.probing.interpreter import describe
-from envprobe.probing.probe import check_find_links, import_code, run_probe
-from envprobe.probing.store import Store
+
+if TYPE_CHECKING:
+    from envprobe.model.requests import InstallOptions
 
 __all__ = ["probe_command", "register"]
 
@@ -72,16 +69,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def probe_command(args: argparse.Namespace) -> int:
-    """Run one probe and show its outcome."""
+    """Run one probe and show its outcome.
+
+    The probe's watchdog starts first (a Python start, 30 ms), while the
+    input is checked and the engine imported; nothing is made on disk
+    before the input is known good. Then the environment is begun, so it
+    is created while pip's configuration is read and the store asked.
+    """
+    from envprobe.probing import processes
+
+    with processes.supervised() as supervisor:
+        supervisor.start()
+        return _probe(args, supervisor)
+
+
+def _probe(args: argparse.Namespace, supervisor) -> int:  # (..., processes.Supervisor)
+    from envprobe.cli.console import spinner
+    from envprobe.model.pins import parse_requirements
+    from envprobe.model.requests import ProbeRequest
+    from envprobe.probing.head_start import head_start
+    from envprobe.probing.interpreter import describe
+    from envprobe.probing.probe import check_find_links, import_code, run_probe
+    from envprobe.probing.store import Store
+
     parse_requirements([*args.pins, *args.base])
     for module in args.imports or ():
         if not _MODULE_NAME.fullmatch(module):
             raise UsageError(f"--import {module!r} is not a module name")
     check_find_links(tuple(_absolute(link) for link in args.find_links))
     interpreter = describe(args.python)
-    # Bad input is said before anything is made. Then the environment is begun, so it is
-    # created while pip's configuration is read and the store asked (`head_start`).
-    with head_start(args.installer, interpreter.executable) as head:
+    with head_start(args.installer, interpreter.executable, supervisor) as head:
         request = ProbeRequest(
             requirements=tuple(args.pins),
             code=import_code(args.imports) if args.imports else args.code,
@@ -119,6 +136,7 @@ def _absolute(link: str) -> str:
 
 def _install_options(args: argparse.Namespace) -> InstallOptions:
     """Reading pip's configuration imports pip's internals: only when a probe needs it."""
+    from envprobe.model.requests import InstallOptions
     from envprobe.sources.config import IndexConfig
 
     config = IndexConfig.from_pip(

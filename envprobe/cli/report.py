@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING
 
 from envprobe.cli import options
 from envprobe.errors import UsageError
-from envprobe.model.scenario import Scenario, load_scenario
 from envprobe.paths import default_store_path
-from envprobe.probing.store import Store
 
 if TYPE_CHECKING:
     from envprobe.model.mapping import MapResult
     from envprobe.model.result import SolveResult
+    from envprobe.model.scenario import Scenario
 
 __all__ = ["add_scenario_outputs", "publish", "publish_map", "register", "report_command",
            "report_path"]
@@ -63,6 +62,8 @@ def add_scenario_outputs(parser: argparse.ArgumentParser) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     from envprobe.model.result import SolveResult
+    from envprobe.model.scenario import load_scenario
+    from envprobe.probing.store import Store
 
     if args.map or args.scenario.name.endswith(".map.json"):
         return _report_map(args)
@@ -78,6 +79,8 @@ def report_command(args: argparse.Namespace) -> int:
 def _report_map(args: argparse.Namespace) -> int:
     """A stored map, from its `.map.json` or from the store, written and shown again."""
     from envprobe.model.mapping import MapResult
+    from envprobe.model.scenario import load_scenario
+    from envprobe.probing.store import Store
 
     if args.scenario.name.endswith(".map.json"):
         try:

@@ -11,7 +11,6 @@ import argparse
 from envprobe.cli import options
 from envprobe.cli.console import event_lines, spinner
 from envprobe.cli.report import add_scenario_outputs, output_paths, publish
-from envprobe.model.scenario import load_scenario
 
 __all__ = ["register", "solve_command"]
 
@@ -45,6 +44,7 @@ def solve_command(args: argparse.Namespace) -> int:
     # Imported here, not at the top: every other command's start would pay for them.
     from rich.console import Console
 
+    from envprobe.model.scenario import load_scenario
     from envprobe.solving.workflow import solve_scenario
 
     scenario = load_scenario(args.scenario)

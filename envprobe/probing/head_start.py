@@ -46,13 +46,15 @@ class HeadStart:
 
 
 @contextlib.contextmanager
-def head_start(installer: str, executable: str) -> Iterator[HeadStart | None]:
+def head_start(installer: str, executable: str,
+               supervisor: processes.Supervisor | None = None) -> Iterator[HeadStart | None]:
     """Begin the environment `installer` makes for the interpreter at `executable`; None
     when the choice is not usable (the probe then says why, as without a head start).
 
-    Every command of the block's probes shares the watchdog started here.
+    Every command of the block's probes shares the watchdog started here (or
+    `supervisor`'s, begun by the caller earlier still; it ends with the block).
     """
-    supervisor = processes.Supervisor()
+    supervisor = supervisor or processes.Supervisor()
     supervisor.start()  # its start overlaps the run folder's and the backend's
     try:
         try:
@@ -63,9 +65,12 @@ def head_start(installer: str, executable: str) -> Iterator[HeadStart | None]:
             with processes.supervised(supervisor):
                 yield None
             return
-        # The watchdog (and what it still runs) ends before the run folder is removed.
-        with run_directory() as run_dir, processes.supervised(supervisor):
-            created = backend.begin_create(run_dir / "env", executable)
-            yield HeadStart(backend.name, executable, run_dir, created, supervisor)
+        with run_directory() as run_dir:
+            try:
+                with processes.supervised(supervisor):
+                    created = backend.begin_create(run_dir / "env", executable)
+                    yield HeadStart(backend.name, executable, run_dir, created, supervisor)
+            finally:  # the watchdog (and what it still runs) ends before the folder goes
+                supervisor.close()
     finally:
         supervisor.close()

@@ -170,7 +170,7 @@ def test_an_error_that_names_the_program_itself_is_still_prefixed_once(capsys, m
     def refuse(*args: object, **kwargs: object) -> None:
         raise UsageError("envprobe: envprobe probe: the store said no")
 
-    monkeypatch.setattr("envprobe.cli.probe.run_probe", refuse)
+    monkeypatch.setattr("envprobe.probing.probe.run_probe", refuse)
     code, _, err = run_cli(capsys, "probe", "--pin", "x==1", "--import", "x")
     assert code == 2
     assert_one_line_error(err, "the store said no")
