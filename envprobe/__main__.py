@@ -1,3 +1,3 @@
-from envprobe.cli import main
+from envprobe.cli import run
 
-raise SystemExit(main())
+run()

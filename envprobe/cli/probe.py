@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     options.add_refresh(probe)
     options.add_store(probe)
     options.add_json(probe, "the outcome")
-    probe.set_defaults(func=probe_command)
+    probe.set_defaults(func=probe_command, nothing_left_open=True)
 
 
 def probe_command(args: argparse.Namespace) -> int:

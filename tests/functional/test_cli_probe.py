@@ -174,3 +174,20 @@ def test_an_error_that_names_the_program_itself_is_still_prefixed_once(capsys, m
     code, _, err = run_cli(capsys, "probe", "--pin", "x==1", "--import", "x")
     assert code == 2
     assert_one_line_error(err, "the store said no")
+
+
+@pytest.mark.parametrize("installer", INSTALLERS)
+def test_the_program_skips_its_teardown_after_a_probe_yet_says_everything(chain_dists, installer):
+    # `python -m envprobe probe` ends with os._exit: the JSON and the exit code must be whole.
+    from faults import run_envprobe
+
+    common = ["probe", "--no-index", "--find-links", str(chain_dists), "--installer", installer]
+    failed = run_envprobe(*common, "--pin", "toolkit==1.0", "--pin", "fakehub==2.0",
+                          "--import", "toolkit", "--json")
+    assert failed.returncode == 1, failed.stderr
+    assert json.loads(failed.stdout)["failure"]["name"] == "ModelFilter"
+    passed = run_envprobe(*common, "--pin", "toolkit==1.1", "--pin", "fakehub<2",
+                          "--import", "toolkit")
+    assert passed.returncode == 0, passed.stderr
+    assert "toolkit" in passed.stdout and passed.stdout.endswith("\n")
+    assert list(env_root().glob("run-*")) == []
