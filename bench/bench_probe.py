@@ -26,7 +26,12 @@ what is installed, then runs the code) and the rest of the wall time (start-up,
 pip's configuration, the store, run folders). `--installer` keeps one
 installer's contenders; `--before DIR` adds the command as another checkout
 of envprobe runs it (`envprobe probe (before)`), in the same rounds: a
-change's before and after, side by side.
+change's before and after, side by side. `--as-installed` runs each command
+as a user who installed envprobe has it: the checkout installed (not
+editable) into a virtual environment of its own with the same uv, its
+`envprobe` program run; the checkout run from source pays for this
+machine's site-packages (an editable install's finder and a certificate
+hook, two `.pth` files that start with every Python using them).
 """
 
 from __future__ import annotations
@@ -90,13 +95,37 @@ def in_process(request: ProbeRequest) -> Callable[[], None]:
     return run
 
 
+def installed_copy(checkout: Path, folder: Path, uv: str | None) -> Path:
+    """`checkout` installed (not editable) into a new virtual environment at `folder`,
+    with the uv this bench's plain lines run; its `envprobe` program."""
+    source = folder.with_name(f"{folder.name}-source")  # pip builds in the tree it is given
+    shutil.copytree(checkout, source, ignore=shutil.ignore_patterns(
+        ".git", "__pycache__", "*.egg-info", "build", "tests", "bench"))
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    same_uv = []
+    if uv:
+        version = subprocess.run([uv, "--version"], capture_output=True, text=True,
+                                 check=True).stdout.split()[1]
+        same_uv = [f"uv=={version}"]
+    done = subprocess.run([str(folder / "bin" / "pip"), "install", "-q",
+                           "--disable-pip-version-check", str(source), *same_uv],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"installing {checkout} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return folder / "bin" / "envprobe"
+
+
 def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
-               uv: str | None, before: Path | None = None) -> dict[str, Callable[[], None]]:
+               uv: str | None, before: Path | None = None,
+               as_installed: bool = False) -> dict[str, Callable[[], None]]:
     env = dict(os.environ, ENVPROBE_STORE=str(work / "store.sqlite3"),
                ENVPROBE_ENV_ROOT=str(work / "envs"), PYTHONPATH=str(REPO))
     # The older checkout keeps a store of its own: its schema may differ.
     older = dict(env, PYTHONPATH=str(before), ENVPROBE_STORE=str(work / "before.sqlite3"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed envprobe has its bytecode
+    if as_installed:  # the installed programs import their own copy, nothing from here
+        env.pop("PYTHONPATH")
+        older.pop("PYTHONPATH")
     # pip's and uv's caches of this run alone, warmed by the first round: another
     # session's installer holding the user's cache does not stall one contender.
     env.update(PIP_CACHE_DIR=str(work / "pip-cache"), UV_CACHE_DIR=str(work / "uv-cache"))
@@ -108,10 +137,16 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
     code = shlex.quote("; ".join(f"import {m}" for m in imports))
     python = shlex.quote(sys.executable)
     venv = work / "plain"
-    probe = (f"{python} -m envprobe probe --json --refresh "
-             + " ".join(f"--pin {shlex.quote(p)}" for p in pins)
-             + " ".join(f" --base {shlex.quote(b)}" for b in base)
-             + "".join(f" --import {m}" for m in imports))
+    arguments = ("probe --json --refresh "
+                 + " ".join(f"--pin {shlex.quote(p)}" for p in pins)
+                 + " ".join(f" --base {shlex.quote(b)}" for b in base)
+                 + "".join(f" --import {m}" for m in imports))
+    probe = f"{python} -m envprobe {arguments}"
+    probe_before = probe
+    if as_installed:
+        probe = f"{installed_copy(REPO, work / 'installed', uv)} {arguments}"
+        if before is not None:
+            probe_before = f"{installed_copy(before, work / 'installed-before', uv)} {arguments}"
 
     def request(installer: str) -> ProbeRequest:
         options = InstallOptions.from_sources(config, installer=installer, base=tuple(base))
@@ -125,7 +160,7 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
         "run_probe, pip": in_process(request("pip")),
     }
     if before is not None:
-        chosen["envprobe probe (before), pip"] = shell(f"{probe} --installer pip", older,
+        chosen["envprobe probe (before), pip"] = shell(f"{probe_before} --installer pip", older,
                                                        "envprobe probe (before), pip", before)
     if uv:
         # What envprobe passes too: pip's meaning of several indexes (search them all).
@@ -145,7 +180,7 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
             "run_probe, uv": in_process(request("uv")),
         }
         if before is not None:
-            chosen["envprobe probe (before), uv"] = shell(f"{probe} --installer uv", older,
+            chosen["envprobe probe (before), uv"] = shell(f"{probe_before} --installer uv", older,
                                                           "envprobe probe (before), uv", before)
     chosen["answered from the store"] = shell(f"{probe.replace(' --refresh', '')} --installer pip",
                                               env)
@@ -162,6 +197,9 @@ def main() -> None:
                         help="only this installer's contenders (and the store's answer)")
     parser.add_argument("--before", type=Path, metavar="DIR",
                         help="also run the command from this checkout of envprobe")
+    parser.add_argument("--as-installed", action="store_true",
+                        help="run each command from a non-editable install of its checkout in"
+                        " a virtual environment of its own, as a user has it")
     parser.add_argument("--pairs", type=int, default=0, metavar="N",
                         help="then N paired runs of the command against each plain line (and"
                         " the --before command): the ratio pair by pair, wall and CPU")
@@ -175,7 +213,7 @@ def main() -> None:
     os.environ["ENVPROBE_CACHE"] = str(cache)  # a fresh base layer, built in the warm-up
     try:
         chosen = contenders(pins, args.base, imports, work, find_uv(),
-                            args.before.resolve() if args.before else None)
+                            args.before.resolve() if args.before else None, args.as_installed)
         if args.installer:
             chosen = {name: run for name, run in chosen.items()
                       if name.endswith(f", {args.installer}") or name.startswith(
@@ -197,7 +235,8 @@ def main() -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
     print(f"pins: {' '.join(pins) or '-'}; base: {' '.join(args.base) or '-'};"
-          f" imports: {', '.join(imports)}; rounds: {args.rounds}\n")
+          f" imports: {', '.join(imports)}; rounds: {args.rounds};"
+          f" commands: {'installed' if args.as_installed else 'from the checkout'}\n")
     print(f"load average (1, 5, 15 min): at the start {loaded}, at the end {load_average()}\n")
     print("| contender | median | min | this / plain (medians) | plain / this |")
     print("|---|---|---|---|---|")
