@@ -215,21 +215,21 @@ class SolveProvider(AbstractProvider):
     def _meetable_outside(self, name: str, requirement: Requirement) -> bool:
         """Whether some release of `name` outside the universe meets `requirement` here.
 
-        Lenient where the installer would be: pre-releases count, and so do
-        source distributions. An unreachable index proves nothing: True.
+        Lenient wherever an installer may be: pre-releases count, and so do
+        source distributions and yanked files (pip takes a yanked release
+        pinned with ==). An unreachable index proves nothing: True.
         """
         key = (name, str(requirement.specifier))
         if key not in self._meetable:
             try:
-                versions = self._index.versions(name)
+                files = self._index.files(name)
             except UnknownPackage:
-                versions = []
+                files = []
             except IndexUnreachable:
-                versions = None
-            self._meetable[key] = versions is None or any(
-                requirement.specifier.contains(version, prereleases=True)
-                and any(self._file_fits(f, sdists=True) for f in self._index.files(name, version))
-                for version in sorted(versions, reverse=True)
+                files = None
+            self._meetable[key] = files is None or any(
+                requirement.specifier.contains(f.version, prereleases=True)
+                and self._file_fits(f, sdists=True, yanked=True) for f in files
             )
         return self._meetable[key]
 
@@ -247,8 +247,9 @@ class SolveProvider(AbstractProvider):
         return any(f.filename.endswith(".whl") and self._file_fits(f)
                    for f in self._index.files(name, version))
 
-    def _file_fits(self, dist_file: Any, *, sdists: bool | None = None) -> bool:
-        if getattr(dist_file, "yanked", False):
+    def _file_fits(self, dist_file: Any, *, sdists: bool | None = None,
+                   yanked: bool = False) -> bool:
+        if getattr(dist_file, "yanked", False) and not yanked:
             return False
         requires_python = getattr(dist_file, "requires_python", None)
         if requires_python:

@@ -181,6 +181,9 @@ def test_a_release_needing_an_untracked_release_nobody_published_is_no_candidate
     # What some release meets stays the installer's business.
     needs = provider.get_dependencies(Candidate(canonicalize_name("user"), V("1.0")))
     assert [n.name for n in needs] == ["pyonly"]
+    # Outside the universe a yanked release pinned with == counts: pip installs it.
+    untracked = files.provider({"user"})
+    assert untracked.get_dependencies(Candidate(canonicalize_name("user"), V("3.0"))) == []
 
 
 def test_a_conflict_chain_says_a_run_of_releases_with_one_requirement_once():
