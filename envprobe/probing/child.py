@@ -12,9 +12,10 @@ With INSTALLED_JSON it first writes there the (name, version) of every
 importable distribution, before the code can change anything: the probe
 learns what landed in the environment without starting another process.
 
-Code that passes pays only for the interpreter's start and this file: the
-modules the failure report needs (json, re, traceback) are imported when a
-failure is described, and what a passing probe writes is written by hand.
+Code that passes pays only for the interpreter's start and this short file:
+the failure's description (`child_describe.py`, with json, re and traceback)
+is read only when the code failed, and what a passing probe writes is
+written by hand.
 """
 
 from __future__ import annotations
