@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -129,20 +129,29 @@ def rewrite(source: Path, target: Path) -> int:
     return rewritten
 
 
+def _anonymous_mb() -> float:
+    """This process's anonymous resident memory (prepacked weights, arenas), not mapped files."""
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("RssAnon:")[1].split()[0]) / 1024
+
+
+def _session_growth_mb(encoder: str) -> float:
+    import onnxruntime as ort
+
+    before = _anonymous_mb()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    session = ort.InferenceSession(encoder, options, providers=["CPUExecutionProvider"])
+    grown = _anonymous_mb() - before
+    del session
+    return grown
+
+
 def session_memory_mb(encoder: Path) -> float:
-    """Anonymous resident memory (prepacked weights, arenas) of a fresh process holding a session."""
-    script = (
-        "import onnxruntime as ort\n"
-        "options = ort.SessionOptions()\n"
-        "options.intra_op_num_threads = options.inter_op_num_threads = 1\n"
-        f"session = ort.InferenceSession({str(encoder)!r}, options,"
-        " providers=['CPUExecutionProvider'])\n"
-        "status = open('/proc/self/status').read()\n"
-        "print(int(status.split('RssAnon:')[1].split()[0]) / 1024)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True)
-    return float(done.stdout.strip().splitlines()[-1])
+    """Memory a session of `encoder` takes, measured in a fresh process (this one has freed and
+    reused too much to tell)."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_session_growth_mb, (str(encoder),))
 
 
 def max_abs_diff(plain: Path, strassen: Path, feat_in: int) -> dict[str, float]:
