@@ -22,7 +22,7 @@ from envprobe.errors import UsageError
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.model.pins import exact_pins, parse_requirements
 from envprobe.model.requests import InstallOptions, ProbeRequest
-from envprobe.probing import child_failures, processes, sealed
+from envprobe.probing import processes, sealed
 from envprobe.probing.backends import backend_for
 from envprobe.probing.child_report import InvalidReport, read_child_report
 from envprobe.probing.environment import Prepared, prepare
@@ -196,15 +196,25 @@ def _run_child_process(python: str, run_dir: Path, code: str, timeout: float,
 
 def _typed(done: processes.Completed, outcome_path: Path, installed: dict[str, str],
            timeout: float) -> Failure | None:
-    """The failure the child's report (or its absence) shows; None when the code passed."""
+    """The failure the child's report (or its absence) shows; None when the code passed.
+
+    The failure typing (`child_failures`, its patterns compiled on import) is
+    read only for a failure: a passing probe never needs it.
+    """
+    report = None
+    if not done.timed_out:
+        try:
+            report = read_child_report(outcome_path)
+        except InvalidReport as problem:
+            return Failure(FailureKind.CRASHED, f"the probe's outcome file is not the one the "
+                           f"probe process writes ({problem}): the probe code changed it",
+                           log_excerpt=excerpt(done.output))
+        if report is not None and report.get("status") == "ok":
+            return None
+    from envprobe.probing import child_failures
+
     if done.timed_out:
         return child_failures.timed_out(timeout, done.output)
-    try:
-        report = read_child_report(outcome_path)
-    except InvalidReport as problem:
-        return Failure(FailureKind.CRASHED, f"the probe's outcome file is not the one the probe "
-                       f"process writes ({problem}): the probe code changed it",
-                       log_excerpt=excerpt(done.output))
     if report is None:
         return child_failures.crashed(done.returncode, done.output)
     return child_failures.from_child(report, installed)
