@@ -18,7 +18,6 @@ from envprobe.model.pins import normalize_requirement
 __all__ = ["AUTO", "IndexSources", "InstallOptions", "ProbeRequest"]
 
 
-
 class IndexSources(Protocol):
     """Where packages come from, as the sources layer reads pip's configuration."""
 
