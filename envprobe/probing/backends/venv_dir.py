@@ -23,9 +23,9 @@ def write_venv(path: Path, executable: str) -> Path | None:
     """Write an empty environment at `path` for `executable`; its site-packages, or None
     when `executable` is not this process's own CPython on Linux (the caller then
     runs `uv venv`)."""
-    if not _is_this_cpython(executable):
-        return None
     base = Path(getattr(sys, "_base_executable", None) or sys.executable)
+    if not _is_this_cpython(executable) or not base.is_file():
+        return None
     major, minor = sys.version_info[:2]
     site_packages = path / "lib" / f"python{major}.{minor}" / "site-packages"
     site_packages.mkdir(parents=True)
