@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from envprobe.errors import EnvironmentSetupError
 from envprobe.paths import env_root
 
 __all__ = ["run_directory", "sweep_stale_runs"]
@@ -38,9 +39,17 @@ _OWNER_FILE = "owner.json"  # of the older one-off folders
 
 @contextlib.contextmanager
 def run_directory() -> Iterator[Path]:
-    """A fresh, empty run folder under env_root(), removed on exit whatever happens."""
+    """A fresh, empty run folder under env_root(), removed on exit whatever happens.
+
+    A root that cannot hold folders is said in one line (`EnvironmentSetupError`).
+    """
     root = env_root()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        (root / _LOCKS).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise EnvironmentSetupError(
+            f"cannot make throwaway environments in {root} ({error.strerror or error}); "
+            "set ENVPROBE_ENV_ROOT to a writable folder") from None
     sweep_stale_runs(root)
     taken = _take_slot(root)
     if taken is None:
@@ -103,7 +112,10 @@ def _lock(root: Path, name: str) -> int | None:
     each other too (the lock belongs to the open file).
     """
     (root / _LOCKS).mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / _LOCKS / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fd = os.open(root / _LOCKS / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return None  # a lock that cannot be made is a slot that cannot be taken
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -121,7 +133,11 @@ def _release(fd: int) -> None:
 @contextlib.contextmanager
 def _one_off(root: Path) -> Iterator[Path]:
     """A uniquely named folder with an owner file, when every slot is held or stuck."""
-    path = Path(tempfile.mkdtemp(prefix=f"{_RUN_PREFIX}{os.getpid()}-", dir=root))
+    try:
+        path = Path(tempfile.mkdtemp(prefix=f"{_RUN_PREFIX}{os.getpid()}-", dir=root))
+    except OSError as error:
+        raise EnvironmentSetupError(
+            f"cannot make a run folder in {root} ({error.strerror or error})") from None
     try:
         (path / _OWNER_FILE).write_text(
             json.dumps({"pid": os.getpid(), "start": _process_start(os.getpid())})

@@ -191,3 +191,13 @@ def test_the_program_skips_its_teardown_after_a_probe_yet_says_everything(chain_
     assert passed.returncode == 0, passed.stderr
     assert "toolkit" in passed.stdout and passed.stdout.endswith("\n")
     assert list(env_root().glob("run-*")) == []
+
+
+def test_an_environment_root_that_cannot_hold_folders_is_one_line_and_exit_2(
+        capsys, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ENVPROBE_ENV_ROOT", str(blocker / "envs"))
+    code, out, err = run_cli(capsys, "probe", "--pin", "x==1", "--import", "x")
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "ENVPROBE_ENV_ROOT", str(blocker / "envs"))
