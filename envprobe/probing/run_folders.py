@@ -49,7 +49,8 @@ def run_directory() -> Iterator[Path]:
     except OSError as error:
         raise EnvironmentSetupError(
             f"cannot make throwaway environments in {root} ({error.strerror or error}); "
-            "set ENVPROBE_ENV_ROOT to a writable folder") from None
+            "set ENVPROBE_ENV_ROOT (or ENVPROBE_CACHE, under which it lives by default) to a "
+            "writable folder") from None
     sweep_stale_runs(root)
     taken = _take_slot(root)
     if taken is None:
