@@ -10,11 +10,9 @@ configuration files), and only the variables the user passes by name.
 
 from __future__ import annotations
 
-import configparser
 import os
 import shutil
 import sys
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -107,11 +105,17 @@ def _copy_configuration(home: Path) -> None:
 
 
 def _configures_cache(home: Path, files) -> bool:
-    """Whether a copied configuration file chooses its own cache folder (it then wins)."""
+    """Whether a copied configuration file chooses its own cache folder (it then wins).
+
+    The parsers are imported only when such a file exists (most probes have none).
+    """
     for _, relative in files():
         path = home / relative
         if not path.is_file():
             continue
+        import configparser
+        import tomllib
+
         try:
             if path.suffix == ".toml":
                 if "cache-dir" in tomllib.loads(path.read_text(encoding="utf-8")):
