@@ -95,6 +95,7 @@ class SolveProvider(AbstractProvider):
         imports_symbol: Callable[[Candidate, Rule], bool],
         order: Sequence[str] = (),
         installable: dict[tuple[str, Version], bool] | None = None,
+        meetable: dict[tuple[str, str], bool] | None = None,
     ) -> None:
         self._index = index
         self._universe = {canonicalize_name(n) for n in universe}
@@ -110,8 +111,8 @@ class SolveProvider(AbstractProvider):
         # Which releases install depends on the files and the interpreter only, not on
         # the rules: a caller that makes a provider per rule set may share the answers.
         self._installable = installable if installable is not None else {}
-        self._meetable: dict[tuple[str, str], bool] = {}
-        self._paged: set[str] = set()
+        # The same holds for requirements outside the universe: (project, specifier) -> answer.
+        self._meetable = meetable if meetable is not None else {}
 
     # resolvelib protocol -------------------------------------------------
 
@@ -199,9 +200,10 @@ class SolveProvider(AbstractProvider):
     # helpers ---------------------------------------------------------------
 
     def _read_pages(self, names: set[str]) -> None:
-        """Read the index pages of `names` side by side (the index memoises them)."""
-        unread = sorted(names - self._paged)
-        self._paged |= names
+        """Read the index pages of `names` side by side: those of projects no requirement
+        was asked about yet (asking reads the page; the index memoises it)."""
+        asked = {name for name, _ in self._meetable}
+        unread = sorted(names - asked)
         if len(unread) > 1:
             with ThreadPoolExecutor(min(_PAGE_READERS, len(unread))) as pool:
                 list(pool.map(self._versions_or_none, unread))

@@ -105,6 +105,7 @@ class Solver:
         self._extras: dict[str, frozenset[str]] = {}
         self._cached_provider: tuple[str, SolveProvider] | None = None
         self._installable: dict[tuple[str, Version], bool] = {}  # shared by every provider
+        self._meetable: dict[tuple[str, str], bool] = {}  # as is: (project, specifier) -> answer
 
     # public ------------------------------------------------------------------
 
@@ -253,6 +254,7 @@ class Solver:
                 imports_symbol=self._imports_symbol,
                 order=[t.name for t in self.scenario.targets],
                 installable=self._installable,
+                meetable=self._meetable,
             ))
         return self._cached_provider[1]
 
