@@ -10,8 +10,9 @@ Contenders: the plain shell line (`python -m venv X && X/bin/pip install PINS
 && X/bin/python -c 'import M'`, and its uv twin `uv venv && uv pip install &&
 python -c`, in the same folder each round, and in a new folder each round as
 a probe's environment is), the `envprobe probe --json` command (`--refresh`, so it really
-installs: a store miss), and `run_probe` called in-process as the solver
-calls it. Each round runs every contender once, in rotating order, so a
+installs: a store miss; with uv, also with no bytecode kept from earlier
+probes, its folder emptied before each run), and `run_probe` called
+in-process as the solver calls it. Each round runs every contender once, in rotating order, so a
 noisy neighbour on the shared cores hits them alike; a first untimed round
 warms pip's and uv's caches (this run's own), virtualenv's app-data, the base layer,
 envprobe's own bytecode and its copy of pip's configuration (as an installed
@@ -54,6 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from envprobe.model.requests import InstallOptions, ProbeRequest
+from envprobe.paths import bytecode_dir
 from envprobe.probing.backends.uv import find_uv
 from envprobe.probing.probe import import_code, run_probe
 from envprobe.sources.config import IndexConfig
@@ -64,6 +66,7 @@ DEFAULT_IMPORTS = ["six", "packaging.version", "idna", "attrs"]
 
 PHASES: dict[str, list[dict[str, float]]] = {}
 NEW_FOLDER = "plain uv, a new folder each time"  # contender -> each run's phases and wall time
+COMPILING = "envprobe probe, no kept bytecode, uv"
 
 
 def shell(command: str, env: dict[str, str], name: str = "",
@@ -177,6 +180,10 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
                               f" install -q --python $fresh/env/bin/python {sources} {strategy}"
                               f" {everything} && $fresh/env/bin/python -c {code}", env),
             "envprobe probe, uv": shell(f"{probe} --installer uv", env, "envprobe probe, uv"),
+            # The same with no bytecode kept from earlier probes: each run compiles what it
+            # imports, as the plain line does (the store folder is emptied first).
+            COMPILING: shell(f"rm -rf {shlex.quote(str(bytecode_dir()))} && {probe}"
+                             " --installer uv", env, COMPILING),
             "run_probe, uv": in_process(request("uv")),
         }
         if before is not None:

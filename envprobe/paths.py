@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir", "default_store_path", "env_root"]
+__all__ = ["bytecode_dir", "cache_dir", "default_store_path", "env_root"]
 
 
 def cache_dir() -> Path:
@@ -18,6 +18,11 @@ def cache_dir() -> Path:
         return Path(override)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
     return Path(base) / "envprobe"
+
+
+def bytecode_dir() -> Path:
+    """Bytecode that probes' imports compiled, kept for the next probes (safe to delete)."""
+    return cache_dir() / "bytecode"
 
 
 def default_store_path() -> Path:

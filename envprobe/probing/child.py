@@ -8,6 +8,11 @@ distribution, frames); the host turns them into a typed failure.
 Usage: python -I child.py OUTCOME_JSON CODE_FILE [INSTALLED_JSON]
        python -I child.py --installed INSTALLED_JSON
 
+With ENVPROBE_BYTECODE (a folder) in its environment, it links the bytecode
+kept from earlier probes into the environment before the code runs and keeps
+what the code's imports compiled after its outcome is written
+(`child_bytecode.py`); the variable is removed before the code can see it.
+
 With INSTALLED_JSON it first writes there the (name, version) of every
 importable distribution, before the code can change anything: the probe
 learns what landed in the environment without starting another process.
@@ -26,6 +31,7 @@ import sys
 import time
 
 _STARTED = time.monotonic()
+_STARTED_WALL = time.time()  # bytecode written after this is the run's own
 _HERE = os.path.dirname(os.path.abspath(__file__))  # before the code can change the cwd
 
 
@@ -46,6 +52,26 @@ def _describe(exc: BaseException, code: str) -> dict:
         return {"status": "error", "missing": None, "warning": False, "importer": None,
                 "frames": [], "traceback": f"(not described: {problem!r})",
                 "exception": {"type": kind.__qualname__, "message": str(exc), "name": None}}
+
+
+def _bytecode_keeper():  # -> child_bytecode.Keeper | None
+    """The keeper of bytecode across probes, when the host named its store; None else,
+    and None if it cannot start (the probe then compiles what it imports, as before)."""
+    store = os.environ.pop("ENVPROBE_BYTECODE", None)
+    if not store:
+        return None
+    try:
+        path = os.path.join(_HERE, "child_bytecode.py")
+        with open(path, "rb") as handle:
+            source = handle.read()
+        namespace = {"__name__": "_envprobe_bytecode", "__file__": path}
+        exec(compile(source, path, "exec"), namespace)  # noqa: S102 - our own file
+        timeout = float(os.environ.get("ENVPROBE_PROBE_TIMEOUT") or 0)
+        # Keeping stops 5 s before the probe's deadline, as reading ahead does.
+        deadline = _STARTED + timeout - 5.0 if timeout > 0 else None
+        return namespace["Keeper"](store, _STARTED_WALL, deadline)
+    except Exception:  # noqa: BLE001 - a head start, never a reason to fail
+        return None
 
 
 def list_installed(path: str) -> None:
@@ -123,6 +149,9 @@ def _name_and_version(path: str):  # -> tuple[str | None, str | None]
 
 def main(outcome_path: str, code_path: str, installed_path: str | None = None) -> None:
     faulthandler.enable()  # a segfault then leaves a Python traceback in the log
+    keeper = _bytecode_keeper()
+    if keeper is not None:
+        _best_effort(keeper.seed)
     if installed_path is not None:
         list_installed(installed_path)
     with open(code_path, encoding="utf-8") as handle:
@@ -146,11 +175,20 @@ def main(outcome_path: str, code_path: str, installed_path: str | None = None) -
 
             json.dump(result, handle)
     os.replace(partial, outcome_path)
+    if keeper is not None:
+        _best_effort(keeper.keep)
     sys.stdout.flush()
     sys.stderr.flush()
     # Skip interpreter shutdown: imported packages may hang or crash in atexit
     # hooks, and the outcome is already on disk.
     os._exit(0)
+
+
+def _best_effort(step) -> None:
+    try:
+        step()
+    except Exception:  # noqa: BLE001, S110 - the outcome never depends on the bytecode store
+        pass
 
 
 if __name__ == "__main__":

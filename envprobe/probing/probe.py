@@ -22,6 +22,7 @@ from envprobe.errors import UsageError
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.model.pins import exact_pins, parse_requirements
 from envprobe.model.requests import InstallOptions, ProbeRequest
+from envprobe.paths import bytecode_dir
 from envprobe.probing import processes, sealed
 from envprobe.probing.backends import backend_for
 from envprobe.probing.child_report import InvalidReport, read_child_report
@@ -151,7 +152,8 @@ def _run_listing_child(ready: Prepared, request: ProbeRequest, on_tick: Callable
     options = request.options
     done, private = _run_child_process(ready.env.python, ready.run_dir, request.code,
                                        request.timeout, options, on_tick=on_tick,
-                                       list_installed=True, read_ahead=True)
+                                       list_installed=True, read_ahead=True,
+                                       bytecode=bytecode_dir())
     installed = read_installed(private / _LISTING, ready.hidden)
     if installed is None:
         try:
@@ -165,12 +167,14 @@ def _run_listing_child(ready: Prepared, request: ProbeRequest, on_tick: Callable
 def _run_child_process(python: str, run_dir: Path, code: str, timeout: float,
                        options: InstallOptions, *, read_only: bool = False,
                        on_tick: Callable[[], None] | None = None,
-                       list_installed: bool = False,
-                       read_ahead: bool = False) -> tuple[processes.Completed, Path]:
+                       list_installed: bool = False, read_ahead: bool = False,
+                       bytecode: Path | None = None) -> tuple[processes.Completed, Path]:
     """The child, run; how it ended and the private folder that holds its report.
 
     `read_ahead` only where a solver learns from the suspects (a probe): reading
-    ahead of a failed import costs up to 20 s on a NeMo-sized tree.
+    ahead of a failed import costs up to 20 s on a NeMo-sized tree. `bytecode`
+    is the folder of bytecode kept across probes (`child_bytecode.py`): only
+    for a throwaway environment, never one that is not ours.
     """
     work = run_dir / "work"
     work.mkdir()
@@ -185,6 +189,8 @@ def _run_child_process(python: str, run_dir: Path, code: str, timeout: float,
         env["ENVPROBE_PROBE_TIMEOUT"] = str(timeout)
     if read_only:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+    elif bytecode is not None:
+        env["ENVPROBE_BYTECODE"] = str(bytecode)
     listing = [str(private / _LISTING)] if list_installed else []
     done = processes.run(
         [python, *flags, str(CHILD_SCRIPT), str(private / _REPORT), str(code_path), *listing],

@@ -1,0 +1,203 @@
+"""Bytecode kept across probes: what one probe's imports compiled, the next one reuses.
+
+Probes install without compiling (a probe imports once; compiling every module
+of every package costs more than its imports do), so each probe compiled every
+module it imported all over again: most of a small probe's run, seconds on a
+NeMo-sized tree, and the same modules probe after probe. `child.py` loads this
+file when the host names a store folder: before the code runs, the kept
+bytecode of each distribution installed in the environment is linked into
+its `__pycache__` folders; after it, what the code's imports compiled is kept.
+
+What is kept is checked-hash bytecode (PEP 552): the source's hash is in the
+file and Python compares it with the source at every import. A release rebuilt
+under the same name and version, or a file the code changed, is compiled
+afresh, never run from a stale copy. Kept per distribution folder
+(`six-1.16.0.dist-info` -> `six-1.16.0`) under the interpreter's magic
+number. Only the environment's own site-packages take part: a base layer
+is compiled once where it lives. Every step is best effort: a store that
+cannot be read or written costs the probe its head start, never its outcome.
+Standard library only, any Python 3.8+, like `child.py`.
+"""
+
+from __future__ import annotations
+
+import _imp
+import os
+import stat
+import sys
+import time
+
+_BOOTSTRAP = sys.modules["_frozen_importlib_external"]
+_TAG = sys.implementation.cache_tag
+_CHECKED_HASH = (0b11).to_bytes(4, "little")  # PEP 552 flags: hash-based, checked
+_TIMESTAMP = (0).to_bytes(4, "little")
+# A file's time comes from the kernel's coarse clock, a few ms behind time.time(): what
+# was written after the child began may look that much older. An environment's seeded
+# files (pip's own, compiled) were written well before, while it was made.
+_CLOCK_SLACK_SECONDS = 0.1
+
+
+class Keeper:
+    """The store folder for this interpreter, and the environment's site-packages."""
+
+    def __init__(self, store: str, started: float, deadline: float | None) -> None:
+        if not _TAG:
+            raise LookupError("this interpreter writes no bytecode")
+        self.store = os.path.join(store, _BOOTSTRAP.MAGIC_NUMBER.hex())
+        self.started = started  # time.time() when the child began: newer bytecode is its own
+        self.deadline = deadline  # time.monotonic() past which nothing more is kept
+        self.sites = _own_site_packages()
+
+    def seed(self) -> int:
+        """Link the kept bytecode of every installed distribution in; how many files."""
+        linked = 0
+        for site, folder in self._distributions():
+            kept = os.path.join(self.store, folder[: -len(".dist-info")])
+            for root, _dirs, files in os.walk(kept):
+                target = os.path.join(site, os.path.relpath(root, kept))
+                linked += sum(_link(os.path.join(root, name), os.path.join(target, name))
+                              for name in files if not name.startswith("."))
+        return linked
+
+    def keep(self) -> int:
+        """Keep the bytecode this run wrote, as checked-hash files; how many were new."""
+        kept = 0
+        for site, folder in self._distributions():
+            record = os.path.join(site, folder, "RECORD")
+            try:
+                if os.stat(record).st_nlink > 1:
+                    continue  # linked in from a base layer: compiled where it lives
+                sources = _python_files(record)
+            except (OSError, ValueError):
+                continue
+            into = os.path.join(self.store, folder[: -len(".dist-info")])
+            for source in sources:
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    return kept
+                kept += self._keep_one(site, source, into)
+        return kept
+
+    def _keep_one(self, site: str, source: str, into: str) -> int:
+        head, name = os.path.split(source)
+        compiled = os.path.join(head, "__pycache__", f"{name[:-3]}.{_TAG}.pyc")
+        path = os.path.join(site, compiled)
+        try:
+            status = os.lstat(path)
+            if (not stat.S_ISREG(status.st_mode)
+                    or status.st_mtime < self.started - _CLOCK_SLACK_SECONDS):
+                return 0  # not written by this run: linked from the store, seeded, a layer's
+            with open(path, "rb") as handle:
+                data = handle.read()
+            with open(os.path.join(site, source), "rb") as handle:
+                checked = _checked_hash(data, handle.read(), os.fstat(handle.fileno()).st_mtime)
+            if checked is None:
+                return 0
+            target = os.path.join(into, compiled)
+            if _content(target) == checked:
+                return 0
+            _write_atomic(target, checked)
+            return 1
+        except (OSError, ValueError):
+            return 0
+
+    def _distributions(self):  # -> Iterator[tuple[str, str]]
+        """(site-packages, `NAME-VERSION.dist-info`) of every distribution installed there."""
+        for site in self.sites:
+            try:
+                names = os.listdir(site)
+            except OSError:
+                continue
+            for folder in names:
+                if (folder.endswith(".dist-info") and not folder.startswith(".")
+                        and "-" in folder):
+                    yield site, folder
+
+
+def _own_site_packages() -> list[str]:
+    """The environment's site-packages folders (not a base layer's, not the interpreter's)."""
+    prefix = os.path.realpath(sys.prefix) + os.sep
+    sites = []
+    for entry in sys.path:
+        real = os.path.realpath(entry) if entry else ""
+        if (real.startswith(prefix) and os.path.basename(real) == "site-packages"
+                and real not in sites):
+            sites.append(real)
+    return sites
+
+
+def _python_files(record: str) -> list[str]:
+    """The `.py` files a RECORD lists, relative to its site-packages, none outside it."""
+    with open(record, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    if any(line.startswith('"') for line in lines):
+        import csv
+
+        paths = [row[0] for row in csv.reader(lines) if row]
+    else:
+        paths = [line.split(",", 1)[0] for line in lines]
+    return [path for path in paths
+            if path.endswith(".py") and not os.path.isabs(path)
+            and ".." not in path.replace("\\", "/").split("/")]
+
+
+def _checked_hash(data: bytes, source: bytes, modified: float) -> bytes | None:
+    """`data` (bytecode Python wrote) as a checked-hash file for `source` (last modified
+    at `modified`); None when it is not this interpreter's, or not compiled from this
+    source, by the test Python itself applies to timestamped bytecode."""
+    if len(data) < 16 or data[:4] != _BOOTSTRAP.MAGIC_NUMBER:
+        return None
+    source_hash = _imp.source_hash(_BOOTSTRAP._RAW_MAGIC_NUMBER, source)
+    flags = data[4:8]
+    if flags == _TIMESTAMP:
+        if (data[8:12] != (int(modified) & 0xFFFFFFFF).to_bytes(4, "little")
+                or data[12:16] != (len(source) & 0xFFFFFFFF).to_bytes(4, "little")):
+            return None  # compiled from another source (the code changed the file since)
+    elif flags != _CHECKED_HASH or data[8:16] != source_hash:
+        return None
+    return _BOOTSTRAP.MAGIC_NUMBER + _CHECKED_HASH + source_hash + data[16:]
+
+
+def _content(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    """Whole or not at all: a probe linking the file meanwhile sees the old one or this."""
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+
+
+def _link(kept: str, target: str) -> bool:
+    """Link one kept file in where its package is installed; False where it cannot be."""
+    try:
+        os.link(kept, target)
+        return True
+    except FileExistsError:
+        return False  # compiled already (by the installer, or a layer)
+    except FileNotFoundError:
+        package = os.path.dirname(os.path.dirname(target))
+        if not os.path.isdir(package):
+            return False  # that module is not part of this install
+        try:
+            os.mkdir(os.path.dirname(target))
+            os.link(kept, target)
+            return True
+        except OSError:
+            return False
+    except OSError:  # another file system: a copy does as well
+        data = _content(kept)
+        if data is None:
+            return False
+        try:
+            _write_atomic(target, data)
+            return True
+        except OSError:
+            return False
