@@ -12,9 +12,9 @@ What is kept is checked-hash bytecode (PEP 552): the source's hash is in the
 file and Python compares it with the source at every import. A release rebuilt
 under the same name and version, or a file the code changed, is compiled
 afresh, never run from a stale copy. Kept per distribution folder
-(`six-1.16.0.dist-info` -> `six-1.16.0`) under the interpreter's magic
-number. Only the environment's own site-packages take part: a base layer
-is compiled once where it lives. Every step is best effort: a store that
+(`six-1.16.0.dist-info` -> `six-1.16.0`, one flat folder, each file named by
+its path) under the interpreter's magic number. Only the environment's own
+site-packages take part: a base layer is compiled once where it lives. Every step is best effort: a store that
 cannot be read or written costs the probe its head start, never its outcome.
 Standard library only, any Python 3.8+, like `child.py`.
 """
@@ -47,16 +47,21 @@ class Keeper:
         self.started = started  # time.time() when the child began: newer bytecode is its own
         self.deadline = deadline  # time.monotonic() past which nothing more is kept
         self.sites = _own_site_packages()
+        self._folders: set[str] = set()  # made in the store by this run
 
     def seed(self) -> int:
         """Link the kept bytecode of every installed distribution in; how many files."""
         linked = 0
         for site, folder in self._distributions():
             kept = os.path.join(self.store, folder[: -len(".dist-info")])
-            for root, _dirs, files in os.walk(kept):
-                target = os.path.join(site, os.path.relpath(root, kept))
-                linked += sum(_link(os.path.join(root, name), os.path.join(target, name))
-                              for name in files if not name.startswith("."))
+            try:
+                names = os.listdir(kept)
+            except OSError:
+                continue  # nothing kept of it
+            for name in names:
+                path = _decoded(name)
+                if not name.startswith(".") and _inside(path):  # not a file being written
+                    linked += _link(os.path.join(kept, name), os.path.join(site, path))
         return linked
 
     def keep(self) -> int:
@@ -78,24 +83,35 @@ class Keeper:
         return kept
 
     def _keep_one(self, site: str, source: str, into: str) -> int:
+        """Keep one module's bytecode if this run compiled it: its header made checked-hash
+        in place, the file then linked into the store (a new file costs a millisecond on
+        a journaling disk; a link, microseconds)."""
         head, name = os.path.split(source)
         compiled = os.path.join(head, "__pycache__", f"{name[:-3]}.{_TAG}.pyc")
         path = os.path.join(site, compiled)
         try:
             status = os.lstat(path)
-            if (not stat.S_ISREG(status.st_mode)
+            if (not stat.S_ISREG(status.st_mode) or status.st_nlink != 1
                     or status.st_mtime < self.started - _CLOCK_SLACK_SECONDS):
                 return 0  # not written by this run: linked from the store, seeded, a layer's
-            with open(path, "rb") as handle:
-                data = handle.read()
-            with open(os.path.join(site, source), "rb") as handle:
-                checked = _checked_hash(data, handle.read(), os.fstat(handle.fileno()).st_mtime)
-            if checked is None:
-                return 0
-            target = os.path.join(into, compiled)
-            if _content(target) == checked:
-                return 0
-            _write_atomic(target, checked)
+            handle = os.open(os.path.join(site, source), os.O_RDONLY)
+            try:
+                modified = os.fstat(handle).st_mtime
+                code = _read_all(handle)
+            finally:
+                os.close(handle)
+            handle = os.open(path, os.O_RDWR)
+            try:
+                header = _checked_header(os.pread(handle, 16, 0), code, modified)
+                if header is None:
+                    return 0
+                os.pwrite(handle, header, 0)
+            finally:
+                os.close(handle)
+            if into not in self._folders:
+                os.makedirs(into, exist_ok=True)
+                self._folders.add(into)
+            _link_atomic(path, os.path.join(into, _encoded(compiled)))
             return 1
         except (OSError, ValueError):
             return 0
@@ -111,6 +127,22 @@ class Keeper:
                 if (folder.endswith(".dist-info") and not folder.startswith(".")
                         and "-" in folder):
                     yield site, folder
+
+
+def _encoded(path: str) -> str:
+    """A path inside site-packages as one file name: one folder per distribution in the
+    store, not one per package folder (a new folder costs a millisecond here)."""
+    return path.replace("%", "%25").replace(os.sep, "%2F")
+
+
+def _decoded(name: str) -> str:
+    """`_encoded` undone: every `%` of a name starts `%25` or `%2F`, so this is exact."""
+    return name.replace("%2F", os.sep).replace("%25", "%")
+
+
+def _inside(path: str) -> bool:
+    """Whether a relative path stays inside the folder it is joined to."""
+    return not os.path.isabs(path) and ".." not in path.replace("\\", "/").split("/")
 
 
 def _own_site_packages() -> list[str]:
@@ -135,44 +167,79 @@ def _python_files(record: str) -> list[str]:
         paths = [row[0] for row in csv.reader(lines) if row]
     else:
         paths = [line.split(",", 1)[0] for line in lines]
-    return [path for path in paths
-            if path.endswith(".py") and not os.path.isabs(path)
-            and ".." not in path.replace("\\", "/").split("/")]
+    return [path for path in paths if path.endswith(".py") and _inside(path)]
 
 
-def _checked_hash(data: bytes, source: bytes, modified: float) -> bytes | None:
-    """`data` (bytecode Python wrote) as a checked-hash file for `source` (last modified
-    at `modified`); None when it is not this interpreter's, or not compiled from this
-    source, by the test Python itself applies to timestamped bytecode."""
-    if len(data) < 16 or data[:4] != _BOOTSTRAP.MAGIC_NUMBER:
+def _checked_header(header: bytes, source: bytes, modified: float) -> bytes | None:
+    """The checked-hash header for bytecode Python wrote with `header`, compiled from
+    `source` (last modified at `modified`); None when it is not this interpreter's, or
+    not compiled from this source, by the test Python applies to timestamped bytecode."""
+    if len(header) < 16 or header[:4] != _BOOTSTRAP.MAGIC_NUMBER:
         return None
     source_hash = _imp.source_hash(_BOOTSTRAP._RAW_MAGIC_NUMBER, source)
-    flags = data[4:8]
+    flags = header[4:8]
     if flags == _TIMESTAMP:
-        if (data[8:12] != (int(modified) & 0xFFFFFFFF).to_bytes(4, "little")
-                or data[12:16] != (len(source) & 0xFFFFFFFF).to_bytes(4, "little")):
+        if (header[8:12] != (int(modified) & 0xFFFFFFFF).to_bytes(4, "little")
+                or header[12:16] != (len(source) & 0xFFFFFFFF).to_bytes(4, "little")):
             return None  # compiled from another source (the code changed the file since)
-    elif flags != _CHECKED_HASH or data[8:16] != source_hash:
+    elif flags != _CHECKED_HASH or header[8:16] != source_hash:
         return None
-    return _BOOTSTRAP.MAGIC_NUMBER + _CHECKED_HASH + source_hash + data[16:]
+    return _BOOTSTRAP.MAGIC_NUMBER + _CHECKED_HASH + source_hash
 
 
-def _content(path: str) -> bytes | None:
+def _read(path: str) -> bytes:
+    handle = os.open(path, os.O_RDONLY)
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
+        return _read_all(handle)
+    finally:
+        os.close(handle)
+
+
+def _read_all(handle: int) -> bytes:
+    """Everything left in an open file (os-level: a few thousand files per probe)."""
+    chunks = []
+    while True:
+        chunk = os.read(handle, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _link_atomic(path: str, target: str) -> None:
+    """`path` linked at `target`, replacing what was there at once (a copy across file
+    systems): a probe linking `target` meanwhile gets the old file or this one."""
+    temporary = os.path.join(os.path.dirname(target),
+                             f".{os.path.basename(target)}.{os.getpid()}.tmp")
+    try:
+        os.link(path, temporary)
+    except FileExistsError:  # left by a run of this pid that was killed
+        os.unlink(temporary)
+        os.link(path, temporary)
+    except OSError:  # another file system
+        _write_atomic(target, _read(path))
+        return
+    os.replace(temporary, target)
 
 
 def _write_atomic(path: str, data: bytes) -> None:
-    """Whole or not at all: a probe linking the file meanwhile sees the old one or this."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
+    """Whole or not at all, into an existing folder: a probe linking the file meanwhile
+    sees the old one or this."""
+    temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(handle, view):]
+        finally:
+            os.close(handle)
+        os.replace(temporary, path)
+    except OSError:  # a full disk: no half-written file is left behind
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
 
 
 def _link(kept: str, target: str) -> bool:
@@ -193,11 +260,8 @@ def _link(kept: str, target: str) -> bool:
         except OSError:
             return False
     except OSError:  # another file system: a copy does as well
-        data = _content(kept)
-        if data is None:
-            return False
         try:
-            _write_atomic(target, data)
+            _write_atomic(target, _read(kept))
             return True
         except OSError:
             return False

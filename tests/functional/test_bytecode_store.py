@@ -58,9 +58,10 @@ def test_the_next_probe_imports_the_bytecode_the_first_one_compiled(tmp_path, in
     first = probe(folder, installer, value=1, flags=0)
     assert first.status is Status.OK, first.failure
     tag = sys.implementation.cache_tag
+    # One folder per distribution, each file named by its path in site-packages.
     assert [path.relative_to(bytecode_dir()).parts[1:] for path in kept_files()] == [
-        ("kept-1.0", "kept", "__pycache__", f"__init__.{tag}.pyc"),
-        ("kept-1.0", "kept", "__pycache__", f"part.{tag}.pyc")]
+        ("kept-1.0", f"kept%2F__pycache__%2F__init__.{tag}.pyc"),
+        ("kept-1.0", f"kept%2F__pycache__%2Fpart.{tag}.pyc")]
 
     second = probe(folder, installer, value=1, flags=3)  # linked in, checked against its source
     assert second.status is Status.OK, second.failure
@@ -97,16 +98,27 @@ def load_keeper_module() -> dict:
 
 
 def test_bytecode_of_a_source_changed_since_it_was_compiled_is_not_kept(tmp_path):
-    checked_hash = load_keeper_module()["_checked_hash"]
+    checked_header = load_keeper_module()["_checked_header"]
     source = tmp_path / "part.py"
     source.write_text("VALUE = 1\n")
     compiled = Path(py_compile.compile(str(source), cfile=str(tmp_path / "part.pyc"),
                                        invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP))
-    data = compiled.read_bytes()
+    header = compiled.read_bytes()[:16]
     modified = source.stat().st_mtime
 
-    kept = checked_hash(data, source.read_bytes(), modified)
-    assert kept is not None and kept[4:8] == (3).to_bytes(4, "little") and kept[16:] == data[16:]
-    assert checked_hash(data, b"VALUE = 2\n", modified + 5) is None  # rewritten, same size
-    assert checked_hash(data, b"VALUE = 10\n", modified) is None  # another size
-    assert checked_hash(b"\0\0\0\0" + data[4:], source.read_bytes(), modified) is None
+    kept = checked_header(header, source.read_bytes(), modified)
+    assert kept is not None and kept[:4] == header[:4] and kept[4:8] == (3).to_bytes(4, "little")
+    assert checked_header(kept, source.read_bytes(), modified) == kept  # checked already
+    assert checked_header(header, b"VALUE = 2\n", modified + 5) is None  # rewritten, same size
+    assert checked_header(header, b"VALUE = 10\n", modified) is None  # another size
+    assert checked_header(kept, b"VALUE = 2\n", modified) is None  # another source's hash
+    assert checked_header(b"\0\0\0\0" + header[4:], source.read_bytes(), modified) is None
+
+
+def test_store_names_map_back_to_their_paths_and_never_outside_site_packages():
+    keeper = load_keeper_module()
+    encoded, decoded, inside = keeper["_encoded"], keeper["_decoded"], keeper["_inside"]
+    for path in ["six.py", "a%/b%2F/c.pyc", "pkg/%25/__pycache__/m.cpython-311.pyc", "%2F", "%"]:
+        assert "/" not in encoded(path) and decoded(encoded(path)) == path
+    assert inside("pkg/__pycache__/m.pyc")
+    assert not inside(decoded("..%2F..%2Fescaped.pyc")) and not inside("/etc/passwd")
