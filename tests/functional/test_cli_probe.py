@@ -70,6 +70,19 @@ def test_json_is_one_object_and_a_repeat_is_answered_from_the_store(capsys, chai
     assert "from the store" in out
 
 
+@needs_uv
+def test_a_refreshed_probe_installs_again_whatever_the_store_holds(capsys, chain_dists):
+    argv = ["probe", "--pin", "toolkit==1.1", "--pin", "fakehub<2", "--import", "toolkit",
+            "--no-index", "--find-links", str(chain_dists), "--installer", "uv", "--json"]
+    first = json.loads(run_cli(capsys, *argv)[1])
+    code, out, _ = run_cli(capsys, *argv, "--refresh")
+    again = json.loads(out)
+    assert code == 0 and again["status"] == "ok"
+    assert again["probe_id"] != first["probe_id"] and again["seconds"]["install"] > 0
+    assert again["installed"] == first["installed"] == {"fakehub": "1.1", "toolkit": "1.1"}
+    assert list(env_root().glob("run-*")) == []
+
+
 def test_a_passing_probe_exits_zero(capsys, chain_dists):
     code, out, _ = run_cli(capsys, "probe", "--pin", "toolkit==1.1", "--pin", "fakehub<2",
                            "--code", "import toolkit; assert toolkit.core", "--no-index",
@@ -90,6 +103,7 @@ def test_a_passing_probe_exits_zero(capsys, chain_dists):
     ["probe", "--import", "x", "--pass-env", "NOT A NAME"],
     ["probe", "--pin", "x==1", "--import", "x", "--no-index", "--find-links", "/no/such/folder"],
     ["probe", "--pin", "x==1", "--import", "x", "--python", "/bin/ls"],
+    ["probe", "--pin", "x=1", "--import", "x", "--refresh"],  # its install is begun early
     ["nonsense"],
 ])
 def test_bad_usage_is_one_line_and_exit_2(capsys, argv):
