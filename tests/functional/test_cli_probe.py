@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from probe_packages import SLEEPER_PIDS, build_probe_packages, process_running
 
-from envprobe.cli import main
+from envprobe.cli import _COMMANDS, build_parser, main
 from envprobe.errors import UsageError
 from envprobe.paths import env_root
 from envprobe.probing.backends.uv import find_uv
@@ -145,6 +146,18 @@ def test_help_explains_every_option(capsys):
                    "--find-links", "--no-index", "--allow-sdist", "--base", "--installer",
                    "--timeout", "--pass-env", "--network", "--refresh", "--store", "--json"):
         assert option in text
+
+
+def test_a_command_line_builds_the_parser_of_its_command_alone_and_reads_it_the_same():
+    commands = next(a for a in build_parser()._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(commands) == set(_COMMANDS)  # every command is named where it is registered
+    line = ["probe", "--pin", "six==1.16.0", "--import", "six", "--refresh", "--json",
+            "--timeout", "9", "--installer", "uv"]
+    alone = build_parser(line)
+    assert set(next(a for a in alone._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices) == {"probe"}
+    assert vars(alone.parse_args(line)) == vars(build_parser().parse_args(line))
 
 
 def test_ctrl_c_mid_probe_removes_the_environment_and_exits_130(probe_dists, tmp_path):
