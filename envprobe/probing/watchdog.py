@@ -6,7 +6,7 @@ every command runs under this small process, executed by path with
 envprobe's interpreter (standard library only, so started with `-S`: the
 .pth files of site-packages would add their start-up to every command; and
 only the modules it cannot do without, since its start is paid by every
-install and every probe: no `subprocess`, no `json`), which:
+install and every probe: no `subprocess`, no `json`, no `enum`), which:
 
 - makes itself a child subreaper (Linux): orphans of the command re-parent
   to it, so all of them can be found in /proc and killed when it ends;
@@ -30,9 +30,13 @@ from __future__ import annotations
 
 import ctypes
 import os
-import signal
 import sys
 import time
+
+try:  # the C module `signal` wraps: its enums (`enum`) are a fifth of this process's start
+    import _signal as signal
+except ImportError:  # another Python than CPython
+    import signal
 
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
 _CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
@@ -71,19 +75,17 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
-def _network_modules() -> None:
-    """What cutting the network imports: while a served command runs, for the next one
-    (in its forked process, before its exec, they cost 1.5-2 ms)."""
-    import _socket  # noqa: F401  (not `socket`: its import is most of the time a cut takes)
-    import fcntl  # noqa: F401
-    import struct  # noqa: F401
+def _network_modules():
+    """What a network cut takes; imported while a served command runs (1.5-2 ms in a fork)."""
+    import _socket  # not `socket`: its import would be most of a cut's time
+    import fcntl
+    import struct
+    return _socket, fcntl, struct
 
 
 def _cut_network(libc) -> bool:
     """Enter new user and network namespaces (same ids inside); True when the network is gone."""
-    import _socket
-    import fcntl
-    import struct
+    _socket, fcntl, struct = _network_modules()
 
     if libc is None:
         return False
@@ -280,8 +282,6 @@ def _run_one(argv: list[str], deadline: float, network: str, libc, reaper: bool,
 
     Returns its status and whether envprobe asked this watchdog to stop.
     Stops that arrive while the tree is being ended wait, blocked, until it is.
-    With `more` commands to come, what a later one's network cut needs is
-    imported while this one runs.
     """
     status: dict = {"returncode": 127, "timed_out": False, "network": "host",
                     "reaper": "subreaper" if reaper else "process group", "error": None}
@@ -294,7 +294,7 @@ def _run_one(argv: list[str], deadline: float, network: str, libc, reaper: bool,
         signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
         try:
             child, status["network"] = _start(argv, libc, network, cwd, log, env)
-            if more:
+            if more:  # a later command's network cut: its modules while this one runs
                 _network_modules()
         except OSError as error:
             status["error"] = {"errno": error.errno, "message": error.strerror or str(error)}
