@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from pathlib import Path
 
@@ -17,7 +16,8 @@ def write_atomically(path: Path, data: bytes, *, keep_mode: bool = False) -> Non
     umask rather than a private 0600.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # os.urandom, not `secrets` (its import, hmac and base64, is paid before a probe's install)
+    temporary = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
     try:
         with open(temporary, "xb") as stream:
             stream.write(data)

@@ -24,6 +24,10 @@ from envprobe.errors import EnvprobeError, UsageError
 __all__ = ["build_parser", "main", "run"]
 
 EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
+# The module that registers each command: a command line that names one builds its parser
+# alone (every command's arguments are 6 ms of argparse, a probe's start pays them).
+_COMMANDS = {"probe": probe, "solve": solve, "diagnose": diagnose, "map": map_,
+             "report": report, "env": env, "export": export, "transcribe": export}
 # Set by a command that ended with nothing left to close (`probe`: its answer printed and
 # stored, its processes and folder gone); `run` then skips the interpreter's teardown.
 _nothing_left_open = False
@@ -46,7 +50,8 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(self.prog, message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser of every command; of the command `argv` starts with, when it names one."""
     parser = _Parser(
         prog="envprobe",
         description="Find Python package sets that really import, with evidence.",
@@ -54,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"envprobe {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for command in (probe, solve, diagnose, map_, report, env, export):
+    chosen = _COMMANDS.get(argv[0]) if argv else None
+    for command in (chosen,) if chosen else dict.fromkeys(_COMMANDS.values()):
         command.register(subparsers)
     return parser
 
@@ -64,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     global _nothing_left_open
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
         code = args.func(args)
         _nothing_left_open = getattr(args, "nothing_left_open", False)
         return code

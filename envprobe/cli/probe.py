@@ -72,9 +72,11 @@ def probe_command(args: argparse.Namespace) -> int:
     """Run one probe and show its outcome.
 
     The probe's watchdog starts first (a Python start, 30 ms), while the
-    input is checked and the engine imported; nothing is made on disk
-    before the input is known good. Then the environment is begun, so it
-    is created while pip's configuration is read and the store asked.
+    input is checked; nothing is made on disk before the input is known
+    good. Then the environment is begun, so it is created while pip's
+    configuration is read and the store asked. With `--refresh` (the store
+    is not asked) the install is begun there too, before the rest of the
+    engine is imported and the store opened.
     """
     from envprobe.probing import processes
 
@@ -84,26 +86,31 @@ def probe_command(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace, supervisor) -> int:  # (..., processes.Supervisor)
-    from envprobe.cli.console import spinner
     from envprobe.model.pins import parse_requirements
-    from envprobe.model.requests import ProbeRequest
+    from envprobe.probing.backends.common import check_find_links
     from envprobe.probing.head_start import head_start
-    from envprobe.probing.interpreter import describe
-    from envprobe.probing.probe import check_find_links, import_code, run_probe
-    from envprobe.probing.store import Store
+    from envprobe.probing.interpreter import executable_of
 
     parse_requirements([*args.pins, *args.base])
     for module in args.imports or ():
         if not _MODULE_NAME.fullmatch(module):
             raise UsageError(f"--import {module!r} is not a module name")
     check_find_links(tuple(_absolute(link) for link in args.find_links))
-    interpreter = describe(args.python)
-    with head_start(args.installer, interpreter.executable, supervisor) as head:
+    with head_start(args.installer, executable_of(args.python), supervisor) as head:
+        options = _install_options(args)
+        if head is not None and args.refresh:  # the store's answer is not wanted: install now
+            head.begin_install(args.pins, options)
+        # The rest of the engine is imported (the store opened) while the set installs.
+        from envprobe.cli.console import spinner
+        from envprobe.model.requests import ProbeRequest
+        from envprobe.probing.probe import import_code, run_probe
+        from envprobe.probing.store import Store
+
         request = ProbeRequest(
             requirements=tuple(args.pins),
             code=import_code(args.imports) if args.imports else args.code,
             python=args.python,
-            options=_install_options(args),
+            options=options,
             timeout=args.timeout,
         )
         # rich and the renderers only for a person: `--json` is a probe's fastest start.

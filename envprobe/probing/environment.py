@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envprobe.errors import IndexUnreachable, UnknownPackage
 from envprobe.model.interpreter import TargetInterpreter
@@ -29,6 +30,9 @@ from envprobe.probing.installed import installed_distributions
 from envprobe.probing.layers import attach_base_layer
 from envprobe.probing.phases import LogWatcher
 from envprobe.probing.run_folders import run_directory
+
+if TYPE_CHECKING:
+    from envprobe.probing.head_start import Begun
 
 __all__ = ["Prepared", "prepare"]
 
@@ -50,21 +54,21 @@ class Prepared:
 @contextlib.contextmanager
 def prepare(request: ProbeRequest, interpreter: TargetInterpreter, backend: InstallerBackend,
             progress: Callable[[str], None], *, list_installed: bool = True,
-            begun: tuple[Path, Callable[[], Environment]] | None = None) -> Iterator[Prepared]:
+            begun: Begun | None = None) -> Iterator[Prepared]:
     """An environment for `interpreter` with `request`'s set installed by `backend`.
 
     Without `list_installed` the caller lists what landed itself (a probe's
     child does, before its code: one process fewer). `begun` is an
-    environment whose creation began earlier (`head_start`): its run folder
-    and what waits for it; that folder is its owner's to remove. A failed
+    environment whose creation (and perhaps install) began earlier
+    (`head_start`); its run folder is its owner's to remove. A failed
     install is a result, not an exception. Raised instead: a requested
     project that exists nowhere (`UnknownPackage`), sources that cannot be
     reached (`IndexUnreachable`), an environment that cannot be created
     (`EnvironmentSetupError`).
     """
     if begun is not None:
-        run_dir, created = begun
-        yield _prepare(run_dir, request, interpreter, backend, progress, list_installed, created)
+        yield _prepare(begun.run_dir, request, interpreter, backend, progress, list_installed,
+                       begun.created, begun.install)
         return
     with run_directory() as run_dir:
         yield _prepare(run_dir, request, interpreter, backend, progress, list_installed,
@@ -73,7 +77,8 @@ def prepare(request: ProbeRequest, interpreter: TargetInterpreter, backend: Inst
 
 def _prepare(run_dir: Path, request: ProbeRequest, interpreter: TargetInterpreter,
              backend: InstallerBackend, say: Callable[[str], None],
-             list_installed: bool, created: Callable[[], Environment]) -> Prepared:
+             list_installed: bool, created: Callable[[], Environment],
+             begun_install: tuple[tuple[str, ...], processes.Pending] | None = None) -> Prepared:
     options = request.options
     seconds: dict[str, float] = {}
     say(f"creating a {backend.name} environment for Python {interpreter.version}")
@@ -94,9 +99,13 @@ def _prepare(run_dir: Path, request: ProbeRequest, interpreter: TargetInterprete
     seconds["install"] = 0.0
     for step in backend.install_steps(env, request.requirements, options):
         log_path = run_dir / f"{step.label}.log"
-        done = processes.run(step.argv, log_path=log_path, cwd=run_dir,
-                             env=sealed.installer_environ(run_dir, options.pass_env),
-                             on_tick=LogWatcher(log_path, step.label, say).tick)
+        on_tick = LogWatcher(log_path, step.label, say).tick
+        if begun_install is not None and begun_install[0] == step.argv:
+            done = begun_install[1].wait(on_tick)  # handed to the watchdog by `head_start`
+        else:
+            done = processes.run(step.argv, log_path=log_path, cwd=run_dir,
+                                 env=sealed.installer_environ(run_dir, options.pass_env),
+                                 on_tick=on_tick)
         seconds["install"] += done.seconds
         if not done.ok:
             return _failed(done, env, backend, request, run_dir, seconds)

@@ -22,7 +22,7 @@ from packaging.markers import default_environment
 from envprobe.errors import EnvironmentSetupError
 from envprobe.model.interpreter import TargetInterpreter
 
-__all__ = ["describe"]
+__all__ = ["describe", "executable_of"]
 
 _SNIPPET = """
 import importlib.machinery, json, os, platform, sys, sysconfig
@@ -60,6 +60,14 @@ print(json.dumps({
 _HOST_IS_32BIT = sys.maxsize <= 2**32
 # What packaging names a 32-bit interpreter's platform on a 64-bit Linux.
 _LINUX_32BIT = {"linux_x86_64": "linux_i686", "linux_aarch64": "linux_armv8l"}
+
+
+def executable_of(python: str) -> str:
+    """The executable `describe(python)` names; envprobe's own without describing it
+    (its wheel tags, computed while a probe's install runs)."""
+    if (shutil.which(python) or python) == sys.executable:
+        return sys.executable
+    return describe(python).executable
 
 
 @cache

@@ -16,15 +16,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from envprobe.errors import UsageError
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.model.pins import exact_pins, parse_requirements
 from envprobe.model.requests import InstallOptions, ProbeRequest
 from envprobe.paths import bytecode_dir
 from envprobe.probing import processes, sealed
 from envprobe.probing.backends import backend_for
+from envprobe.probing.backends.common import check_find_links
 from envprobe.probing.child_report import InvalidReport, read_child_report
 from envprobe.probing.environment import Prepared, prepare
 from envprobe.probing.evidence import excerpt
@@ -87,7 +86,8 @@ def run_probe(
         requirements=list(request.requirements),
         isolation=isolation(request.options),
     )
-    begun = head.take(backend.name, interpreter.executable) if head is not None else None
+    begun = (head.take(backend.name, interpreter.executable, request.requirements,
+                       request.options) if head is not None else None)
     # One watchdog for the probe's commands (environment, install, code), started now
     # (or the head start's): its start overlaps the run folder's, and two more are saved.
     with processes.supervised() as supervisor:
@@ -107,22 +107,6 @@ def run_probe(
     if store is not None:
         outcome.probe_id = store.record(request, outcome)
     return outcome
-
-
-def check_find_links(links: tuple[str, ...]) -> None:
-    """A find-links folder that is not there is a typo, not a project no source knows."""
-    for link in links:
-        parts = urlsplit(link)
-        if len(parts.scheme) > 1 and parts.scheme != "file":
-            continue  # a URL: the installer reaches it, or says it could not
-        if parts.scheme == "file":
-            from urllib.request import url2pathname  # a tenth of a second: only when needed
-
-            folder = Path(url2pathname(parts.path))
-        else:
-            folder = Path(link)
-        if not folder.exists():
-            raise UsageError(f"the find-links folder {link} does not exist")
 
 
 def run_child(python: str, run_dir: Path, code: str, timeout: float, options: InstallOptions,

@@ -85,7 +85,7 @@ def run(
     with open(log_path, "w+b") as log:
         try:
             watchdog = subprocess.Popen(
-                [*_WATCHDOG_COMMAND, str(status_write), str(os.getpid()),
+                [*_watchdog_command(), str(status_write), str(os.getpid()),
                  repr(timeout or 0), "host" if network else "none", "--", *argv],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
                 env=dict(env) if env is not None else None, start_new_session=True,
@@ -185,7 +185,7 @@ class Supervisor:
         status_read, status_write = os.pipe()
         try:
             self._process = subprocess.Popen(
-                [*_WATCHDOG_COMMAND, "--serve", str(request_read), str(status_write),
+                [*_watchdog_command(), "--serve", str(request_read), str(status_write),
                  str(os.getpid())],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True, pass_fds=(request_read, status_write),
@@ -277,7 +277,30 @@ def _current() -> Supervisor | None:
     """This thread's supervisor; none in a process forked from its owner (a pool worker)."""
     supervisor = _CURRENT.get()
     return supervisor if supervisor is not None and supervisor.owner == os.getpid() else None
-_WATCHDOG_COMMAND = (sys.executable, "-I", "-S", str(WATCHDOG))
+
+
+def _watchdog_command(source: Path = WATCHDOG) -> tuple[str, ...]:
+    """The watchdog run by envprobe's interpreter, from its cached bytecode when that is
+    current (an installed envprobe's is): a script is compiled at every start, 4 ms."""
+    return (sys.executable, "-I", "-S", str(_current_bytecode(source) or source))
+
+
+def _current_bytecode(source: Path) -> Path | None:
+    """`source`'s bytecode in `__pycache__` when it was compiled from this very source
+    (a timestamp-checked file, as Python's import checks it); else None."""
+    import importlib.util
+
+    try:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        with open(cached, "rb") as handle:
+            header = handle.read(16)
+        stat = source.stat()
+    except (OSError, NotImplementedError):
+        return None
+    expected = (importlib.util.MAGIC_NUMBER + bytes(4)
+                + (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
+                + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little"))
+    return cached if header == expected else None
 
 
 def _patience(timeout: float | None) -> float | None:

@@ -6,7 +6,7 @@ every command runs under this small process, executed by path with
 envprobe's interpreter (standard library only, so started with `-S`: the
 .pth files of site-packages would add their start-up to every command; and
 only the modules it cannot do without, since its start is paid by every
-install and every probe: no `subprocess`, no `json`), which:
+install and every probe: no `subprocess`, no `json`, no `enum`), which:
 
 - makes itself a child subreaper (Linux): orphans of the command re-parent
   to it, so all of them can be found in /proc and killed when it ends;
@@ -30,9 +30,13 @@ from __future__ import annotations
 
 import ctypes
 import os
-import signal
 import sys
 import time
+
+try:  # the C module `signal` wraps: its enums (`enum`) are a fifth of this process's start
+    import _signal as signal
+except ImportError:  # another Python than CPython
+    import signal
 
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
 _CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
@@ -71,11 +75,17 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
-def _cut_network(libc) -> bool:
-    """Enter new user and network namespaces (same ids inside); True when the network is gone."""
-    import _socket  # not `socket`: its import is most of the time this takes
+def _network_modules():
+    """What a network cut takes; imported while a served command runs (1.5-2 ms in a fork)."""
+    import _socket  # not `socket`: its import would be most of a cut's time
     import fcntl
     import struct
+    return _socket, fcntl, struct
+
+
+def _cut_network(libc) -> bool:
+    """Enter new user and network namespaces (same ids inside); True when the network is gone."""
+    _socket, fcntl, struct = _network_modules()
 
     if libc is None:
         return False
@@ -267,7 +277,7 @@ def _status_line(status: dict) -> bytes:
 
 def _run_one(argv: list[str], deadline: float, network: str, libc, reaper: bool,
              cwd: str | None = None, log: str | None = None,
-             env: dict[str, str] | None = None) -> tuple[dict, bool]:
+             env: dict[str, str] | None = None, more: bool = False) -> tuple[dict, bool]:
     """Run one command to its end (or its deadline) and end its whole tree.
 
     Returns its status and whether envprobe asked this watchdog to stop.
@@ -284,6 +294,8 @@ def _run_one(argv: list[str], deadline: float, network: str, libc, reaper: bool,
         signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
         try:
             child, status["network"] = _start(argv, libc, network, cwd, log, env)
+            if more:  # a later command's network cut: its modules while this one runs
+                _network_modules()
         except OSError as error:
             status["error"] = {"errno": error.errno, "message": error.strerror or str(error)}
         finally:
@@ -363,7 +375,8 @@ def serve(request_fd: int, status_fd: int, parent: int) -> int:
         with open(request_fd, "rb", buffering=0) as requests:
             while (request := _read_request(requests)) is not None:
                 deadline, network, cwd, log, env, argv = request
-                status, stopped = _run_one(argv, deadline, network, *ready, cwd, log, env)
+                status, stopped = _run_one(argv, deadline, network, *ready, cwd, log, env,
+                                           more=True)
                 _tell(status_fd, status)
                 if stopped or _unblock_stops():
                     return 0

@@ -48,6 +48,7 @@ _NOT_SETTINGS = frozenset({"version", "help"})
 _ANSWERS_FILE = "pip-answers.json"  # under envprobe's cache folder
 _LISTED_FILE = re.compile(r"^\s+(.+), exists: (?:True|False)$", re.MULTILINE)
 _PIP_FOLDER = re.compile(r"^pip \S+ from (.+) \(python [^)]*\)$", re.MULTILINE)
+_NOT_KEPT = object()  # no answer kept on disk, or one whose files changed
 
 
 def _pip(python: str, *args: str, env: Mapping[str, str]) -> str:
@@ -124,14 +125,11 @@ def _remembered(key: tuple, python: str, ask: Callable[[], tuple[object, list[st
     changed while pip was being asked, or whose files are unknown (None), is
     used but not kept.
     """
-    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24]
-    interpreter = shutil.which(python) or python
     answers = _read_answers()
-    kept = answers.get(digest)
-    if (isinstance(kept, dict) and isinstance(kept.get("files"), list) and kept["files"]
-            and kept["files"][0][0] == interpreter
-            and kept["files"] == _signatures(path for path, _ in kept["files"])):
-        return kept["value"]
+    if (kept := _recalled(key, python, answers)) is not _NOT_KEPT:
+        return kept
+    digest = _digest(key)
+    interpreter = shutil.which(python) or python
     started = time.time_ns()
     value, files = ask()
     if files is None:
@@ -144,6 +142,20 @@ def _remembered(key: tuple, python: str, ask: Callable[[], tuple[object, list[st
         except OSError:
             pass  # an unwritable cache costs time, never the answer
     return value
+
+
+def _recalled(key: tuple, python: str, answers: dict | None = None) -> object:
+    """The answer kept for `key` while the files it depends on hold; else `_NOT_KEPT`."""
+    kept = (_read_answers() if answers is None else answers).get(_digest(key))
+    if (isinstance(kept, dict) and isinstance(kept.get("files"), list) and kept["files"]
+            and kept["files"][0][0] == (shutil.which(python) or python)
+            and kept["files"] == _signatures(path for path, _ in kept["files"])):
+        return kept["value"]
+    return _NOT_KEPT
+
+
+def _digest(key: tuple) -> str:
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24]
 
 
 def _signatures(paths: Iterable[str]) -> list[list]:
@@ -224,7 +236,11 @@ def _default_index_url(python: str) -> str:
         pip_files = [os.path.join(folder.group(1), "__init__.py")] if folder else []
         return match.group(1), pip_files
 
-    return str(_remembered(("default-index", python), python, ask))
+    return str(_remembered(_default_index_key(python), python, ask))
+
+
+def _default_index_key(python: str) -> tuple[str, str]:
+    return ("default-index", python)
 
 
 def _as_bool(name: str, value: str) -> bool:
@@ -277,11 +293,18 @@ class IndexConfig:
         hand these sources to still reads its configuration. `python` is the
         interpreter whose pip is asked (default: this one).
         """
-        with _one_worker() as pool:
-            # Both are answers of a pip subprocess (about a second each): asked side by side.
-            default = pool.submit(default_index_url, python) if index_url is None else None
+        # pip's default kept on disk (every probe's case): no thread for a pip to ask.
+        kept = _recalled(_default_index_key(python or sys.executable), python or sys.executable)
+        if index_url is not None or kept is not _NOT_KEPT:
             settings = read_pip_settings(python)
-            chosen = index_url or settings.get("index-url") or default.result()  # type: ignore[union-attr]
+            chosen = index_url or settings.get("index-url") or (
+                str(kept) if kept is not _NOT_KEPT else default_index_url(python))
+        else:
+            with _one_worker() as pool:
+                # Both are answers of a pip subprocess (about a second each): side by side.
+                default = pool.submit(default_index_url, python)
+                settings = read_pip_settings(python)
+                chosen = settings.get("index-url") or default.result()
         configured_no_index = settings.get("no-index")
         return cls(
             index_url=chosen,

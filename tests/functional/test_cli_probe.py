@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from probe_packages import SLEEPER_PIDS, build_probe_packages, process_running
 
-from envprobe.cli import main
+from envprobe.cli import _COMMANDS, build_parser, main
 from envprobe.errors import UsageError
 from envprobe.paths import env_root
 from envprobe.probing.backends.uv import find_uv
@@ -70,6 +71,19 @@ def test_json_is_one_object_and_a_repeat_is_answered_from_the_store(capsys, chai
     assert "from the store" in out
 
 
+@needs_uv
+def test_a_refreshed_probe_installs_again_whatever_the_store_holds(capsys, chain_dists):
+    argv = ["probe", "--pin", "toolkit==1.1", "--pin", "fakehub<2", "--import", "toolkit",
+            "--no-index", "--find-links", str(chain_dists), "--installer", "uv", "--json"]
+    first = json.loads(run_cli(capsys, *argv)[1])
+    code, out, _ = run_cli(capsys, *argv, "--refresh")
+    again = json.loads(out)
+    assert code == 0 and again["status"] == "ok"
+    assert again["probe_id"] != first["probe_id"] and again["seconds"]["install"] > 0
+    assert again["installed"] == first["installed"] == {"fakehub": "1.1", "toolkit": "1.1"}
+    assert list(env_root().glob("run-*")) == []
+
+
 def test_a_passing_probe_exits_zero(capsys, chain_dists):
     code, out, _ = run_cli(capsys, "probe", "--pin", "toolkit==1.1", "--pin", "fakehub<2",
                            "--code", "import toolkit; assert toolkit.core", "--no-index",
@@ -90,6 +104,7 @@ def test_a_passing_probe_exits_zero(capsys, chain_dists):
     ["probe", "--import", "x", "--pass-env", "NOT A NAME"],
     ["probe", "--pin", "x==1", "--import", "x", "--no-index", "--find-links", "/no/such/folder"],
     ["probe", "--pin", "x==1", "--import", "x", "--python", "/bin/ls"],
+    ["probe", "--pin", "x=1", "--import", "x", "--refresh"],  # its install is begun early
     ["nonsense"],
 ])
 def test_bad_usage_is_one_line_and_exit_2(capsys, argv):
@@ -131,6 +146,18 @@ def test_help_explains_every_option(capsys):
                    "--find-links", "--no-index", "--allow-sdist", "--base", "--installer",
                    "--timeout", "--pass-env", "--network", "--refresh", "--store", "--json"):
         assert option in text
+
+
+def test_a_command_line_builds_the_parser_of_its_command_alone_and_reads_it_the_same():
+    commands = next(a for a in build_parser()._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(commands) == set(_COMMANDS)  # every command is named where it is registered
+    line = ["probe", "--pin", "six==1.16.0", "--import", "six", "--refresh", "--json",
+            "--timeout", "9", "--installer", "uv"]
+    alone = build_parser(line)
+    assert set(next(a for a in alone._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices) == {"probe"}
+    assert vars(alone.parse_args(line)) == vars(build_parser().parse_args(line))
 
 
 def test_ctrl_c_mid_probe_removes_the_environment_and_exits_130(probe_dists, tmp_path):

@@ -3,7 +3,9 @@
 On a store miss the probe installs into the environment begun early (one
 environment, one run folder); on a store hit, or for a request that needs
 another installer, the early environment is discarded: its command ended by
-the watchdog, its run folder removed, nothing left running.
+the watchdog, its run folder removed, nothing left running. A refreshed
+probe's install, begun there too, is the probe's own install; begun for
+another set, it is left to the head start and discarded with it.
 """
 
 from __future__ import annotations
@@ -80,4 +82,33 @@ def test_a_head_start_for_another_installer_is_left_alone_and_removed(dists, tmp
 def test_an_installer_that_is_not_there_gives_no_head_start_and_the_probe_says_why(dists):
     with head_start("no-such-installer", describe(sys.executable).executable) as head:
         assert head is None
+    assert runs_left() == []
+
+
+def test_an_install_begun_early_is_the_probes_own_install(dists, tmp_path):
+    request = request_for(dists)
+    with Store(tmp_path / "store.sqlite3") as store, \
+            head_start("uv", describe(sys.executable).executable) as head:
+        assert head is not None
+        head.begin_install(request.requirements, request.options)
+        assert head.installing is not None
+        begun = head.installing[-1]
+        outcome = run_probe(request, store=store, refresh=True, head=head)
+        assert outcome, outcome.failure
+        assert head.taken and f"{head.run_dir / 'env'}" in outcome.command
+        assert outcome.seconds["install"] == begun.wait().seconds  # that one, not a second one
+    assert runs_left() == []
+
+
+def test_an_install_begun_for_another_set_is_not_taken(dists, tmp_path):
+    with Store(tmp_path / "store.sqlite3") as store, \
+            head_start("uv", describe(sys.executable).executable) as head:
+        assert head is not None
+        begun = request_for(dists)
+        head.begin_install(("quiet",), begun.options)
+        outcome = run_probe(begun, store=store, refresh=True, head=head)
+        assert outcome, outcome.failure
+        assert not head.taken and str(head.run_dir) not in outcome.command
+        watchdog = head.supervisor.pid
+    assert watchdog is not None and not alive(watchdog)
     assert runs_left() == []

@@ -150,3 +150,26 @@ def test_a_process_forked_inside_the_block_runs_its_commands_under_watchdogs_of_
         after = processes.run(["sh", "-c", "echo after"], log_path=tmp_path / "after.log")
         assert after.ok and after.output == "after\n"
         assert supervisor.pid is not None and alive(supervisor.pid)
+
+
+def test_the_watchdog_runs_from_its_bytecode_only_while_that_is_its_sources(tmp_path):
+    import importlib.util
+    import py_compile
+
+    source = tmp_path / "watchdog.py"
+    source.write_bytes(processes.WATCHDOG.read_bytes())
+    assert processes._watchdog_command(source)[-1] == str(source)  # nothing compiled yet
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    py_compile.compile(str(source), cfile=str(cached), doraise=True)
+    command = processes._watchdog_command(source)
+    assert command[-1] == str(cached)
+    status_read, status_write = os.pipe()
+    ran = subprocess.run([*command, str(status_write), str(os.getpid()), "0", "host", "--",
+                          sys.executable, "-c", "raise SystemExit(3)"],
+                         pass_fds=(status_write,), check=False)
+    os.close(status_write)
+    with os.fdopen(status_read) as status:
+        assert ran.returncode == 0 and '"returncode": 3' in status.read()
+    with source.open("a") as edited:
+        edited.write("# changed after it was compiled\n")
+    assert processes._watchdog_command(source)[-1] == str(source)

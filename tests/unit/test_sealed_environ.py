@@ -68,3 +68,16 @@ def test_the_users_configuration_is_copied_and_its_cache_choice_wins(user, tmp_p
     assert env["UV_CACHE_DIR"] == str(user / "cache" / "uv")
     (home / ".config" / "pip" / "pip.conf").write_text("changed by a build")
     assert pip_conf.read_text().startswith("[global]")  # a copy, never the user's file
+
+
+@pytest.mark.parametrize(("text", "chooses"), [
+    ("[global]\nextra-index-url = file:///srv/simple\n", False),  # sources only: not parsed
+    ("[global]\n# cache-dir = /big/pip, some day\n", False),  # named, but not set
+    ("[install]\nCache-Dir = /big/pip\n", True),  # pip's options are case-blind
+])
+def test_a_pip_cache_folder_is_chosen_only_by_a_cache_dir_setting(user, tmp_path, text, chooses):
+    pip_conf = user / "config" / "pip" / "pip.conf"
+    pip_conf.parent.mkdir(parents=True)
+    pip_conf.write_text(text)
+    env = installer_environ(tmp_path / "run")
+    assert ("PIP_CACHE_DIR" not in env) is chooses
