@@ -11,7 +11,7 @@ Contenders: the plain shell line (`python -m venv X && X/bin/pip install PINS
 python -c`, in the same folder each round, and in a new folder each round as
 a probe's environment is), the `envprobe probe --json` command (`--refresh`, so it really
 installs: a store miss; with uv, also with no bytecode kept from earlier
-probes, its folder emptied before each run), and `run_probe` called
+probes, its folder moved aside before each run), and `run_probe` called
 in-process as the solver calls it. Each round runs every contender once, in rotating order, so a
 noisy neighbour on the shared cores hits them alike; a first untimed round
 warms pip's and uv's caches (this run's own), virtualenv's app-data, the base layer,
@@ -181,9 +181,11 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
                               f" {everything} && $fresh/env/bin/python -c {code}", env),
             "envprobe probe, uv": shell(f"{probe} --installer uv", env, "envprobe probe, uv"),
             # The same with no bytecode kept from earlier probes: each run compiles what it
-            # imports, as the plain line does (the store folder is emptied first).
-            COMPILING: shell(f"rm -rf {shlex.quote(str(bytecode_dir()))} && {probe}"
-                             " --installer uv", env, COMPILING),
+            # imports, as the plain line does. The store folder is moved aside first (a
+            # rename: removing its files would be timed too), and removed with the cache.
+            COMPILING: shell(f"{{ mv {shlex.quote(str(bytecode_dir()))}"
+                             f" {shlex.quote(str(bytecode_dir()))}-$(date +%s%N) || true; }}"
+                             f" 2>/dev/null && {probe} --installer uv", env, COMPILING),
             "run_probe, uv": in_process(request("uv")),
         }
         if before is not None:

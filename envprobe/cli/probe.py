@@ -74,9 +74,9 @@ def probe_command(args: argparse.Namespace) -> int:
     The probe's watchdog starts first (a Python start, 30 ms), while the
     input is checked; nothing is made on disk before the input is known
     good. Then the environment is begun, so it is created while pip's
-    configuration is read and the store asked. With `--refresh` (the store
-    is not asked) the install is begun there too, before the rest of the
-    engine is imported and the store opened.
+    configuration is read and the store asked. On a store miss (or with
+    `--refresh`) the install is begun there too, before the rest of the
+    engine is imported.
     """
     from envprobe.probing import processes
 
@@ -97,28 +97,29 @@ def _probe(args: argparse.Namespace, supervisor) -> int:  # (..., processes.Supe
             raise UsageError(f"--import {module!r} is not a module name")
     check_find_links(tuple(_absolute(link) for link in args.find_links))
     with head_start(args.installer, executable_of(args.python), supervisor) as head:
-        options = _install_options(args)
-        if head is not None and args.refresh:  # the store's answer is not wanted: install now
-            head.begin_install(args.pins, options)
-        # The rest of the engine is imported (the store opened) while the set installs.
-        from envprobe.cli.console import spinner
-        from envprobe.model.requests import ProbeRequest
-        from envprobe.probing.probe import import_code, run_probe
+        from envprobe.model.requests import ProbeRequest, import_code
         from envprobe.probing.store import Store
 
         request = ProbeRequest(
             requirements=tuple(args.pins),
             code=import_code(args.imports) if args.imports else args.code,
             python=args.python,
-            options=options,
+            options=_install_options(args),
             timeout=args.timeout,
         )
-        # rich and the renderers only for a person: `--json` is a probe's fastest start.
-        console = None if args.json else _console(stderr=True)
         store = Store(args.store) if args.store else Store.default()
-        with store, spinner(console, quiet=args.json) as progress:
-            outcome = run_probe(request, store=store, refresh=args.refresh, progress=progress,
-                                head=head)
+        with store:
+            if head is not None and (args.refresh or not _stored(store, request, head.installer)):
+                head.begin_install(args.pins, request.options)  # a store miss: install now
+            # The rest of the engine is imported while the set installs; rich and the
+            # renderers only for a person: `--json` is a probe's fastest start.
+            from envprobe.cli.console import spinner
+            from envprobe.probing.probe import run_probe
+
+            console = None if args.json else _console(stderr=True)
+            with spinner(console, quiet=args.json) as progress:
+                outcome = run_probe(request, store=store, refresh=args.refresh,
+                                    progress=progress, head=head)
         if args.json:
             print(json.dumps(outcome.to_dict()), flush=True)
         else:
@@ -126,6 +127,17 @@ def _probe(args: argparse.Namespace, supervisor) -> int:  # (..., processes.Supe
 
             _console().print(render_outcome(outcome))
     return 0 if outcome else 1
+
+
+def _stored(store, request, installer: str) -> bool:  # (Store, ProbeRequest, str)
+    """Whether the store holds this probe's answer, as `run_probe` asks it (the installer
+    that runs, the interpreter's version and platform)."""
+    from dataclasses import replace
+
+    from envprobe.probing.interpreter import store_key_facts
+
+    keyed = replace(request, options=replace(request.options, installer=installer))
+    return store.lookup(keyed, *store_key_facts(request.python)) is not None
 
 
 def _console(**kwargs: bool):  # -> rich.console.Console

@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 from envprobe.model.choices import AUTO
 from envprobe.model.pins import normalize_requirement
 
-__all__ = ["AUTO", "IndexSources", "InstallOptions", "ProbeRequest"]
+__all__ = ["AUTO", "IndexSources", "InstallOptions", "ProbeRequest", "import_code"]
 
 
 class IndexSources(Protocol):
@@ -106,3 +106,8 @@ class ProbeRequest:
     python: str = sys.executable
     options: InstallOptions = field(default_factory=InstallOptions)
     timeout: float = 300.0
+
+
+def import_code(modules: list[str] | tuple[str, ...]) -> str:
+    """Probe code that imports each module in order, as `--import` does."""
+    return "".join(f"import {module}\n" for module in modules)

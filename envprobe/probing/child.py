@@ -31,7 +31,6 @@ import sys
 import time
 
 _STARTED = time.monotonic()
-_STARTED_WALL = time.time()  # bytecode written after this is the run's own
 _HERE = os.path.dirname(os.path.abspath(__file__))  # before the code can change the cwd
 
 
@@ -54,13 +53,18 @@ def _describe(exc: BaseException, code: str) -> dict:
                 "exception": {"type": kind.__qualname__, "message": str(exc), "name": None}}
 
 
-def _bytecode_keeper():  # -> child_bytecode.Keeper | None
+def _bytecode_keeper(code_path: str):  # -> child_bytecode.Keeper | None
     """The keeper of bytecode across probes, when the host named its store; None else,
-    and None if it cannot start (the probe then compiles what it imports, as before)."""
+    and None if it cannot start (the probe then compiles what it imports, as before).
+
+    Bytecode newer than the code file is this run's own: the host writes that
+    file after the install ended, by the file system's own clock.
+    """
     store = os.environ.pop("ENVPROBE_BYTECODE", None)
     if not store:
         return None
     try:
+        since = os.stat(code_path).st_mtime
         path = os.path.join(_HERE, "child_bytecode.py")
         with open(path, "rb") as handle:
             source = handle.read()
@@ -69,7 +73,7 @@ def _bytecode_keeper():  # -> child_bytecode.Keeper | None
         timeout = float(os.environ.get("ENVPROBE_PROBE_TIMEOUT") or 0)
         # Keeping stops 5 s before the probe's deadline, as reading ahead does.
         deadline = _STARTED + timeout - 5.0 if timeout > 0 else None
-        return namespace["Keeper"](store, _STARTED_WALL, deadline)
+        return namespace["Keeper"](store, since, deadline)
     except Exception:  # noqa: BLE001 - a head start, never a reason to fail
         return None
 
@@ -149,7 +153,7 @@ def _name_and_version(path: str):  # -> tuple[str | None, str | None]
 
 def main(outcome_path: str, code_path: str, installed_path: str | None = None) -> None:
     faulthandler.enable()  # a segfault then leaves a Python traceback in the log
-    keeper = _bytecode_keeper()
+    keeper = _bytecode_keeper(code_path)
     if keeper is not None:
         _best_effort(keeper.seed)
     if installed_path is not None:

@@ -31,20 +31,18 @@ _BOOTSTRAP = sys.modules["_frozen_importlib_external"]
 _TAG = sys.implementation.cache_tag
 _CHECKED_HASH = (0b11).to_bytes(4, "little")  # PEP 552 flags: hash-based, checked
 _TIMESTAMP = (0).to_bytes(4, "little")
-# A file's time comes from the kernel's coarse clock, a few ms behind time.time(): what
-# was written after the child began may look that much older. An environment's seeded
-# files (pip's own, compiled) were written well before, while it was made.
-_CLOCK_SLACK_SECONDS = 0.1
 
 
 class Keeper:
     """The store folder for this interpreter, and the environment's site-packages."""
 
-    def __init__(self, store: str, started: float, deadline: float | None) -> None:
+    def __init__(self, store: str, since: float, deadline: float | None) -> None:
         if not _TAG:
             raise LookupError("this interpreter writes no bytecode")
         self.store = os.path.join(store, _BOOTSTRAP.MAGIC_NUMBER.hex())
-        self.started = started  # time.time() when the child began: newer bytecode is its own
+        # A file time (the file system's clock) after the install: newer bytecode is the
+        # run's own; what the installer wrote (pip's own modules, compiled as it ran) is not.
+        self.since = since
         self.deadline = deadline  # time.monotonic() past which nothing more is kept
         self.sites = _own_site_packages()
         self._folders: set[str] = set()  # made in the store by this run
@@ -92,7 +90,7 @@ class Keeper:
         try:
             status = os.lstat(path)
             if (not stat.S_ISREG(status.st_mode) or status.st_nlink != 1
-                    or status.st_mtime < self.started - _CLOCK_SLACK_SECONDS):
+                    or status.st_mtime <= self.since):
                 return 0  # not written by this run: linked from the store, seeded, a layer's
             handle = os.open(os.path.join(site, source), os.O_RDONLY)
             try:

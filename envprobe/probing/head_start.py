@@ -3,9 +3,9 @@
 Creating the environment needs only the installer, the interpreter and a run
 folder. So `envprobe probe` begins it first, under the probe's one watchdog
 (`processes.supervised`), and reads pip's configuration, opens the store and
-asks it while `uv venv` runs. A probe that installs whatever the store holds
-(`--refresh`) begins its install there too, before the rest of envprobe is
-imported and the input checked. `run_probe` takes the environment (and the
+asks it while `uv venv` runs. A probe the store has no answer for (or one
+run with `--refresh`) begins its install there too, before the rest of
+envprobe is imported. `run_probe` takes the environment (and the
 install) over on a store miss. On a store hit, a bad request, or a request
 that turns out to need another installer, interpreter or install, it is
 discarded: the watchdog ends its command, then the run folder is removed, as
@@ -57,9 +57,9 @@ class HeadStart:
         return self.backend.name
 
     def begin_install(self, requirements: Sequence[str], options: InstallOptions) -> None:
-        """Hand the install of `requirements` to the watchdog now, for a probe that will
-        install whatever the store holds; only an install of one step (no base layer, no
-        pre-install), which `run_probe` would run as it is."""
+        """Hand the install of `requirements` to the watchdog now, for a probe the store
+        has no answer for; only an install of one step (no base layer, no pre-install),
+        which `run_probe` would run as it is."""
         options = replace(options, installer=self.installer)  # as `run_probe` keys it
         if self.installing is not None or options.base:
             return

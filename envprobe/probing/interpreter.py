@@ -22,7 +22,7 @@ from packaging.markers import default_environment
 from envprobe.errors import EnvironmentSetupError
 from envprobe.model.interpreter import TargetInterpreter
 
-__all__ = ["describe", "executable_of"]
+__all__ = ["describe", "executable_of", "store_key_facts"]
 
 _SNIPPET = """
 import importlib.machinery, json, os, platform, sys, sysconfig
@@ -68,6 +68,15 @@ def executable_of(python: str) -> str:
     if (shutil.which(python) or python) == sys.executable:
         return sys.executable
     return describe(python).executable
+
+
+def store_key_facts(python: str) -> tuple[str, str]:
+    """The (version, platform) a probe is stored under, as `describe(python)` gives them;
+    envprobe's own without its wheel tags (the store is asked before they are needed)."""
+    if (shutil.which(python) or python) == sys.executable:
+        return default_environment()["python_full_version"], sysconfig.get_platform()
+    interpreter = describe(python)
+    return interpreter.version, interpreter.platform
 
 
 @cache

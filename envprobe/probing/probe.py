@@ -19,7 +19,7 @@ from pathlib import Path
 
 from envprobe.model.outcome import Failure, FailureKind, ProbeOutcome, Status
 from envprobe.model.pins import exact_pins, parse_requirements
-from envprobe.model.requests import InstallOptions, ProbeRequest
+from envprobe.model.requests import InstallOptions, ProbeRequest, import_code
 from envprobe.paths import bytecode_dir
 from envprobe.probing import processes, sealed
 from envprobe.probing.backends import backend_for
@@ -37,11 +37,6 @@ from envprobe.probing.store import Store
 __all__ = ["check_find_links", "import_code", "run_child", "run_probe"]
 
 _REPORT, _LISTING = "outcome.json", "installed.json"  # what the child writes, in its folder
-
-
-def import_code(modules: list[str] | tuple[str, ...]) -> str:
-    """Probe code that imports each module in order, as `--import` does."""
-    return "".join(f"import {module}\n" for module in modules)
 
 
 def run_probe(

@@ -85,7 +85,8 @@ def test_a_damaged_store_costs_the_probe_nothing_but_the_head_start(tmp_path):
         path.write_bytes(b"not bytecode at all")
     outcome = probe(folder, "pip", value=1, flags=0)  # linked in, refused, compiled afresh
     assert outcome.status is Status.OK, outcome.failure
-    assert all(path.read_bytes()[4:8] == (3).to_bytes(4, "little") for path in kept_files())
+    assert all(path.read_bytes()[4:8] == (3).to_bytes(4, "little") for path in kept_files()), [
+        (path.name, path.read_bytes()[:16]) for path in kept_files()]
     assert probe(folder, "pip", value=1, flags=3).status is Status.OK  # and kept again
 
 

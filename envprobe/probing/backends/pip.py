@@ -68,22 +68,18 @@ class PipBackend:
         return self.begin_create(path, interpreter.executable)()
 
     def begin_create(self, path: Path, executable: str) -> Callable[[], Environment]:
-        """virtualenv runs in this process: nothing begins now, it is created when waited for.
+        """virtualenv runs in this process: nothing begins now, it is created when first
+        waited for (once: a second wait, by the install begun early and then by the
+        probe, must not make it again over what was installed).
 
         The app-data seeder links pip from a per-user cache.
         """
-        def created() -> Environment:
-            import virtualenv
+        made: list[Environment] = []
 
-            try:
-                session = virtualenv.cli_run(
-                    [str(path), "--python", executable, "--no-setuptools",
-                     "--no-periodic-update", "--quiet"],
-                    setup_logging=False,
-                )
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - virtualenv raises many kinds
-                raise EnvironmentSetupError(f"virtualenv failed: {exc}") from None
-            return Environment(path, str(session.creator.exe), Path(session.creator.purelib))
+        def created() -> Environment:
+            if not made:
+                made.append(_virtualenv(path, executable))
+            return made[0]
 
         return created
 
@@ -141,6 +137,21 @@ class PipBackend:
                  *extra: str) -> tuple[str, ...]:
         return (env.python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
                 *extra, *source_args(options), *requirements)
+
+
+def _virtualenv(path: Path, executable: str) -> Environment:
+    """A new environment at `path` made by virtualenv, in this process."""
+    import virtualenv
+
+    try:
+        session = virtualenv.cli_run(
+            [str(path), "--python", executable, "--no-setuptools", "--no-periodic-update",
+             "--quiet"],
+            setup_logging=False,
+        )
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - virtualenv raises many kinds
+        raise EnvironmentSetupError(f"virtualenv failed: {exc}") from None
+    return Environment(path, str(session.creator.exe), Path(session.creator.purelib))
 
 
 def unknown_in_log(log: str, name: str) -> bool | None:
