@@ -9,8 +9,9 @@ Run by hand (it uses the package index of pip's configuration):
 Contenders: the plain shell line (`python -m venv X && X/bin/pip install PINS
 && X/bin/python -c 'import M'`, and its uv twin `uv venv && uv pip install &&
 python -c`, in the same folder each round, and in a new folder each round as
-a probe's environment is), the `envprobe probe --json` command (`--refresh`, so it really
-installs: a store miss; with uv, also with no bytecode kept from earlier
+a probe's environment is), the `envprobe probe --json` command (a store
+miss: each run's code differs by a comment, so the store holds no answer
+and it really installs; with uv, also with no bytecode kept from earlier
 probes, its folder moved aside before each run), and `run_probe` called
 in-process as the solver calls it. Each round runs every contender once, in rotating order, so a
 noisy neighbour on the shared cores hits them alike; a first untimed round
@@ -140,16 +141,21 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
     code = shlex.quote("; ".join(f"import {m}" for m in imports))
     python = shlex.quote(sys.executable)
     venv = work / "plain"
-    arguments = ("probe --json --refresh "
+    arguments = ("probe --json "
                  + " ".join(f"--pin {shlex.quote(p)}" for p in pins)
-                 + " ".join(f" --base {shlex.quote(b)}" for b in base)
-                 + "".join(f" --import {m}" for m in imports))
-    probe = f"{python} -m envprobe {arguments}"
-    probe_before = probe
+                 + " ".join(f" --base {shlex.quote(b)}" for b in base))
+    # A store miss, as a new question meets it: the store is there, but each run's code
+    # differs by a comment, so it holds no answer (module names need no shell quoting).
+    missed = (f' --code "{"; ".join(f"import {m}" for m in imports)}  # run $(date +%s%N)"')
+    asked = "".join(f" --import {m}" for m in imports)  # the same question every time
+    program = f"{python} -m envprobe"
+    program_before = program
     if as_installed:
-        probe = f"{installed_copy(REPO, work / 'installed', uv)} {arguments}"
+        program = str(installed_copy(REPO, work / "installed", uv))
         if before is not None:
-            probe_before = f"{installed_copy(before, work / 'installed-before', uv)} {arguments}"
+            program_before = str(installed_copy(before, work / "installed-before", uv))
+    probe = f"{program} {arguments}{missed}"
+    probe_before = f"{program_before} {arguments}{missed}"
 
     def request(installer: str) -> ProbeRequest:
         options = InstallOptions.from_sources(config, installer=installer, base=tuple(base))
@@ -191,7 +197,7 @@ def contenders(pins: list[str], base: list[str], imports: list[str], work: Path,
         if before is not None:
             chosen["envprobe probe (before), uv"] = shell(f"{probe_before} --installer uv", older,
                                                           "envprobe probe (before), uv", before)
-    chosen["answered from the store"] = shell(f"{probe.replace(' --refresh', '')} --installer pip",
+    chosen["answered from the store"] = shell(f"{program} {arguments}{asked} --installer pip",
                                               env)
     return chosen
 
