@@ -51,7 +51,7 @@ class Keeper:
         """Link the kept bytecode of every installed distribution in; how many files."""
         linked = 0
         for site, folder in self._distributions():
-            kept = os.path.join(self.store, folder[: -len(".dist-info")])
+            kept = self._kept(folder)
             try:
                 names = os.listdir(kept)
             except OSError:
@@ -73,7 +73,7 @@ class Keeper:
                 sources = _python_files(record)
             except (OSError, ValueError):
                 continue
-            into = os.path.join(self.store, folder[: -len(".dist-info")])
+            into = self._kept(folder)
             for source in sources:
                 if self.deadline is not None and time.monotonic() > self.deadline:
                     return kept
@@ -113,6 +113,10 @@ class Keeper:
             return 1
         except (OSError, ValueError):
             return 0
+
+    def _kept(self, folder: str) -> str:
+        """The store's folder for a distribution's `NAME-VERSION.dist-info`."""
+        return os.path.join(self.store, folder[: -len(".dist-info")])
 
     def _distributions(self):  # -> Iterator[tuple[str, str]]
         """(site-packages, `NAME-VERSION.dist-info`) of every distribution installed there."""
